@@ -1,0 +1,1 @@
+"""G Resort backend: the api app and the shared plumbing of every process role."""

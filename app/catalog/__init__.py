@@ -1,0 +1,3 @@
+"""The polyglot product catalogue."""
+
+ROUTES: list = []

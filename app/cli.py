@@ -1,0 +1,145 @@
+"""The ``resort`` command: run the whole system or one role, migrate, seed, reconcile."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+
+import click
+from rich.console import Console
+
+from app.settings import Settings, SettingsError, get_settings
+
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        console.print(f"[red]configuration error:[/] {exc}")
+        raise SystemExit(2) from None
+
+
+@click.group()
+def main() -> None:
+    """G Resort backend."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending PostgreSQL migrations."""
+    from app.db.migrate import migrate as run_migrations
+
+    applied = asyncio.run(run_migrations(_settings().database_url))
+    console.print(f"applied migrations: {applied or 'none pending'}")
+
+
+@main.command()
+@click.argument("role")
+def run(role: str) -> None:
+    """Run one process role: api, or a worker role (relay, projector, ...), or 'worker' for all of them."""
+    settings = _settings()
+    if role == "api":
+        import uvicorn
+
+        from app.observability import configure_logging
+
+        configure_logging(settings)
+        uvicorn.run(
+            "app.main:asgi", factory=True, host=settings.api_host, port=settings.api_port,
+            loop="uvloop", http="httptools", log_config=None, access_log=False, lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+        return
+    from app.observability import configure_logging
+    from app.worker import available_roles, run_worker
+
+    configure_logging(settings)
+    roles = available_roles() if role == "worker" else [role]
+    asyncio.run(run_worker(settings, roles))
+
+
+@main.command()
+def servers() -> None:
+    """Start only the local servers (no api, no workers) and keep them up until Ctrl-C."""
+    from app.stack import LocalStack, local_servers
+
+    stack = LocalStack(local_servers(_settings()), on_progress=console.print)
+    try:
+        stack.start_servers()
+        console.print("[green]servers ready[/]; Ctrl-C stops them")
+        _wait_for_signal()
+    finally:
+        stack.stop()
+
+
+@main.command()
+@click.option("--no-seed", is_flag=True, help="Do not load demo data into an empty database.")
+def up(no_seed: bool) -> None:
+    """Start every server, migrate, seed an empty database, then run the api and every worker role."""
+    from app.db.migrate import migrate as run_migrations
+    from app.stack import LocalStack, local_servers
+    from app.worker import available_roles
+
+    settings = _settings()
+    began = time.monotonic()
+    stack = LocalStack(local_servers(settings), on_progress=console.print)
+    try:
+        stack.start_servers()
+        asyncio.run(run_migrations(settings.database_url))
+        if settings.seed_on_up and not no_seed:
+            _seed_if_empty(settings)
+        logs = settings.data_path / "logs"
+        env = dict(os.environ)
+        for role in ["api", *available_roles()]:
+            argv = [sys.executable, "-m", "app.cli", "run", role]
+            stack.started.append(stack.spawn(role, argv, env, logs / f"{role}.log"))
+            console.print(f"{role}: started (log: {logs / (role + '.log')})")
+        _wait_for_api(settings, stack, began)
+        _wait_for_signal(stack)
+    finally:
+        stack.stop()
+        console.print("[green]everything stopped[/]")
+
+
+def _seed_if_empty(settings: Settings) -> None:
+    try:
+        from app.catalog.seed import seed_if_empty
+    except ImportError:
+        return
+    asyncio.run(seed_if_empty(settings, progress=True))
+
+
+def _wait_for_api(settings: Settings, stack: object, began: float, timeout: float = 60) -> None:
+    from app.stack.servers import http_ok
+
+    url = f"http://{settings.api_host}:{settings.api_port}/health/ready"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if http_ok(url, timeout=3):
+            console.print(f"[green]api ready[/] on http://{settings.api_host}:{settings.api_port} "
+                          f"({time.monotonic() - began:.1f}s after start); docs at /docs; Ctrl-C stops all")
+            return
+        time.sleep(0.3)
+    console.print(f"[yellow]api not ready after {timeout}s[/]: see {settings.data_path / 'logs' / 'api.log'}")
+
+
+def _wait_for_signal(stack: object | None = None) -> None:
+    """Block until SIGINT or SIGTERM; report a child that dies on its own."""
+    received: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda s, _f: received.append(s))
+    while not received:
+        for child in getattr(stack, "started", []):
+            if child.process.poll() is not None:
+                console.print(f"[red]{child.name} exited with {child.process.returncode}[/]; stopping")
+                return
+        time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    main()

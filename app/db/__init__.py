@@ -1,0 +1,1 @@
+"""PostgreSQL: versioned migrations and the registry of MongoDB document models."""

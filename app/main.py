@@ -1,0 +1,90 @@
+"""``create_app()``: the api role. Each feature package contributes routes, middleware and a lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from app.errors import EXCEPTION_HANDLERS
+from app.health import HealthController
+from app.observability import RequestContextMiddleware, configure_logging
+from app.resources import Resources, open_resources
+from app.settings import Settings, get_settings
+
+# Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE`` and ``lifespan(app, resources)``.
+FEATURES = ("app.auth", "app.catalog")
+
+
+def _features() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in FEATURES]
+
+
+def provide_resources(state: State) -> Resources:
+    return state.resources
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+@get("/ping", summary="A bare JSON endpoint: the benchmarks' baseline", opt={"public": True}, include_in_schema=False)
+async def ping() -> dict[str, str]:
+    return {"pong": "ok"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    features = _features()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources, contextlib.AsyncExitStack() as stack:
+            app.state.resources = resources
+            for feature in features:
+                if hasattr(feature, "lifespan"):
+                    await stack.enter_async_context(feature.lifespan(app, resources))
+            yield
+
+    prometheus = PrometheusConfig(app_name="resort", prefix="resort", group_path=True, exclude=["/metrics"])
+    middleware: list[Any] = [RequestContextMiddleware, prometheus.middleware]
+    for feature in features:
+        middleware.extend(getattr(feature, "MIDDLEWARE", []))
+    routes: list[Any] = [HealthController, PrometheusController, ping]
+    for feature in features:
+        routes.extend(feature.ROUTES)
+
+    return Litestar(
+        route_handlers=routes,
+        middleware=middleware,
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        dependencies={"resources": Provide(provide_resources, sync_to_thread=False),
+                      "settings": Provide(provide_settings, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        openapi_config=OpenAPIConfig(
+            title="G Resort API",
+            version="0.1.0",
+            description="Single sign-on, catalogue, search, availability and bookings of the G Resort group.",
+            path="/docs",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )
+
+
+def asgi() -> Litestar:
+    """Factory for ``uvicorn --factory app.main:asgi``."""
+    return create_app()

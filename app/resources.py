@@ -1,0 +1,71 @@
+"""Every pool and client a process role needs, opened and closed together."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import structlog
+from aiokafka import AIOKafkaProducer
+from beanie import init_beanie
+from elasticsearch import AsyncElasticsearch
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from app.db.documents import document_models
+from app.settings import Settings
+
+log = structlog.get_logger("app.resources")
+
+
+@dataclass(slots=True)
+class Resources:
+    settings: Settings
+    db: asyncpg.Pool
+    redis: Redis
+    mongo: AsyncMongoClient
+    es: AsyncElasticsearch
+    kafka: AIOKafkaProducer
+    http: httpx.AsyncClient
+
+
+def kafka_producer(settings: Settings) -> AIOKafkaProducer:
+    # Tansu (and any broker we might meet) gets plain acks=all; idempotence is done by consumers.
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=2,
+        request_timeout_ms=10_000,
+        retry_backoff_ms=200,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Open every pool; on exit close them in reverse order, even if opening one failed."""
+    async with contextlib.AsyncExitStack() as stack:
+        db = await asyncpg.create_pool(
+            settings.database_url,
+            min_size=settings.database_pool_min,
+            max_size=settings.database_pool_max,
+            command_timeout=30,
+        )
+        stack.push_async_callback(db.close)
+        redis = Redis.from_url(settings.redis_url, decode_responses=False, health_check_interval=10)
+        stack.push_async_callback(redis.aclose)
+        mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=3000, tz_aware=True)
+        stack.push_async_callback(mongo.close)
+        await init_beanie(database=mongo[settings.mongo_db], document_models=document_models())
+        es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10, retry_on_timeout=True)
+        stack.push_async_callback(es.close)
+        kafka = kafka_producer(settings)
+        await kafka.start()
+        stack.push_async_callback(kafka.stop)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        stack.push_async_callback(http.aclose)
+        log.info("resources_open")
+        yield Resources(settings, db, redis, mongo, es, kafka, http)
+    log.info("resources_closed")

@@ -1,0 +1,128 @@
+"""One typed settings object, read from the environment once (prefix ``RESORT_``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+PREFIX = "RESORT_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    """A variable of the environment is missing or malformed; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob of every process role. Field ``foo_bar`` is read from ``RESORT_FOO_BAR``."""
+
+    env: str = "local"
+    log_level: str = "INFO"
+    log_json: bool = True
+    data_dir: str = str(PROJECT_ROOT / ".data")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: list[str] = []
+
+    database_url: str = "postgresql://postgres@127.0.0.1:55432/resort"
+    database_pool_min: int = 2
+    database_pool_max: int = 10
+    redis_url: str = "redis://127.0.0.1:56379/0"
+    kafka_bootstrap: str = "127.0.0.1:59092"
+    kafka_topic_prefix: str = "resort."
+    mongo_url: str = "mongodb://127.0.0.1:57017"
+    mongo_db: str = "resort"
+    elasticsearch_url: str = "http://127.0.0.1:59200"
+    search_index: str = "products"
+
+    oidc_issuer: str = "http://127.0.0.1:59000"
+    oidc_client_id: str = "resort-backend"
+    oidc_client_secret: str = "resort-backend-secret"
+    oidc_scopes: str = "openid email profile groups offline_access"
+    oidc_api_audience: str = "https://api.resort.local"
+    # IdP group -> app role, as "group=role,group=role".
+    role_map: str = "customers=guest,front-desk=front_desk,resort-admins=admin,staff=front_desk"
+
+    jwt_issuer: str = "http://127.0.0.1:8000"
+    jwt_audience: str = "resort-api"
+    jwt_keys_file: str = ""
+    access_token_ttl: int = 300
+    refresh_token_ttl: int = 14 * 24 * 3600
+    session_idle_timeout: int = 30 * 60
+    session_absolute_timeout: int = 12 * 3600
+    cookie_secure: bool = True
+
+    rate_limit_login_per_minute: int = 20
+    rate_limit_refresh_per_minute: int = 30
+    rate_limit_api_per_minute: int = 600
+
+    health_timeout_s: float = 2.0
+    seed_on_up: bool = True
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build the settings from ``environ`` (default: the process environment).
+
+        Raises :class:`SettingsError` naming the first variable that cannot be parsed.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in msgspec.structs.fields(cls):
+            var = PREFIX + field.name.upper()
+            if var not in environ:
+                continue
+            raw = environ[var]
+            if field.type == list[str]:
+                values[field.name] = [item.strip() for item in raw.split(",") if item.strip()]
+                continue
+            try:
+                values[field.name] = msgspec.convert(raw, field.type, strict=False)
+            except msgspec.ValidationError as exc:
+                raise SettingsError(f"{var}={raw!r} is not a valid {field.type.__name__}: {exc}") from None
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Checks that need more than a type: URL schemes, positive timeouts."""
+        checks = {
+            "RESORT_DATABASE_URL": urlsplit(self.database_url).scheme in {"postgresql", "postgres"},
+            "RESORT_REDIS_URL": urlsplit(self.redis_url).scheme in {"redis", "rediss"},
+            "RESORT_MONGO_URL": urlsplit(self.mongo_url).scheme in {"mongodb", "mongodb+srv"},
+            "RESORT_ELASTICSEARCH_URL": urlsplit(self.elasticsearch_url).scheme in {"http", "https"},
+            "RESORT_OIDC_ISSUER": urlsplit(self.oidc_issuer).scheme in {"http", "https"},
+            "RESORT_KAFKA_BOOTSTRAP": ":" in self.kafka_bootstrap,
+            "RESORT_ACCESS_TOKEN_TTL": self.access_token_ttl > 0,
+            "RESORT_API_PORT": 0 < self.api_port < 65536,
+        }
+        for var, ok in checks.items():
+            if not ok:
+                raise SettingsError(f"{var} has an invalid value")
+
+    def roles_for_groups(self, groups: list[str]) -> list[str]:
+        """Map IdP groups to the app's roles by ``role_map``; everyone is at least a guest."""
+        mapping = dict(pair.split("=", 1) for pair in self.role_map.split(",") if "=" in pair)
+        roles = {mapping[g] for g in groups if g in mapping}
+        roles.add("guest")
+        return sorted(roles)
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings.from_env()

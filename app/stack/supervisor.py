@@ -1,0 +1,118 @@
+"""Start servers and roles as child processes, wait until they answer, stop them in reverse order."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from app.stack.servers import LocalServer
+
+log = structlog.get_logger("app.stack")
+
+
+class StackError(RuntimeError):
+    """A server did not come up; the message says which and where its log is."""
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_file: object | None = None
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.process.poll() is None:
+            # SIGINT is PostgreSQL's fast shutdown and everyone else's graceful stop.
+            _signal_group(self.process, signal.SIGINT)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process, signal.SIGKILL)
+                self.process.wait(5)
+        if self.log_file is not None:
+            self.log_file.close()  # type: ignore[attr-defined]
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass
+class LocalStack:
+    """The servers of this machine: reuse the ones already answering, start the others."""
+
+    servers: list[LocalServer]
+    started: list[Child] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    on_progress: Callable[[str], None] = lambda message: None
+
+    def start_servers(self, timeout: float = 60.0) -> dict[str, float]:
+        """Start every server not already answering; return each one's seconds to ready."""
+        pending: dict[str, tuple[LocalServer, float]] = {}
+        for server in self.servers:
+            if server.answers():
+                self.reused.append(server.name)
+                self.on_progress(f"{server.name}: already running on {server.host}:{server.port}, reusing it")
+                continue
+            server.prepare()
+            self.started.append(self.spawn(server.name, server.argv(), server.environment(), server.log_path))
+            pending[server.name] = (server, time.monotonic())
+        ready: dict[str, float] = {}
+        deadline = time.monotonic() + timeout
+        while pending:
+            for name, (server, began) in list(pending.items()):
+                child = next(c for c in self.started if c.name == name)
+                if child.process.poll() is not None:
+                    raise StackError(f"{name} exited with {child.process.returncode}; see {server.log_path}")
+                if server.answers():
+                    ready[name] = time.monotonic() - began
+                    self.on_progress(f"{name}: ready on {server.host}:{server.port} in {ready[name]:.1f}s")
+                    del pending[name]
+            if time.monotonic() > deadline:
+                raise StackError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+            time.sleep(0.1)
+        return ready
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str], log_path: os.PathLike[str]) -> Child:
+        log_file = open(log_path, "ab")  # noqa: SIM115 - closed by Child.stop
+        process = subprocess.Popen(
+            argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, start_new_session=True,
+        )
+        log.info("process_started", name=name, pid=process.pid)
+        return Child(name, process, log_file)
+
+    def server(self, name: str) -> LocalServer:
+        return next(s for s in self.servers if s.name == name)
+
+    def stop_server(self, name: str) -> None:
+        """Stop one server this stack started (tests use it to take a dependency away)."""
+        for child in [c for c in self.started if c.name == name]:
+            child.stop()
+            self.started.remove(child)
+
+    def restart_server(self, name: str, timeout: float = 30.0) -> None:
+        server = self.server(name)
+        self.stop_server(name)
+        self.started.append(self.spawn(name, server.argv(), server.environment(), server.log_path))
+        deadline = time.monotonic() + timeout
+        while not server.answers():
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} did not answer after a restart; see {server.log_path}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop everything this stack started, newest first; reused servers are left running."""
+        while self.started:
+            child = self.started.pop()
+            self.on_progress(f"stopping {child.name}")
+            child.stop()

@@ -1,0 +1,82 @@
+"""The worker loop every background role plugs into: open resources, run the roles, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from app.resources import Resources, open_resources
+from app.settings import Settings
+
+log = structlog.get_logger("app.worker")
+
+RoleFn = Callable[[Resources, asyncio.Event], Awaitable[None]]
+
+# Role name -> "module:function". A role is ``async def run(resources, stop) -> None`` that returns
+# soon after ``stop`` is set. Later roles (saga, services, sweeper) plug in here.
+ROLES: dict[str, str] = {
+    "relay": "sync.relay:run",
+    "projector": "sync.projector:run",
+}
+HEARTBEAT_S = 5
+
+
+def load_role(name: str) -> RoleFn:
+    if name not in ROLES:
+        raise KeyError(f"unknown role {name!r}; known: {', '.join(sorted(ROLES))}")
+    module, _, attr = ROLES[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def available_roles() -> list[str]:
+    """Roles whose module is present in this build."""
+    found = []
+    for name in ROLES:
+        with contextlib.suppress(ImportError, AttributeError):
+            load_role(name)
+            found.append(name)
+    return found
+
+
+async def _heartbeat(resources: Resources, roles: list[str], stop: asyncio.Event) -> None:
+    """Each role's liveness, visible to operators as ``worker:<role>:<host>:<pid>`` keys with a TTL."""
+    ident = f"{socket.gethostname()}:{os.getpid()}"
+    while not stop.is_set():
+        with contextlib.suppress(Exception):
+            for role in roles:
+                await resources.redis.set(f"worker:{role}:{ident}", "alive", ex=HEARTBEAT_S * 3)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_S)
+
+
+async def run_worker(settings: Settings, roles: list[str]) -> None:
+    """Run ``roles`` in this process until SIGINT or SIGTERM; cancel-and-await on the way out."""
+    functions = {name: load_role(name) for name in roles}
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_resources(settings) as resources:
+        tasks = {asyncio.create_task(fn(resources, stop), name=name) for name, fn in functions.items()}
+        tasks.add(asyncio.create_task(_heartbeat(resources, roles, stop), name="heartbeat"))
+        log.info("worker_started", roles=roles)
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        failed = [t for t in done if t is not stopper and t.exception() is not None]
+        stop.set()
+        _, still = await asyncio.wait(tasks, timeout=10)
+        for task in still:
+            task.cancel()
+        await asyncio.gather(*still, return_exceptions=True)
+        for task in failed:
+            log.error("role_failed", role=task.get_name(), exc_info=task.exception())
+        if failed:
+            raise SystemExit(1)
+    log.info("worker_stopped", roles=roles)

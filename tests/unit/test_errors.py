@@ -1,0 +1,89 @@
+"""The one mapping from errors to problem+json, on an in-process app (no server needed)."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Litestar, get, post
+from litestar.testing import TestClient
+
+from app.errors import EXCEPTION_HANDLERS, Conflict, PreconditionFailed
+
+
+class Payload(msgspec.Struct):
+    name: str
+    capacity: int
+
+
+@post("/things")
+async def create_thing(data: Payload) -> dict[str, int]:
+    return {"capacity": data.capacity}
+
+
+@get("/boom")
+async def boom() -> None:
+    raise RuntimeError("secret internals /etc/passwd")
+
+
+@get("/conflict")
+async def conflict() -> None:
+    raise Conflict("already there", code="hold_conflict", extra={"hold_id": "h1"})
+
+
+@get("/stale")
+async def stale() -> None:
+    raise PreconditionFailed()
+
+
+def client() -> TestClient[Litestar]:
+    app = Litestar([create_thing, boom, conflict, stale], exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+def test_unknown_route_is_404_problem() -> None:
+    with client() as c:
+        response = c.get("/nope")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "not_found"
+
+
+def test_malformed_json_is_400_malformed_body() -> None:
+    with client() as c:
+        response = c.post("/things", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"
+
+
+def test_wrong_type_is_422_naming_the_field() -> None:
+    with client() as c:
+        response = c.post("/things", json={"name": "x", "capacity": "lots"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    assert any("capacity" in (e["field"] or e["message"]) for e in body["errors"])
+
+
+def test_unexpected_exception_is_500_without_traceback() -> None:
+    with client() as c:
+        response = c.get("/boom")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert "passwd" not in response.text and "Traceback" not in response.text
+
+
+def test_app_errors_keep_their_code_and_extras() -> None:
+    with client() as c:
+        response = c.get("/conflict")
+        stale_response = c.get("/stale")
+    assert response.status_code == 409
+    assert response.json()["code"] == "hold_conflict"
+    assert response.json()["hold_id"] == "h1"
+    assert stale_response.status_code == 412
+    assert stale_response.json()["code"] == "precondition_failed"
+
+
+def test_method_not_allowed_is_405_problem() -> None:
+    with client() as c:
+        response = c.delete("/things")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
