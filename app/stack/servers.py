@@ -94,8 +94,6 @@ class LocalServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if self.kind == "postgres":
             self._prepare_postgres()
-        if self.kind == "oidc" and not (self.data_dir.parent.parent / "oidc" / "node_modules").exists():
-            pass  # the oidc folder lives in the project, not the data folder; see argv()
         if self.kind == "oidc":
             oidc_dir = PROJECT_ROOT / "oidc"
             if not (oidc_dir / "node_modules").exists():
@@ -143,6 +141,7 @@ class LocalServer:
         env = dict(os.environ)
         if self.kind == "oidc":
             env.update({"OIDC_HOST": self.host, "OIDC_PORT": str(self.port),
+                        "OIDC_ISSUER": f"http://{self.host}:{self.port}",
                         "OIDC_KEYS_FILE": str(self.data_dir / "jwks.json")})
         env.update(self.env)
         return env
