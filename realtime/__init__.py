@@ -1,0 +1,1 @@
+"""WebSocket channels and live availability (Litestar channels over Redis pub/sub)."""

@@ -1,0 +1,1 @@
+"""The booking saga: orchestrator and participants."""
