@@ -58,14 +58,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
 
     prometheus = PrometheusConfig(app_name="resort", prefix="resort", group_path=True, exclude=["/metrics"])
-    middleware: list[Any] = [RequestContextMiddleware, prometheus.middleware]
+    middleware: list[Any] = [prometheus.middleware]
     for feature in features:
         middleware.extend(getattr(feature, "MIDDLEWARE", []))
     routes: list[Any] = [HealthController, PrometheusController, ping]
     for feature in features:
         routes.extend(feature.ROUTES)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=routes,
         middleware=middleware,
         lifespan=[lifespan],
@@ -81,8 +81,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/docs",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
+        logging_config=None,  # app.observability configures structlog and the stdlib once
         debug=False,
     )
+    # Outermost, so unknown routes and errors raised before any handler get a request id too.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    return app
 
 
 def asgi() -> Litestar:

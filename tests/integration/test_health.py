@@ -51,6 +51,12 @@ async def test_unknown_route_is_problem_json(client: AsyncTestClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "not_found"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+async def test_request_id_from_the_caller_is_kept(client: AsyncTestClient) -> None:
+    response = await client.get("/health/live", headers={"X-Request-ID": "trace-me-42"})
+    assert response.headers["x-request-id"] == "trace-me-42"
 
 
 async def _ready(client: AsyncTestClient) -> tuple[int, dict]:
