@@ -106,6 +106,33 @@ def up(no_seed: bool) -> None:
         console.print("[green]everything stopped[/]")
 
 
+@main.command()
+@click.option("--property", "property_id", default=None, help="Only the products of this property.")
+@click.option("--dry-run", is_flag=True, help="Report drift without repairing it.")
+def reconcile(property_id: str | None, dry_run: bool) -> None:
+    """Compare PostgreSQL with the search index and the read models; repair what drifted."""
+    from sync.report import reconcile_command
+
+    report = asyncio.run(reconcile_command(_settings(), console, property_id=property_id, dry_run=dry_run))
+    if report.failed:
+        raise SystemExit(1)
+
+
+@main.command()
+def seed() -> None:
+    """Load the demo catalogue: three resorts, a year of prices and inventory, details, reviews (idempotent)."""
+    from app.catalog.seed import seed_command
+    from app.db.migrate import migrate as run_migrations
+
+    settings = _settings()
+    asyncio.run(run_migrations(settings.database_url))
+    report = asyncio.run(seed_command(settings, progress=True))
+    console.print(
+        f"[green]seeded[/]: {report.properties} properties, {report.products} products, {report.rates} nightly"
+        f" rates, {report.inventory} inventory nights, {report.reviews} reviews (0 everywhere = already seeded)"
+    )
+
+
 def _seed_if_empty(settings: Settings) -> None:
     try:
         from app.catalog.seed import seed_if_empty

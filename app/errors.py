@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 log = structlog.get_logger("app.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -138,7 +138,9 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if status >= 500:
         return unexpected_error_handler(request, exc)
     code = _HTTP_CODES.get(status, "http_error")
-    if status == 400 and "malformed" in (exc.detail or "").lower():
+    # A body that is not valid JSON (litestar wraps the decode error in a 400 ClientException).
+    undecodable = isinstance(exc.__cause__, SerializationException)
+    if status == 400 and ("malformed" in (exc.detail or "").lower() or undecodable):
         code = "malformed_body"
     return problem(request, status, code, code.replace("_", " ").capitalize(), exc.detail, None, exc.headers)
 

@@ -23,7 +23,7 @@ from app.resources import Resources, open_resources
 from app.settings import Settings, get_settings
 
 # Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE`` and ``lifespan(app, resources)``.
-FEATURES = ("app.auth", "app.catalog")
+FEATURES = ("app.auth", "app.catalog", "app.search")
 
 
 def _features() -> list[ModuleType]:

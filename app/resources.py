@@ -43,6 +43,24 @@ def kafka_producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
+# beanie binds its documents to one database, process-wide. A process normally opens its resources
+# once; tests open several apps (each on its own event loop), so the first one open owns the binding
+# and later ones reuse it rather than rebinding the documents to a client of another loop.
+_beanie_owner: list[object] = []
+
+
+async def _bind_beanie(database: object) -> bool:
+    if _beanie_owner:
+        return False
+    await init_beanie(database=database, document_models=document_models())
+    _beanie_owner.append(database)
+    return True
+
+
+def _unbind_beanie() -> None:
+    _beanie_owner.clear()
+
+
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Open every pool; on exit close them in reverse order, even if opening one failed."""
@@ -58,7 +76,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         stack.push_async_callback(redis.aclose)
         mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=3000, tz_aware=True)
         stack.push_async_callback(mongo.close)
-        await init_beanie(database=mongo[settings.mongo_db], document_models=document_models())
+        if await _bind_beanie(mongo[settings.mongo_db]):
+            stack.callback(_unbind_beanie)
         es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10, retry_on_timeout=True)
         stack.push_async_callback(es.close)
         kafka = kafka_producer(settings)

@@ -62,9 +62,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_login_per_minute: int = 20
     rate_limit_refresh_per_minute: int = 30
     rate_limit_api_per_minute: int = 600
+    # Auth (app/auth): leeway, the gateway's local caches, login state, IdP calls and outage answers.
+    jwt_leeway_s: int = 60
+    auth_cache_ms: int = 500
+    auth_token_cache_size: int = 10_000
+    login_state_ttl: int = 300
+    oidc_id_token_algs: list[str] = msgspec.field(default_factory=lambda: ["RS256", "ES256"])
+    oidc_jwks_ttl: int = 3600
+    idp_timeout_s: float = 3.0
+    idp_retry_after_s: int = 15
 
     health_timeout_s: float = 2.0
     seed_on_up: bool = True
+
+    # Change propagation (sync/) and search (app/search/).
+    relay_poll_interval_s: float = 2.0
+    relay_batch_size: int = 200
+    projector_group: str = "catalog-projector"
+    projector_max_attempts: int = 3
+    reconcile_interval_s: float = 300.0
+    search_price_horizon_days: int = 90
+    search_max_page_size: int = 50
+    search_cache_ttl_s: int = 60
+    sync_metrics_port: int = 0
 
     @property
     def data_path(self) -> Path:

@@ -1,3 +1,14 @@
-"""The polyglot product catalogue."""
+"""The polyglot product catalogue: PostgreSQL core, MongoDB details and reviews, Redis-cached views.
 
-ROUTES: list = []
+Admin writes (``admin.py``) bump the product's version and record an outbox event in the same
+transaction (``writes.py``, ``details.py``); the projector (``sync/``) carries them to search and the
+read model and calls ``cache.invalidate_product``.
+"""
+
+from __future__ import annotations
+
+from app.catalog.admin import AdminCatalogController
+from app.catalog.public import ROUTES as PUBLIC_ROUTES
+
+ROUTES: list = [*PUBLIC_ROUTES, AdminCatalogController]
+__all__ = ["ROUTES"]

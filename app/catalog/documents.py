@@ -71,8 +71,11 @@ class Review(Document):
         name = "reviews"
         indexes = [
             pymongo.IndexModel(
-                [("product_id", pymongo.ASCENDING), ("author_subject", pymongo.ASCENDING),
-                 ("stay_ref", pymongo.ASCENDING)],
+                [
+                    ("product_id", pymongo.ASCENDING),
+                    ("author_subject", pymongo.ASCENDING),
+                    ("stay_ref", pymongo.ASCENDING),
+                ],
                 unique=True,
             ),
             pymongo.IndexModel([("product_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)]),

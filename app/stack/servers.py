@@ -37,7 +37,7 @@ def tcp_open(host: str, port: int, timeout: float = 0.3) -> bool:
         return False
 
 
-def http_ok(url: str, timeout: float = 0.5) -> bool:
+def http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback only
             return 200 <= response.status < 300
@@ -47,7 +47,7 @@ def http_ok(url: str, timeout: float = 0.5) -> bool:
 
 def redis_pong(host: str, port: int) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=0.3) as sock:
+        with socket.create_connection((host, port), timeout=2.0) as sock:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
     except OSError:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from app.stack.servers import LocalServer
+from app.stack.servers import LocalServer, tcp_open
 
 log = structlog.get_logger("app.stack")
 
@@ -59,7 +59,10 @@ class LocalStack:
         """Start every server not already answering; return each one's seconds to ready."""
         pending: dict[str, tuple[LocalServer, float]] = {}
         for server in self.servers:
-            if server.answers():
+            if tcp_open(server.host, server.port):
+                # Something listens there already (perhaps busy and slow to answer): reuse it, never
+                # start a second server on its port or its data folder.
+                self._wait_until_answers(server, timeout)
                 self.reused.append(server.name)
                 self.on_progress(f"{server.name}: already running on {server.host}:{server.port}, reusing it")
                 continue
@@ -81,6 +84,13 @@ class LocalStack:
                 raise StackError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
             time.sleep(0.1)
         return ready
+
+    def _wait_until_answers(self, server: LocalServer, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not server.answers():
+            if time.monotonic() > deadline:
+                raise StackError(f"{server.name} listens on {server.port} but does not answer")
+            time.sleep(0.2)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], log_path: os.PathLike[str]) -> Child:
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed by Child.stop
@@ -104,11 +114,7 @@ class LocalStack:
         server = self.server(name)
         self.stop_server(name)
         self.started.append(self.spawn(name, server.argv(), server.environment(), server.log_path))
-        deadline = time.monotonic() + timeout
-        while not server.answers():
-            if time.monotonic() > deadline:
-                raise StackError(f"{name} did not answer after a restart; see {server.log_path}")
-            time.sleep(0.1)
+        self._wait_until_answers(server, timeout)
 
     def stop(self) -> None:
         """Stop everything this stack started, newest first; reused servers are left running."""

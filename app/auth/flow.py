@@ -1,0 +1,83 @@
+"""The OIDC authorization code flow with PKCE against the group IdP (authlib), I/O only.
+
+Login state lives in Redis at ``auth:login:{state}`` for ``login_state_ttl`` seconds and is taken with
+GETDEL, so a state works once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from app.auth.idp import IdentityProvider
+from app.auth.jwtcheck import TokenRejected
+from app.auth.oidc_claims import check_id_token
+from app.errors import BadRequest
+from app.settings import Settings
+
+
+class LoginRefused(BadRequest):
+    code, title = "login_failed", "The sign-in could not be completed"
+
+
+def redirect_uri(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") + "/auth/callback"
+
+
+def oauth_client(settings: Settings) -> AsyncOAuth2Client:
+    return AsyncOAuth2Client(
+        client_id=settings.oidc_client_id, client_secret=settings.oidc_client_secret,
+        token_endpoint_auth_method="client_secret_basic", scope=settings.oidc_scopes,
+        redirect_uri=redirect_uri(settings), code_challenge_method="S256",
+        timeout=settings.idp_timeout_s,
+    )
+
+
+async def start_login(idp: IdentityProvider, oauth: AsyncOAuth2Client, redis: Any, *, mode: str,
+                      return_to: str) -> tuple[str, str]:
+    """Check the IdP is up, keep state + nonce + PKCE verifier in Redis; returns (authorization URL, state)."""
+    metadata = await idp.metadata(live=True)
+    state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
+    record = {"nonce": nonce, "verifier": verifier, "mode": mode, "return_to": return_to}
+    await redis.set(f"auth:login:{state}", json.dumps(record), ex=idp.settings.login_state_ttl)
+    url, _ = oauth.create_authorization_url(
+        metadata["authorization_endpoint"], state=state, code_verifier=verifier, nonce=nonce, prompt="consent",
+    )
+    return url, state
+
+
+async def take_state(redis: Any, state: str) -> dict[str, Any]:
+    """The login started with ``state``, consumed (single use)."""
+    raw = await redis.getdel(f"auth:login:{state}") if state and len(state) <= 128 else None
+    if raw is None:
+        raise LoginRefused("The login state is unknown, expired or already used.", code="invalid_state")
+    return json.loads(raw)
+
+
+async def finish_login(idp: IdentityProvider, oauth: AsyncOAuth2Client, login: dict[str, Any], code: str,
+                       ) -> tuple[dict[str, Any], str]:
+    """Exchange the code (with the PKCE verifier), validate the ID token; returns (claims, raw ID token)."""
+    metadata = await idp.metadata()
+    try:
+        token = await oauth.fetch_token(metadata["token_endpoint"], code=code, code_verifier=login["verifier"],
+                                        redirect_uri=redirect_uri(idp.settings), grant_type="authorization_code")
+    except OAuthError as exc:
+        raise LoginRefused(f"The IdP refused the code exchange ({exc.error}).", code="code_exchange_failed") from exc
+    except (httpx.HTTPError, ValueError) as exc:
+        raise idp.unavailable(type(exc).__name__) from exc
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str):
+        raise LoginRefused("The IdP returned no ID token.", code="invalid_id_token")
+    try:
+        claims = await idp.verify(id_token, audience=idp.settings.oidc_client_id)
+        check_id_token(claims, nonce=login["nonce"], client_id=idp.settings.oidc_client_id)
+    except TokenRejected as exc:
+        code = "invalid_nonce" if exc.reason == "wrong_nonce" else "invalid_id_token"
+        raise LoginRefused(f"The ID token was refused ({exc.reason}).", code=code,
+                           extra={"reason": exc.reason}) from exc
+    return claims, id_token

@@ -1,0 +1,172 @@
+"""The gateway: one middleware in front of every route that authenticates the caller.
+
+Policy: every route requires a valid token unless its handler has ``opt={"public": True}``. On a public
+route a valid token still sets the principal (personalisation); an invalid, expired or revoked token is
+refused with 401 everywhere. ``/docs``, ``/swagger``, ``/metrics`` and ``/health`` bypass it entirely.
+Roles and scopes are then enforced per route by the guards in :mod:`app.auth.guards`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.auth.audit import AUTH_REFUSALS
+from app.auth.jwtcheck import TokenRejected, scopes_of, split_token
+from app.auth.principal import Principal
+from app.auth.service import AuthService
+from app.errors import Forbidden, Unauthorized
+
+ACCESS_COOKIE = "resort_access"
+REFRESH_COOKIE = "resort_refresh"
+CSRF_COOKIE = "resort_csrf"
+CSRF_HEADER = b"x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PARTNER_TYP = "at+jwt"
+
+
+def parse_cookies(raw: str) -> dict[str, str]:
+    cookies: dict[str, str] = {}
+    for part in raw.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name and name not in cookies:
+            cookies[name] = value.strip().strip('"')
+    return cookies
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else ""
+
+
+def bearer_or_cookie(scope: Scope) -> tuple[str | None, bool]:
+    """The access token and whether it came from the cookie (then CSRF applies to unsafe methods)."""
+    authorization = header(scope, b"authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenRejected("malformed_authorization")
+        return token.strip(), False
+    cookie = header(scope, b"cookie")
+    if cookie:
+        token = parse_cookies(cookie).get(ACCESS_COOKIE)
+        if token:
+            return token, True
+    return None, False
+
+
+def check_csrf(scope: Scope, session_csrf: str) -> None:
+    """Double submit: the header must equal the cookie, and both the session's own CSRF value."""
+    sent = header(scope, CSRF_HEADER) or ""
+    cookie = parse_cookies(header(scope, b"cookie") or "").get(CSRF_COOKIE, "")
+    if not sent or not hmac.compare_digest(sent, cookie) or not hmac.compare_digest(sent, session_csrf):
+        raise Forbidden("The CSRF token is missing or does not match.", code="csrf_failed")
+
+
+async def _user(auth: AuthService, token: str, claims: dict[str, Any], scope: Scope, via_cookie: bool) -> Principal:
+    session = await auth.live.get(claims["sid"])
+    if session is None or session.subject != claims["sub"]:
+        raise TokenRejected("session_ended")
+    if via_cookie and scope.get("method", "GET") not in SAFE_METHODS:
+        check_csrf(scope, session.csrf)
+    return Principal(
+        subject=claims["sub"], kind="user", roles=tuple(claims["roles"]), session_id=session.id,
+        locale=session.locale or None, name=session.name or None, email=session.email or None,
+        token_id=claims.get("jti"), expires_at=int(claims["exp"]),
+    )
+
+
+def _partner(claims: dict[str, Any]) -> Principal:
+    client_id = claims.get("client_id")
+    if not isinstance(client_id, str) or not client_id:
+        raise TokenRejected("missing_client_id")
+    return Principal(
+        subject=str(claims["sub"]), kind="partner", roles=("partner",), scopes=scopes_of(claims),
+        client_id=client_id, token_id=claims.get("jti"), expires_at=int(claims["exp"]),
+    )
+
+
+async def _claims(auth: AuthService, token: str, via_cookie: bool) -> tuple[dict[str, Any], bool]:
+    """Verified claims (from the local cache when this exact token was verified before) and whether the
+    token is a partner's. The unverified ``iss`` only picks the verifier; each verifier checks it again."""
+    cached = auth.verified.get(token)
+    partner_issuer = auth.settings.oidc_issuer
+    if cached is not None:
+        return cached, cached.get("iss") == partner_issuer
+    _, unverified = split_token(token)
+    if unverified.get("iss") == partner_issuer and not via_cookie:
+        claims = await auth.idp.verify(token, audience=auth.settings.oidc_api_audience, typ=PARTNER_TYP,
+                                       required=("iss", "aud", "sub", "exp", "iat", "client_id"))
+        partner = True
+        client_id = claims.get("client_id")
+        auth.audit.record("partner_token", "accepted", actor=f"client:{client_id}", client_id=str(client_id),
+                          jti=claims.get("jti"), scope=claims.get("scope"))
+    else:
+        claims = auth.tokens.verify(token)
+        partner = False
+    auth.verified.put(token, claims)
+    return claims, partner
+
+
+async def authenticate(auth: AuthService, token: str, scope: Scope, via_cookie: bool) -> Principal:
+    claims, partner = await _claims(auth, token, via_cookie)
+    if partner:
+        return _partner(claims)
+    return await _user(auth, token, claims, scope, via_cookie)
+
+
+def refuse(auth: AuthService, scope: Scope, exc: TokenRejected) -> Unauthorized:
+    """Count, log and audit a refusal; the 401 to raise."""
+    AUTH_REFUSALS.labels(exc.reason).inc()
+    auth.audit.record("access", "refused", ip=client_ip(scope), user_agent=header(scope, b"user-agent"),
+                      reason=exc.reason, path=scope.get("path"), method=scope.get("method"))
+    if exc.expired:
+        code, detail = "token_expired", "The access token has expired; refresh it."
+    elif exc.reason == "session_ended":
+        code, detail = "session_ended", "The session has ended; sign in again."
+    else:
+        code, detail = "invalid_token", f"The access token is not valid ({exc.reason})."
+    return Unauthorized(detail, code=code,
+                        headers={"WWW-Authenticate": f'Bearer realm="resort", error="invalid_token"'})
+
+
+class Gateway(ASGIMiddleware):
+    """Authenticates every request (see the module docstring for the policy)."""
+
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+    exclude_path_pattern = ("^/docs", "^/swagger", "^/metrics", "^/health")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        auth: AuthService = scope["litestar_app"].state.auth
+        public = bool(scope["route_handler"].opt.get("public"))
+        try:
+            token, via_cookie = bearer_or_cookie(scope)
+            principal = await authenticate(auth, token, scope, via_cookie) if token else None
+        except TokenRejected as exc:
+            raise refuse(auth, scope, exc) from None
+        except Forbidden as exc:
+            auth.audit.record("access", "refused", ip=client_ip(scope), reason=exc.code, path=scope.get("path"))
+            AUTH_REFUSALS.labels(exc.code).inc()
+            raise
+        if principal is None and not public:
+            AUTH_REFUSALS.labels("no_token").inc()
+            raise Unauthorized("Sign in to use this endpoint.", code="authentication_required",
+                               headers={"WWW-Authenticate": 'Bearer realm="resort"'})
+        if principal is not None:
+            scope.setdefault("state", {})["principal"] = principal
+            who = f"client:{principal.client_id}" if principal.kind == "partner" else f"user:{principal.subject}"
+        else:
+            who = f"ip:{client_ip(scope)}"
+        await auth.limiter.hit("api", who, auth.settings.rate_limit_api_per_minute)
+        await next_app(scope, receive, send)

@@ -1,0 +1,75 @@
+"""Litestar guards: 401 when nobody is authenticated, 403 when the caller lacks a role or scope.
+
+Use them on any route: ``@get(..., guards=[requires_roles("admin")])``. Users are governed by roles;
+scopes are what partner systems were granted by the IdP (a user principal has no scopes, so combine
+``requires_roles("guest", "partner")`` with ``requires_scopes(...)`` only where partners are allowed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.auth.audit import AUTH_REFUSALS
+from app.auth.principal import Principal, current_principal
+from app.errors import Forbidden, Unauthorized
+
+Guard = Callable[[Any, Any], None]
+
+
+def _principal(connection: Any) -> Principal:
+    principal = current_principal(connection)
+    if principal is None:
+        raise Unauthorized("Sign in to use this endpoint.", code="authentication_required",
+                           headers={"WWW-Authenticate": 'Bearer realm="resort"'})
+    return principal
+
+
+def _refused(connection: Any, principal: Principal, error: Forbidden) -> Forbidden:
+    """Audit (who, what, from where) and count a refusal by a guard; the error to raise."""
+    auth = getattr(getattr(getattr(connection, "app", None), "state", None), "auth", None)
+    if auth is not None:
+        client = getattr(connection, "client", None)
+        auth.audit.record("access", "forbidden", actor=principal.actor, client_id=principal.client_id,
+                     ip=client.host if client else None, reason=error.code, path=connection.scope.get("path"))
+    AUTH_REFUSALS.labels(error.code).inc()
+    return error
+
+
+def requires_login(connection: Any, _: Any) -> None:
+    """Any authenticated caller (user or partner)."""
+    _principal(connection)
+
+
+def requires_user(connection: Any, _: Any) -> None:
+    """An authenticated user with a session (not a partner system)."""
+    if _principal(connection).kind != "user":
+        raise _refused(connection, _principal(connection),
+                       Forbidden("This endpoint is for signed-in users.", code="insufficient_role"))
+
+
+def requires_roles(*roles: str) -> Guard:
+    """Any one of ``roles``."""
+
+    def guard(connection: Any, _: Any) -> None:
+        principal = _principal(connection)
+        if not principal.has_any_role(*roles):
+            raise _refused(connection, principal, Forbidden(
+                f"Requires one of the roles: {', '.join(roles)}.", code="insufficient_role",
+                extra={"required_roles": list(roles)}))
+
+    return guard
+
+
+def requires_scopes(*scopes: str) -> Guard:
+    """Partners must hold every one of ``scopes``; users pass (roles govern them)."""
+
+    def guard(connection: Any, _: Any) -> None:
+        principal = _principal(connection)
+        if principal.kind == "partner" and not principal.has_scopes(*scopes):
+            raise _refused(connection, principal, Forbidden(
+                f"Requires the scopes: {' '.join(scopes)}.", code="insufficient_scope",
+                extra={"required_scopes": list(scopes)},
+                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'}))
+
+    return guard

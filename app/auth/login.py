@@ -1,0 +1,203 @@
+"""Login, callback, refresh, logout and back-channel logout endpoints."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect
+
+from app.auth.cookies import clear_auth_cookies, set_auth_cookies
+from app.auth.flow import LoginRefused, finish_login, start_login, take_state
+from app.auth.gateway import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE, header
+from app.auth.guards import requires_user
+from app.auth.idp import IdpUnavailable
+from app.auth.jwtcheck import TokenRejected, split_token
+from app.auth.oidc_claims import check_logout_token, safe_return_path
+from app.auth.principal import current_principal
+from app.auth.refresh import Rotation
+from app.auth.service import AuthService, auth_of
+from app.auth.users import profile_from_claims, sync_profile
+from app.errors import BadRequest, Forbidden, Unauthorized
+
+PUBLIC = {"public": True}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class RefreshBody(msgspec.Struct, forbid_unknown_fields=False):
+    refresh_token: str | None = None
+
+
+def _ip(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _ua(request: Request[Any, Any, Any]) -> str | None:
+    return request.headers.get("user-agent")
+
+
+def _tokens_body(auth: AuthService, access: str, refresh: str, sid: str) -> dict[str, Any]:
+    return {"access_token": access, "token_type": "Bearer", "expires_in": auth.settings.access_token_ttl,
+            "refresh_token": refresh, "session_id": sid}
+
+
+@get("/auth/login", opt=PUBLIC, tags=["auth"], summary="Start single sign-on at the group IdP")
+async def login(request: Request[Any, Any, Any], response: str = "redirect", return_to: str = "/") -> Response[Any]:
+    auth = auth_of(request.app)
+    await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
+    mode = "json" if response == "json" else "redirect"
+    try:
+        url, state = await start_login(auth.idp, auth.oauth, auth.resources.redis, mode=mode,
+                                       return_to=safe_return_path(return_to))
+    except IdpUnavailable as exc:
+        auth.audit.record("login", "idp_unavailable", ip=_ip(request), user_agent=_ua(request), error=str(exc)[:200])
+        raise
+    if mode == "json":
+        return Response({"authorization_url": url, "state": state}, headers=NO_STORE)
+    return Redirect(url, status_code=302, headers=NO_STORE)
+
+
+@get("/auth/callback", opt=PUBLIC, tags=["auth"], summary="The IdP's redirect back with the code")
+async def callback(request: Request[Any, Any, Any], code: str = "", iss: str | None = None,
+                   error: str | None = None,
+                   login_state_id: Annotated[str, Parameter(query="state")] = "") -> Response[Any]:
+    auth = auth_of(request.app)
+    await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
+    try:
+        login_state = await take_state(auth.resources.redis, login_state_id)
+        if iss is not None and iss != auth.settings.oidc_issuer:
+            raise LoginRefused("The authorization response names another issuer.", code="issuer_mismatch")
+        if error:
+            raise LoginRefused(f"The IdP answered {error}.", code="idp_error")
+        if not code:
+            raise LoginRefused("The authorization response has no code.", code="missing_code")
+        claims, id_token = await finish_login(auth.idp, auth.oauth, login_state, code)
+    except LoginRefused as exc:
+        auth.audit.record("login", "refused", ip=_ip(request), user_agent=_ua(request), reason=exc.code)
+        raise
+    profile = profile_from_claims(auth.settings.oidc_issuer, claims)
+    roles = auth.settings.roles_for_groups(list(profile.groups))
+    await sync_profile(auth.resources.db, profile, roles)
+    session = await auth.sessions.create(
+        subject=profile.subject, roles=roles, locale=profile.locale or "", name=profile.name or "",
+        email=profile.email or "", idp_sid=str(claims.get("sid") or ""), ip=_ip(request) or "",
+        user_agent=_ua(request) or "", id_token=id_token,
+    )
+    refresh = await auth.refresh.issue(session.id, profile.subject, auth.settings.session_absolute_timeout)
+    access = auth.tokens.mint(subject=profile.subject, session_id=session.id, roles=roles)
+    auth.audit.record("login", "ok", actor=f"user:{profile.subject}", ip=_ip(request), user_agent=_ua(request),
+                      session_id=session.id, roles=roles)
+    if login_state.get("mode") == "json":
+        return Response(_tokens_body(auth, access, refresh, session.id), headers=NO_STORE)
+    redirect = Redirect(login_state.get("return_to") or "/", status_code=303, headers=NO_STORE)
+    set_auth_cookies(redirect, auth.settings, access, refresh, session.csrf)
+    return redirect
+
+
+async def _presented_refresh_token(request: Request[Any, Any, Any]) -> tuple[str, bool]:
+    """From the JSON body (mobile) or the refresh cookie (browser, double-submit CSRF checked)."""
+    raw = await request.body()
+    if raw.strip():
+        try:
+            body = msgspec.json.decode(raw, type=RefreshBody)
+        except msgspec.DecodeError as exc:
+            raise BadRequest("The body must be JSON with refresh_token.", code="malformed_body") from exc
+        if body.refresh_token:
+            return body.refresh_token, False
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    if not cookie:
+        raise Unauthorized("No refresh token was presented.", code="invalid_refresh_token")
+    sent = request.headers.get(CSRF_HEADER.decode(), "")
+    if not sent or not hmac.compare_digest(sent, request.cookies.get(CSRF_COOKIE, "")):
+        raise Forbidden("The CSRF token is missing or does not match.", code="csrf_failed")
+    return cookie, True
+
+
+@post("/auth/token/refresh", opt=PUBLIC, tags=["auth"], status_code=200,
+      summary="Rotate the refresh token; a new access token")
+async def refresh_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
+    auth = auth_of(request.app)
+    await auth.limiter.hit("refresh", f"ip:{_ip(request)}", auth.settings.rate_limit_refresh_per_minute)
+    token, via_cookie = await _presented_refresh_token(request)
+    result = await auth.refresh.rotate(token, auth.settings.session_absolute_timeout)
+    who = f"user:{result.subject}" if result.subject else None
+    if result.outcome is Rotation.REUSE:
+        await auth.sessions.revoke(result.session_id or "")
+        auth.live.drop(result.session_id or "")
+        auth.audit.record("refresh", "reuse_detected", actor=who, ip=_ip(request), user_agent=_ua(request),
+                          session_id=result.session_id)
+        raise Unauthorized("This refresh token was already used; the session has been ended.",
+                           code="refresh_token_reused")
+    session = await auth.sessions.touch(result.session_id) if result.outcome is Rotation.OK else None
+    if session is None or result.token is None:
+        auth.audit.record("refresh", "refused", actor=who, ip=_ip(request), user_agent=_ua(request),
+                          reason=result.outcome.value)
+        raise Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")
+    access = auth.tokens.mint(subject=session.subject, session_id=session.id, roles=session.roles)
+    auth.audit.record("refresh", "ok", actor=who, ip=_ip(request), user_agent=_ua(request), session_id=session.id)
+    if via_cookie:
+        response: Response[Any] = Response({"expires_in": auth.settings.access_token_ttl}, headers=NO_STORE)
+        set_auth_cookies(response, auth.settings, access, result.token, session.csrf)
+        return response
+    return Response(_tokens_body(auth, access, result.token, session.id), headers=NO_STORE)
+
+
+def _end_session_url(auth: AuthService, id_token: str) -> str | None:
+    metadata = auth.idp.cached_metadata()
+    endpoint = metadata.get("end_session_endpoint") if metadata else None
+    if not endpoint:
+        return None
+    query = {"client_id": auth.settings.oidc_client_id,
+             "post_logout_redirect_uri": auth.settings.public_url.rstrip("/") + "/"}
+    if id_token:
+        query["id_token_hint"] = id_token
+    return f"{endpoint}?{urlencode(query)}"
+
+
+@post("/auth/logout", guards=[requires_user], tags=["auth"], status_code=200,
+      summary="End this session; offers the IdP's end-session URL")
+async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    auth = auth_of(request.app)
+    principal = current_principal(request)
+    assert principal is not None and principal.session_id is not None
+    session = await auth.sessions.revoke(principal.session_id)
+    await auth.refresh.revoke_family(principal.session_id)
+    auth.live.drop(principal.session_id)
+    auth.audit.record("logout", "ok", actor=principal.actor, ip=_ip(request), user_agent=_ua(request),
+                      session_id=principal.session_id)
+    body = {"logged_out": True, "end_session_url": _end_session_url(auth, session.id_token if session else "")}
+    response: Response[Any] = Response(body, headers=NO_STORE)
+    clear_auth_cookies(response, auth.settings)
+    return response
+
+
+@post("/auth/backchannel-logout", opt=PUBLIC, tags=["auth"], status_code=200,
+      summary="OIDC back-channel logout from the IdP")
+async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    auth = auth_of(request.app)
+    form = await request.form()
+    token = form.get("logout_token")
+    try:
+        if not isinstance(token, str) or not token:
+            raise TokenRejected("missing_logout_token")
+        header_, _ = split_token(token)
+        claims = await auth.idp.verify(token, audience=auth.settings.oidc_client_id,
+                                       required=("iss", "aud", "iat", "jti", "events"))
+        sid, sub = check_logout_token(header_, claims)
+    except TokenRejected as exc:
+        auth.audit.record("backchannel_logout", "refused", ip=_ip(request), reason=exc.reason)
+        raise BadRequest(f"The logout token is not valid ({exc.reason}).", code="invalid_logout_token") from exc
+    ended = await auth.sessions.revoke_idp_session(sid, sub)
+    for session_id in ended:
+        await auth.refresh.revoke_family(session_id)
+        auth.live.drop(session_id)
+    auth.audit.record("backchannel_logout", "ok", actor=f"user:{sub}" if sub else None, ip=_ip(request),
+                      idp_sid=sid, sessions=ended)
+    return Response({"sessions_ended": len(ended)}, headers=NO_STORE)
+
+
+ROUTES = [login, callback, refresh_tokens, logout, backchannel_logout]

@@ -1,0 +1,85 @@
+"""The auth feature's parts, built once per app in its lifespan and kept on ``app.state.auth``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from app.auth.audit import AuditTrail
+from app.auth.flow import oauth_client
+from app.auth.idp import IdentityProvider
+from app.auth.keys import KeyRing, keys_path
+from app.auth.live import LiveSessions
+from app.auth.ratelimit import RateLimiter
+from app.auth.refresh import RefreshTokens
+from app.auth.sessions import SessionStore
+from app.auth.tokens import AccessTokens
+from app.resources import Resources
+from app.settings import Settings
+
+
+@dataclass(slots=True)
+class VerifiedTokens:
+    """Claims of tokens whose signature and claims were checked, until they expire (bounded)."""
+
+    size: int
+    entries: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        hit = self.entries.get(token)
+        if hit is None:
+            return None
+        if hit[0] < time.time():
+            self.entries.pop(token, None)
+            return None
+        return hit[1]
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        if self.size <= 0:
+            return
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[token] = (float(claims.get("exp", 0)), claims)
+
+
+@dataclass(slots=True)
+class AuthService:
+    settings: Settings
+    resources: Resources
+    keys: KeyRing
+    tokens: AccessTokens
+    sessions: SessionStore
+    live: LiveSessions
+    refresh: RefreshTokens
+    idp: IdentityProvider
+    limiter: RateLimiter
+    audit: AuditTrail
+    verified: VerifiedTokens
+    oauth: AsyncOAuth2Client
+
+    @classmethod
+    def build(cls, resources: Resources) -> AuthService:
+        settings = resources.settings
+        keys = KeyRing(keys_path(settings))
+        sessions = SessionStore(resources.redis, settings)
+        return cls(
+            settings=settings,
+            resources=resources,
+            keys=keys,
+            tokens=AccessTokens(settings, keys),
+            sessions=sessions,
+            live=LiveSessions(sessions, settings.auth_cache_ms),
+            refresh=RefreshTokens(resources.redis, settings),
+            idp=IdentityProvider(settings, resources.http),
+            limiter=RateLimiter(resources.redis),
+            audit=AuditTrail(resources.db),
+            verified=VerifiedTokens(settings.auth_token_cache_size),
+            oauth=oauth_client(settings),
+        )
+
+
+def auth_of(app: Any) -> AuthService:
+    return app.state.auth

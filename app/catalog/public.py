@@ -1,0 +1,193 @@
+"""The public catalogue API: properties, product lists and views, reviews, availability and quotes.
+
+Reads are public (``opt={"public": True}``); posting a review needs the ``guest`` role.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from app.catalog import details as details_svc
+from app.catalog import repository as repo
+from app.catalog.access import GUEST, PUBLIC, principal_of
+from app.catalog.cache import cached_view
+from app.catalog.domain import PartyRequest, ProductKind
+from app.catalog.headers import etag, not_modified, pick_language
+from app.catalog.schemas import ReviewIn
+from app.catalog.views import availability_of, list_products, load_view, quote_of, split_view
+from app.catalog.writes import product_not_found, property_not_found
+from app.resources import Resources
+
+Page = Annotated[int, Parameter(ge=1, le=10_000, description="1-based page number")]
+PerPage = Annotated[int, Parameter(ge=1, le=100, description="items per page")]
+Lang = Annotated[str | None, Parameter(query="lang", description="ko or en; beats Accept-Language")]
+AcceptLanguage = Annotated[str | None, Parameter(header="Accept-Language")]
+IfNoneMatch = Annotated[str | None, Parameter(header="If-None-Match")]
+CacheControl = Annotated[str | None, Parameter(header="Cache-Control")]
+Guests = Annotated[int, Parameter(ge=1, le=100)]
+Units = Annotated[int, Parameter(ge=1, le=50)]
+
+
+def _language(request: Request[Any, Any, Any], lang: str | None, accept_language: str | None) -> str:
+    principal = principal_of(request)
+    return pick_language(lang, accept_language, getattr(principal, "locale", None))
+
+
+@get("/properties", opt=PUBLIC, tags=["catalogue"], summary="Every resort of the group")
+async def list_properties(resources: Resources) -> list[dict[str, Any]]:
+    async with resources.db.acquire() as conn:
+        return [dict(r) for r in await repo.list_properties(conn)]
+
+
+@get("/properties/{property_id:str}", opt=PUBLIC, tags=["catalogue"], summary="One resort (with ETag)")
+async def get_property(property_id: str, resources: Resources) -> Response[dict[str, Any]]:
+    async with resources.db.acquire() as conn:
+        row = await repo.get_property(conn, property_id)
+    if row is None:
+        raise property_not_found(property_id)
+    return Response(dict(row), headers={"ETag": etag(row["version"])})
+
+
+@get(
+    "/properties/{property_id:str}/products",
+    opt=PUBLIC,
+    tags=["catalogue"],
+    summary="Active products of a resort, optionally of one kind (paginated)",
+)
+async def property_products(
+    request: Request[Any, Any, Any],
+    property_id: str,
+    resources: Resources,
+    kind: ProductKind | None = None,
+    page: Page = 1,
+    per_page: PerPage = 20,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> dict[str, Any]:
+    language = _language(request, lang, accept_language)
+    return await list_products(resources.db, property_id, kind, page, per_page, language)
+
+
+@get(
+    "/products/{product_id:str}",
+    opt=PUBLIC,
+    tags=["catalogue"],
+    summary="A product: core, details, rating, in the caller's language (cached; ETag / If-None-Match)",
+)
+async def product_view(
+    request: Request[Any, Any, Any],
+    product_id: str,
+    resources: Resources,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+    if_none_match: IfNoneMatch = None,
+    cache_control: CacheControl = None,
+) -> Response[bytes]:
+    if repo.as_uuid(product_id) is None:
+        raise product_not_found(product_id)
+    language = _language(request, lang, accept_language)
+    bypass = "no-cache" in (cache_control or "")
+    entry, hit = await cached_view(
+        resources.redis,
+        product_id,
+        language,
+        lambda: load_view(resources.db, product_id, language),
+        bypass=bypass,
+    )
+    if entry is None:
+        raise product_not_found(product_id)
+    tag, body = split_view(entry)
+    headers = {
+        "ETag": tag,
+        "Vary": "Accept-Language",
+        "Content-Language": language,
+        "X-Cache": "hit" if hit else "miss",
+    }
+    if not_modified(if_none_match, tag):
+        return Response(b"", status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@get("/products/{product_id:str}/reviews", opt=PUBLIC, tags=["catalogue"], summary="Reviews, newest first")
+async def product_reviews(
+    product_id: str, resources: Resources, page: Page = 1, per_page: PerPage = 20
+) -> dict[str, Any]:
+    async with resources.db.acquire() as conn:
+        if await repo.get_product(conn, product_id) is None:
+            raise product_not_found(product_id)
+    items, total = await details_svc.list_reviews(product_id, per_page, (page - 1) * per_page)
+    return {"items": [_review_body(r) for r in items], "page": page, "per_page": per_page, "total": total}
+
+
+@post(
+    "/products/{product_id:str}/reviews",
+    guards=GUEST,
+    tags=["catalogue"],
+    summary="Review a stay (one review per stay; a second one is 409)",
+)
+async def post_review(
+    request: Request[Any, Any, Any], product_id: str, data: ReviewIn, resources: Resources
+) -> Response[dict[str, Any]]:
+    principal = principal_of(request)
+    author = (principal.subject, principal.name or "") if principal else ("anonymous", "")
+    review = await details_svc.add_review(resources.db, product_id, data, author)
+    return Response(_review_body(review), status_code=201)
+
+
+def _review_body(review: Any) -> dict[str, Any]:
+    return {
+        "id": str(review.id),
+        "product_id": review.product_id,
+        "author_name": review.author_name,
+        "stay_ref": review.stay_ref,
+        "rating": review.rating,
+        "text": review.text,
+        "lang": review.lang,
+        "created_at": review.created_at.isoformat(),
+    }
+
+
+@get(
+    "/products/{product_id:str}/availability",
+    opt=PUBLIC,
+    tags=["catalogue"],
+    summary="Free units, price and restrictions of each night of [start, end)",
+)
+async def product_availability(
+    product_id: str, start: dt.date, end: dt.date, resources: Resources, rate_plan: str = "standard"
+) -> dict[str, Any]:
+    return await availability_of(resources.db, product_id, start, end, rate_plan)
+
+
+@get(
+    "/products/{product_id:str}/quote",
+    opt=PUBLIC,
+    tags=["catalogue"],
+    summary="Price a stay of [start, end) for a party; lists every restriction it breaks",
+)
+async def product_quote(
+    product_id: str,
+    start: dt.date,
+    end: dt.date,
+    guests: Guests,
+    resources: Resources,
+    units: Units = 1,
+    rate_plan: str = "standard",
+) -> dict[str, Any]:
+    return await quote_of(resources.db, product_id, PartyRequest(start, end, guests, units), rate_plan)
+
+
+ROUTES = [
+    list_properties,
+    get_property,
+    property_products,
+    product_view,
+    product_reviews,
+    post_review,
+    product_availability,
+    product_quote,
+]

@@ -1,0 +1,148 @@
+"""PostgreSQL access to rate plans, nightly rates (with restrictions) and per-night inventory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+
+from app.catalog.domain import NightInventory, NightRate
+
+DEFAULT_PLAN = "standard"
+
+
+async def ensure_rate_plan(
+    conn: asyncpg.Connection, product_id: uuid.UUID, code: str, name: str, refundable: bool = True
+) -> tuple[asyncpg.Record, bool]:
+    """The rate plan ``code`` of the product, created if missing; ``(row, created)``."""
+    row = await conn.fetchrow(
+        "INSERT INTO rate_plans (product_id, code, name, refundable) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (product_id, code) DO NOTHING RETURNING id, code, name, refundable, version",
+        product_id,
+        code,
+        name,
+        refundable,
+    )
+    if row is not None:
+        return row, True
+    return await get_rate_plan(conn, product_id, code), False  # type: ignore[return-value]
+
+
+async def get_rate_plan(conn: asyncpg.Connection, product_id: uuid.UUID, code: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, code, name, refundable, version FROM rate_plans WHERE product_id = $1 AND code = $2",
+        product_id,
+        code,
+    )
+
+
+async def rate_plans_of(conn: asyncpg.Connection, product_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT code, name, refundable FROM rate_plans WHERE product_id = $1 ORDER BY code", product_id
+    )
+
+
+async def upsert_rates(
+    conn: asyncpg.Connection, rate_plan_id: uuid.UUID, nights: list[dt.date], values: dict[str, Any]
+) -> int:
+    """Set price and restrictions of ``nights`` in one statement; each changed row's version is bumped."""
+    status = await conn.execute(
+        """
+        INSERT INTO nightly_rates (rate_plan_id, night, amount, extra_guest_amount, included_guests,
+                                   min_stay, closed, closed_to_arrival, closed_to_departure)
+        SELECT $1, night, $3, $4, $5, $6, $7, $8, $9 FROM unnest($2::date[]) AS night
+        ON CONFLICT (rate_plan_id, night) DO UPDATE SET
+            amount = EXCLUDED.amount, extra_guest_amount = EXCLUDED.extra_guest_amount,
+            included_guests = EXCLUDED.included_guests, min_stay = EXCLUDED.min_stay,
+            closed = EXCLUDED.closed, closed_to_arrival = EXCLUDED.closed_to_arrival,
+            closed_to_departure = EXCLUDED.closed_to_departure, version = nightly_rates.version + 1
+        """,
+        rate_plan_id,
+        nights,
+        values["amount"],
+        values["extra_guest_amount"],
+        values["included_guests"],
+        values["min_stay"],
+        values["closed"],
+        values["closed_to_arrival"],
+        values["closed_to_departure"],
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def rates_between(
+    conn: asyncpg.Connection, product_id: uuid.UUID, plan: str, start: dt.date, end: dt.date
+) -> dict[dt.date, NightRate]:
+    """Rates of ``[start, end]`` (the end date too: its closed-to-departure flag matters)."""
+    rows = await conn.fetch(
+        "SELECT r.night, r.amount, r.extra_guest_amount, r.included_guests, r.min_stay, r.closed,"
+        " r.closed_to_arrival, r.closed_to_departure FROM nightly_rates r"
+        " JOIN rate_plans p ON p.id = r.rate_plan_id"
+        " WHERE p.product_id = $1 AND p.code = $2 AND r.night BETWEEN $3 AND $4",
+        product_id,
+        plan,
+        start,
+        end,
+    )
+    return {r["night"]: NightRate(**dict(r)) for r in rows}
+
+
+async def lowest_amount(
+    conn: asyncpg.Connection, product_id: uuid.UUID, start: dt.date, end: dt.date
+) -> int | None:
+    """The cheapest open night of the standard plan in ``[start, end)``: the "from" price."""
+    return await conn.fetchval(
+        "SELECT min(r.amount) FROM nightly_rates r JOIN rate_plans p ON p.id = r.rate_plan_id"
+        " WHERE p.product_id = $1 AND p.code = $2 AND NOT r.closed AND r.night >= $3 AND r.night < $4",
+        product_id,
+        DEFAULT_PLAN,
+        start,
+        end,
+    )
+
+
+async def lock_inventory(
+    conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date]
+) -> list[NightInventory]:
+    """The existing inventory rows of ``nights``, locked in night order for this transaction."""
+    rows = await conn.fetch(
+        "SELECT night, capacity, held, sold FROM inventory WHERE product_id = $1 AND night = ANY($2::date[])"
+        " ORDER BY night FOR UPDATE",
+        product_id,
+        nights,
+    )
+    return [NightInventory(**dict(r)) for r in rows]
+
+
+async def upsert_capacity(
+    conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date], capacity: int
+) -> int:
+    status = await conn.execute(
+        "INSERT INTO inventory (product_id, night, capacity)"
+        " SELECT $1, night, $3 FROM unnest($2::date[]) night"
+        " ON CONFLICT (product_id, night) DO UPDATE SET capacity = EXCLUDED.capacity,"
+        " version = inventory.version + 1",
+        product_id,
+        nights,
+        capacity,
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def free_between(
+    conn: asyncpg.Connection, product_ids: list[uuid.UUID], start: dt.date, end: dt.date
+) -> dict[uuid.UUID, dict[dt.date, int]]:
+    """Free units (capacity - held - sold) per product and night of ``[start, end)``."""
+    rows = await conn.fetch(
+        "SELECT product_id, night, greatest(capacity - held - sold, 0) AS free FROM inventory"
+        " WHERE product_id = ANY($1::uuid[]) AND night >= $2 AND night < $3",
+        product_ids,
+        start,
+        end,
+    )
+    result: dict[uuid.UUID, dict[dt.date, int]] = {pid: {} for pid in product_ids}
+    for r in rows:
+        result[r["product_id"]][r["night"]] = r["free"]
+    return result

@@ -1,0 +1,220 @@
+"""Catalogue reads: the product view (PostgreSQL core + MongoDB details, in one language), product
+lists, availability calendars and price quotes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from app.catalog import rates as rates_repo
+from app.catalog import repository as repo
+from app.catalog.details import get_details, rating_of
+from app.catalog.documents import ProductDetails
+from app.catalog.domain import (
+    PartyRequest,
+    ProductKind,
+    Quote,
+    RangeError,
+    availability,
+    nights_of,
+    package_free,
+    quote,
+)
+from app.catalog.headers import etag
+from app.catalog.writes import product_not_found, range_error
+
+FROM_PRICE_DAYS = 90
+_encoder = msgspec.json.Encoder()
+
+
+def localized(row: Any, lang: str) -> str:
+    return (row["name_ko"] or row["name"]) if lang == "ko" else row["name"]
+
+
+def core_of(product: asyncpg.Record, lang: str) -> dict[str, Any]:
+    """The PostgreSQL fields of a product, as lists and views show them."""
+    return {
+        "id": str(product["id"]),
+        "property_id": product["property_id"],
+        "kind": product["kind"],
+        "code": product["code"],
+        "name": localized(product, lang),
+        "max_occupancy": product["max_occupancy"],
+        "slot_start": product["slot_start"].isoformat() if product["slot_start"] else None,
+        "slot_minutes": product["slot_minutes"],
+        "currency": product["currency"].strip(),
+        "active": product["active"],
+        "version": product["version"],
+    }
+
+
+def details_of(details: ProductDetails | None, lang: str) -> dict[str, Any]:
+    if details is None:
+        return {"description": "", "attributes": {}, "amenities": [], "images": [], "policies": ""}
+    return {
+        "description": details.description.pick(lang),
+        "attributes": details.attributes,
+        "amenities": details.amenities,
+        "policies": details.policies.pick(lang),
+        "images": [{"url": i.url, "caption": i.caption.pick(lang)} for i in details.images],
+    }
+
+
+async def _core_parts(db: asyncpg.Pool, product_id: str) -> dict[str, Any] | None:
+    async with db.acquire() as conn:
+        product = await repo.get_product(conn, product_id)
+        if product is None or not product["active"]:
+            return None
+        today = dt.date.today()
+        return {
+            "product": product,
+            "property": await repo.get_property(conn, product["property_id"]),
+            "components": await repo.components_of(conn, product["id"])
+            if product["kind"] == "package"
+            else [],
+            "rate_plans": await rates_repo.rate_plans_of(conn, product["id"]),
+            "from_price": await rates_repo.lowest_amount(
+                conn, product["id"], today, today + dt.timedelta(days=FROM_PRICE_DAYS)
+            ),
+        }
+
+
+async def load_view(db: asyncpg.Pool, product_id: str, lang: str) -> bytes | None:
+    """The cacheable view: ``ETag`` line, newline, JSON body. None if there is no such active product."""
+    parts = await _core_parts(db, product_id)
+    if parts is None:
+        return None
+    product, prop = parts["product"], parts["property"]
+    avg, count = await rating_of(str(product["id"]))
+    view = (
+        core_of(product, lang)
+        | details_of(await get_details(str(product["id"])), lang)
+        | {
+            "lang": lang,
+            "property": {
+                "id": prop["id"],
+                "name": localized(prop, lang),
+                "time_zone": prop["time_zone"],
+                "location": {"lat": prop["latitude"], "lon": prop["longitude"]},
+            },
+            "components": [
+                {
+                    "product_id": str(c["component_id"]),
+                    "quantity": c["quantity"],
+                    "kind": c["kind"],
+                    "name": localized(c, lang),
+                }
+                for c in parts["components"]
+            ],
+            "rate_plans": [dict(r) for r in parts["rate_plans"]],
+            "from_price": parts["from_price"],
+            "rating": {"average": avg, "count": count},
+        }
+    )
+    return etag(product["version"], lang).encode() + b"\n" + _encoder.encode(view)
+
+
+def split_view(entry: bytes) -> tuple[str, bytes]:
+    tag, _, body = entry.partition(b"\n")
+    return tag.decode(), body
+
+
+async def list_products(
+    db: asyncpg.Pool, property_id: str, kind: ProductKind | None, page: int, per_page: int, lang: str
+) -> dict[str, Any]:
+    async with db.acquire() as conn:
+        if await repo.get_property(conn, property_id) is None:
+            from app.catalog.writes import property_not_found
+
+            raise property_not_found(property_id)
+        rows, total = await repo.list_products(
+            conn, property_id, kind.value if kind else None, per_page, (page - 1) * per_page
+        )
+    return {"items": [core_of(r, lang) for r in rows], "page": page, "per_page": per_page, "total": total}
+
+
+def _nights(start: dt.date, end: dt.date) -> list[dt.date]:
+    try:
+        return nights_of(start, end)
+    except RangeError as exc:
+        raise range_error(exc) from None
+
+
+async def _free(
+    conn: asyncpg.Connection, product: asyncpg.Record, start: dt.date, end: dt.date
+) -> dict[dt.date, int]:
+    """Free units per night; a package's come from its components."""
+    if product["kind"] != ProductKind.PACKAGE:
+        return (await rates_repo.free_between(conn, [product["id"]], start, end))[product["id"]]
+    components = await repo.components_of(conn, product["id"])
+    quantities = {str(c["component_id"]): c["quantity"] for c in components}
+    per_component = await rates_repo.free_between(conn, [c["component_id"] for c in components], start, end)
+    return package_free(_nights(start, end), {str(k): v for k, v in per_component.items()}, quantities)
+
+
+async def _active_product(conn: asyncpg.Connection, product_id: str) -> asyncpg.Record:
+    product = await repo.get_product(conn, product_id)
+    if product is None or not product["active"]:
+        raise product_not_found(product_id)
+    return product
+
+
+async def availability_of(
+    db: asyncpg.Pool, product_id: str, start: dt.date, end: dt.date, plan: str
+) -> dict[str, Any]:
+    nights = _nights(start, end)
+    async with db.acquire() as conn:
+        product = await _active_product(conn, product_id)
+        rates = await rates_repo.rates_between(conn, product["id"], plan, start, end)
+        free = await _free(conn, product, start, end)
+    calendar = availability(nights, rates, free)
+    return {
+        "product_id": product_id,
+        "rate_plan": plan,
+        "currency": product["currency"].strip(),
+        "nights": [
+            {
+                "night": n.night.isoformat(),
+                "free": n.free,
+                "amount": n.amount,
+                "bookable": n.bookable,
+                "closed": n.closed,
+                "closed_to_arrival": n.closed_to_arrival,
+                "closed_to_departure": n.closed_to_departure,
+                "min_stay": n.min_stay,
+            }
+            for n in calendar
+        ],
+    }
+
+
+async def quote_of(db: asyncpg.Pool, product_id: str, request: PartyRequest, plan: str) -> dict[str, Any]:
+    _nights(request.start, request.end)
+    async with db.acquire() as conn:
+        product = await _active_product(conn, product_id)
+        rates = await rates_repo.rates_between(conn, product["id"], plan, request.start, request.end)
+        free = await _free(conn, product, request.start, request.end)
+    result = quote(ProductKind(product["kind"]), product["max_occupancy"], request, rates, free)
+    return _quote_body(product["id"], product["currency"].strip(), plan, request, result)
+
+
+def _quote_body(
+    product_id: uuid.UUID, currency: str, plan: str, request: PartyRequest, q: Quote
+) -> dict[str, Any]:
+    return {
+        "product_id": str(product_id),
+        "rate_plan": plan,
+        "currency": currency,
+        "start": request.start.isoformat(),
+        "end": request.end.isoformat(),
+        "guests": request.guests,
+        "units": request.units,
+        "available": q.available,
+        "total": q.total,
+        "nights": [{"night": n.night.isoformat(), "amount": n.amount, "free": n.free} for n in q.nights],
+        "refusals": [{"code": r.code, "night": r.night.isoformat() if r.night else None} for r in q.refusals],
+    }

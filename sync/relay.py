@@ -1,0 +1,157 @@
+"""The outbox relay: unpublished outbox rows -> Kafka, in id order, keyed by aggregate id.
+
+One relay leads (a PostgreSQL advisory lock held on its listening connection); others stand by and take
+over when the leader's session ends. Each batch is locked ``FOR UPDATE SKIP LOCKED`` in a transaction
+held while publishing, and marked ``published_at`` only after the broker acked every message
+(``acks=all``). A crash between the ack and the mark republishes the batch: delivery is at-least-once
+and consumers dedupe by ``event_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Collection
+from typing import Any
+
+import asyncpg
+import msgspec
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from app.outbox import EventEnvelope, encode_envelope
+from app.resources import Resources
+from app.settings import Settings
+from sync.metrics import RELAY_FAILURES, RELAY_LAG, RELAY_PUBLISHED, serve_metrics
+
+log = structlog.get_logger("sync.relay")
+_LEADER_LOCK = 7_250_100
+
+_SELECT_BATCH = """
+SELECT id, event_id, topic, aggregate_type, aggregate_id, event_type, version, payload::text AS payload,
+       created_at
+FROM outbox
+WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+_OLDEST_AGE = """
+SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+FROM outbox WHERE published_at IS NULL AND ($1::text[] IS NULL OR topic = ANY($1::text[]))
+"""
+
+
+def envelope_of(row: asyncpg.Record | dict[str, Any]) -> EventEnvelope:
+    """The Kafka message of one outbox row."""
+    return EventEnvelope(
+        event_id=row["event_id"], topic=row["topic"], event_type=row["event_type"],
+        aggregate_type=row["aggregate_type"], aggregate_id=row["aggregate_id"], version=row["version"],
+        occurred_at=row["created_at"], payload=msgspec.json.decode(row["payload"]),
+    )
+
+
+def leader_lock_key(topics: Collection[str] | None) -> int:
+    """One leader per set of topics handled (all topics: the base key)."""
+    if not topics:
+        return _LEADER_LOCK
+    return _LEADER_LOCK + 1 + zlib.crc32(",".join(sorted(topics)).encode()) % 1_000_000
+
+
+class OutboxRelay:
+    """Publishes the outbox; ``topics`` restricts it to some outbox topics (None: all of them)."""
+
+    def __init__(self, settings: Settings, db: asyncpg.Pool, producer: AIOKafkaProducer,
+                 topics: Collection[str] | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.producer = producer
+        self.topics = sorted(topics) if topics else None
+        self.wake = asyncio.Event()
+        self.is_leader = False
+
+    async def publish_batch(self) -> int:
+        """Publish the next batch of unpublished rows; return how many were published."""
+        async with self.db.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_SELECT_BATCH, self.settings.relay_batch_size, self.topics)
+            if not rows:
+                return 0
+            acks = []
+            for row in rows:
+                acks.append(await self.producer.send(
+                    self.settings.topic(row["topic"]), encode_envelope(envelope_of(row)),
+                    key=row["aggregate_id"].encode(),
+                ))
+            await asyncio.gather(*acks)  # every message acked by the broker before we mark it
+            await self.mark_published(conn, [row["id"] for row in rows])
+        for row in rows:
+            RELAY_PUBLISHED.labels(row["topic"]).inc()
+        return len(rows)
+
+    async def mark_published(self, conn: asyncpg.Connection, ids: list[int]) -> None:
+        await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+    async def drain(self) -> int:
+        """Publish until nothing is left; update the lag gauge."""
+        total = 0
+        while (published := await self.publish_batch()) > 0:
+            total += published
+        RELAY_LAG.set(await self.db.fetchval(_OLDEST_AGE, self.topics))
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Lead (or stand by), drain on every NOTIFY and every poll interval, until ``stop``."""
+        while not stop.is_set():
+            try:
+                await self._session(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("relay_connection_lost", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - e.g. Kafka unavailable: back off and retry
+                RELAY_FAILURES.inc()
+                log.warning("relay_batch_failed", error=repr(exc))
+            self.is_leader = False
+            await _sleep_or_stop(stop, self.settings.relay_poll_interval_s)
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(self.settings.database_url)
+        try:
+            await conn.add_listener("outbox", self._on_notify)
+            while not stop.is_set() and not conn.is_closed():
+                if not self.is_leader:
+                    self.is_leader = await conn.fetchval("SELECT pg_try_advisory_lock($1)",
+                                                         leader_lock_key(self.topics))
+                    if self.is_leader:
+                        log.info("relay_leading", topics=self.topics)
+                if self.is_leader:
+                    self.wake.clear()
+                    published = await self.drain()
+                    if published:
+                        log.debug("relay_published", count=published)
+                await _wait_any(stop, self.wake, self.settings.relay_poll_interval_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2)
+
+    def _on_notify(self, *_args: object) -> None:
+        self.wake.set()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def run(resources: Resources, stop: asyncio.Event) -> None:
+    """The ``relay`` role."""
+    serve_metrics(resources.settings.sync_metrics_port)
+    await OutboxRelay(resources.settings, resources.db, resources.kafka).run(stop)

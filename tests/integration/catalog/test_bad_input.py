@@ -1,0 +1,239 @@
+"""Bad input gets a 4xx problem+json with a stable code, and nothing is written (no row, no event)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+START = dt.date.today() + dt.timedelta(days=60)
+
+
+def iso(d: dt.date) -> str:
+    return d.isoformat()
+
+
+async def _state(factory: Any, product_id: Any) -> tuple[Any, ...]:
+    """Everything a bad write could have touched."""
+    return (
+        await factory.fetchval("SELECT version FROM products WHERE id = $1", product_id),
+        await factory.fetchval("SELECT count(*) FROM outbox WHERE aggregate_id = $1", str(product_id)),
+        await factory.fetch(
+            "SELECT night, capacity, version FROM inventory WHERE product_id = $1 ORDER BY night", product_id
+        ),
+        await factory.fetch(
+            "SELECT r.night, r.amount, r.version FROM nightly_rates r JOIN rate_plans p"
+            " ON p.id = r.rate_plan_id WHERE p.product_id = $1 ORDER BY night",
+            product_id,
+        ),
+    )
+
+
+def _problem(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+@pytest.fixture
+async def stocked(catalog_factory: Any) -> dict[str, Any]:
+    prop = await catalog_factory.property()
+    product = await catalog_factory.product(prop["id"], "room_type")
+    await catalog_factory.prices(product["id"], START, START + dt.timedelta(days=3), 100_000)
+    await catalog_factory.capacity(product["id"], START, START + dt.timedelta(days=3), 4)
+    return product
+
+
+BAD_WRITES = [
+    (
+        "inverted range",
+        "inventory",
+        {"start": iso(START + dt.timedelta(days=2)), "end": iso(START), "capacity": 3},
+        422,
+        "invalid_date_range",
+        "end",
+    ),
+    (
+        "negative capacity",
+        "inventory",
+        {"start": iso(START), "end": iso(START + dt.timedelta(days=1)), "capacity": -1},
+        422,
+        "validation_failed",
+        "capacity",
+    ),
+    (
+        "wrong-typed capacity",
+        "inventory",
+        {"start": iso(START), "end": iso(START + dt.timedelta(days=1)), "capacity": "many"},
+        422,
+        "validation_failed",
+        "capacity",
+    ),
+    (
+        "wrong-typed amount",
+        "prices",
+        {"start": iso(START), "end": iso(START + dt.timedelta(days=1)), "amount": "cheap"},
+        422,
+        "validation_failed",
+        "amount",
+    ),
+    (
+        "negative amount",
+        "prices",
+        {"start": iso(START), "end": iso(START + dt.timedelta(days=1)), "amount": -5},
+        422,
+        "validation_failed",
+        "amount",
+    ),
+    (
+        "inverted price range",
+        "prices",
+        {"start": iso(START + dt.timedelta(days=1)), "end": iso(START), "amount": 5},
+        422,
+        "invalid_date_range",
+        "end",
+    ),
+    (
+        "unknown field",
+        "prices",
+        {"start": iso(START), "end": iso(START + dt.timedelta(days=1)), "amount": 5, "amonut": 6},
+        422,
+        "validation_failed",
+        None,
+    ),
+    (
+        "unknown rate plan",
+        "prices",
+        {"start": iso(START), "end": iso(START + dt.timedelta(days=1)), "amount": 5, "rate_plan": "vip"},
+        422,
+        "unknown_rate_plan",
+        "rate_plan",
+    ),
+    (
+        "capacity below sold",
+        "inventory",
+        {"start": iso(START), "end": iso(START + dt.timedelta(days=3)), "capacity": 1},
+        409,
+        "capacity_below_committed",
+        "capacity",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "body", "status", "code", "field"), BAD_WRITES, ids=[c[0] for c in BAD_WRITES]
+)
+async def test_bad_bulk_writes_are_refused_and_write_nothing(
+    client: AsyncTestClient,
+    admin_headers: dict[str, str],
+    catalog_factory: Any,
+    stocked: dict[str, Any],
+    case: str,
+    path: str,
+    body: dict[str, Any],
+    status: int,
+    code: str,
+    field: str | None,
+) -> None:
+    await catalog_factory.fetch(
+        "UPDATE inventory SET sold = 2 WHERE product_id = $1 AND night = $2", stocked["id"], START
+    )
+    before = await _state(catalog_factory, stocked["id"])
+    response = await client.put(f"/admin/products/{stocked['id']}/{path}", headers=admin_headers, json=body)
+    problem = _problem(response, status, code)
+    if field:
+        assert field in {e["field"] for e in problem["errors"]}, problem
+    assert await _state(catalog_factory, stocked["id"]) == before
+
+
+async def test_malformed_json_is_400_and_writes_nothing(
+    client: AsyncTestClient, admin_headers: dict[str, str], catalog_factory: Any, stocked: dict[str, Any]
+) -> None:
+    before = await _state(catalog_factory, stocked["id"])
+    response = await client.put(
+        f"/admin/products/{stocked['id']}/inventory",
+        content=b'{"start": "2027-',
+        headers=admin_headers | {"Content-Type": "application/json"},
+    )
+    _problem(response, 400, "malformed_body")
+    assert await _state(catalog_factory, stocked["id"]) == before
+
+
+async def test_writes_to_an_unknown_product_are_404(
+    client: AsyncTestClient, admin_headers: dict[str, str]
+) -> None:
+    for pid in (str(uuid.uuid4()), "nope"):
+        response = await client.put(
+            f"/admin/products/{pid}/inventory",
+            headers=admin_headers,
+            json={"start": iso(START), "end": iso(START + dt.timedelta(days=1)), "capacity": 3},
+        )
+        _problem(response, 404, "product_not_found")
+        response = await client.patch(
+            f"/admin/products/{pid}", headers=admin_headers | {"If-Match": "*"}, json={"name": "x"}
+        )
+        _problem(response, 404, "product_not_found")
+
+
+async def test_product_under_unknown_property_is_404_and_not_created(
+    client: AsyncTestClient, admin_headers: dict[str, str], catalog_factory: Any
+) -> None:
+    code = f"c-{uuid.uuid4().hex[:8]}"
+    response = await client.post(
+        "/admin/properties/no-such-resort/products",
+        headers=admin_headers,
+        json={"kind": "ticket", "code": code, "name": "T"},
+    )
+    _problem(response, 404, "property_not_found")
+    assert await catalog_factory.fetchval("SELECT count(*) FROM products WHERE code = $1", code) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "facility_slot", "name": "Spa"}, "slot_start"),
+        ({"kind": "room_type", "name": "R", "max_occupancy": 0}, "max_occupancy"),
+        ({"kind": "room_type", "name": "R", "max_occupancy": "two"}, "max_occupancy"),
+        ({"kind": "castle", "name": "R"}, "kind"),
+        ({"kind": "package", "name": "P"}, "components"),
+        (
+            {"kind": "package", "name": "P", "components": [{"product_id": str(uuid.uuid4())}]},
+            "components[0].product_id",
+        ),
+        ({"kind": "room_type", "name": ""}, "name"),
+    ],
+)
+async def test_invalid_products_name_the_field_and_are_not_created(
+    client: AsyncTestClient,
+    admin_headers: dict[str, str],
+    catalog_factory: Any,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    prop = await catalog_factory.property()
+    code = f"c-{uuid.uuid4().hex[:8]}"
+    response = await client.post(
+        f"/admin/properties/{prop['id']}/products", headers=admin_headers, json={"code": code, **body}
+    )
+    problem = _problem(response, 422)
+    assert field in {e["field"] for e in problem["errors"]}, problem
+    assert await catalog_factory.fetchval("SELECT count(*) FROM products WHERE code = $1", code) == 0
+
+
+async def test_invalid_property_names_the_field(
+    client: AsyncTestClient, admin_headers: dict[str, str]
+) -> None:
+    for body, field in (
+        ({"latitude": 200}, "latitude"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"id": "Bad Id!"}, "id"),
+    ):
+        values = {"id": f"r-{uuid.uuid4().hex[:8]}", "name": "X", "latitude": 1, "longitude": 1} | body
+        problem = _problem(await client.post("/admin/properties", headers=admin_headers, json=values), 422)
+        assert field in {e["field"] for e in problem["errors"]}, problem

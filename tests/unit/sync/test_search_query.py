@@ -1,0 +1,91 @@
+"""Search parameters -> validation, the Elasticsearch request, the cache key, the answer's shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.errors import ValidationFailed
+from app.search.query import build_search_body, cache_key, make_params, shape_response
+
+
+def test_defaults_match_everything_sorted_by_relevance() -> None:
+    body = build_search_body(make_params())
+    assert body["query"]["bool"]["must"] == [{"match_all": {}}]
+    assert body["query"]["bool"]["filter"] == []
+    assert body["sort"][0] == "_score" and body["from_"] == 0 and body["size"] == 20
+    assert set(body["aggs"]) == {"kind", "property", "amenities", "price"}
+
+
+def test_free_text_is_fuzzy_over_both_languages() -> None:
+    match = build_search_body(make_params(q="  ocaen   suite "))["query"]["bool"]["must"][0]["multi_match"]
+    assert match["query"] == "ocaen suite" and match["fuzziness"] == "AUTO"
+    assert any(f.startswith("name_ko") for f in match["fields"])
+    assert any(f.startswith("name_en") for f in match["fields"])
+
+
+def test_filters() -> None:
+    params = make_params(property=["jeju,seorak"], kind=["room_type"], amenities=["wifi", "pool"],
+                         price_min=1000, price_max=5000, min_rating=4, lat=33.0, lon=126.0, radius_km=25)
+    filters = build_search_body(params)["query"]["bool"]["filter"]
+    assert {"terms": {"property_id": ["jeju", "seorak"]}} in filters
+    assert {"terms": {"kind": ["room_type"]}} in filters
+    assert {"term": {"amenities": "pool"}} in filters and {"term": {"amenities": "wifi"}} in filters
+    assert {"range": {"price_min": {"gte": 1000, "lte": 5000}}} in filters
+    assert {"range": {"rating_avg": {"gte": 4}}} in filters
+    assert {"geo_distance": {"distance": "25km", "location": {"lat": 33.0, "lon": 126.0}}} in filters
+
+
+@pytest.mark.parametrize(("sort", "first"), [("price_asc", {"price_min": {"order": "asc", "missing": "_last"}}),
+                                             ("price_desc", {"price_min": {"order": "desc", "missing": "_last"}}),
+                                             ("rating", {"rating_avg": {"order": "desc", "missing": "_last"}})])
+def test_sorts(sort: str, first: dict) -> None:
+    assert build_search_body(make_params(sort=sort))["sort"][0] == first
+
+
+def test_distance_sort_and_pagination() -> None:
+    body = build_search_body(make_params(sort="distance", lat=37.5, lon=127.0, page=3, size=10))
+    assert "_geo_distance" in body["sort"][0] and body["from_"] == 20 and body["size"] == 10
+
+
+@pytest.mark.parametrize(("kwargs", "code"), [
+    ({"price_min": 10, "price_max": 5}, "invalid_price_range"),
+    ({"price_min": -1}, "invalid_price"),
+    ({"size": 51}, "invalid_page_size"),
+    ({"size": 0}, "invalid_page_size"),
+    ({"page": 0}, "invalid_page"),
+    ({"page": 1000, "size": 50}, "invalid_page"),
+    ({"sort": "cheapest"}, "invalid_sort"),
+    ({"sort": "distance"}, "invalid_sort"),
+    ({"lat": 10.0}, "invalid_point"),
+    ({"lat": 100.0, "lon": 0.0}, "invalid_point"),
+    ({"radius_km": 5}, "invalid_radius"),
+    ({"min_rating": 6}, "invalid_rating"),
+    ({"lang": "fr"}, "invalid_lang"),
+    ({"q": "x" * 201}, "query_too_long"),
+])
+def test_bad_input_is_refused_with_a_stable_code(kwargs: dict, code: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        make_params(**kwargs)
+    assert caught.value.code == code and caught.value.status == 422
+
+
+def test_cache_key_is_normalised_and_generation_scoped() -> None:
+    a = make_params(q="spa  pool", amenities=["wifi", "pool"])
+    b = make_params(q="spa pool", amenities=["pool,wifi"])
+    assert cache_key(a, 1) == cache_key(b, 1) != cache_key(a, 2)
+    assert cache_key(a, 1) != cache_key(make_params(q="spa"), 1)
+
+
+def test_shape_response_picks_the_language_and_facets() -> None:
+    response = {
+        "hits": {"total": {"value": 1}, "hits": [{"_source": {
+            "product_id": "p", "property_id": "jeju", "kind": "ticket", "name_en": "Aqua Park",
+            "name_ko": "아쿠아 파크", "description_en": "", "description_ko": "물놀이", "price_min": 5}}]},
+        "aggregations": {"kind": {"buckets": [{"key": "ticket", "doc_count": 1}]},
+                         "price": {"buckets": [{"key": "under_100k", "to": 100000.0, "doc_count": 1}]}},
+    }
+    shaped = shape_response(response, make_params(lang="en"))
+    assert shaped["total"] == 1 and shaped["items"][0]["name"] == "Aqua Park"
+    assert shaped["items"][0]["description"] == "물놀이"  # falls back to the other language
+    assert shaped["facets"]["kind"] == [{"value": "ticket", "count": 1}]
+    assert shaped["facets"]["price"][0]["count"] == 1 and shaped["facets"]["amenities"] == []
