@@ -95,10 +95,12 @@ def up(no_seed: bool) -> None:
             _seed_if_empty(settings)
         logs = settings.data_path / "logs"
         env = dict(os.environ)
-        for role in ["api", *available_roles()]:
+        for index, role in enumerate(["api", *available_roles()]):
             argv = [sys.executable, "-m", "app.cli", "run", role]
-            stack.started.append(stack.spawn(role, argv, env, logs / f"{role}.log"))
-            console.print(f"{role}: started (log: {logs / (role + '.log')})")
+            role_env = env if role == "api" else {**env, "RESORT_WORKER_METRICS_PORT": str(9100 + index)}
+            stack.started.append(stack.spawn(role, argv, role_env, logs / f"{role}.log"))
+            metrics = "" if role == "api" else f", metrics on :{9100 + index}/metrics"
+            console.print(f"{role}: started (log: {logs / (role + '.log')}{metrics})")
         _wait_for_api(settings, stack, began)
         _wait_for_signal(stack)
     finally:

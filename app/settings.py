@@ -84,7 +84,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     search_price_horizon_days: int = 90
     search_max_page_size: int = 50
     search_cache_ttl_s: int = 60
-    sync_metrics_port: int = 0
+    # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
+    worker_metrics_port: int = 0
 
     @property
     def data_path(self) -> Path:

@@ -11,6 +11,7 @@ import socket
 from collections.abc import Awaitable, Callable
 
 import structlog
+from prometheus_client import start_http_server
 
 from app.resources import Resources, open_resources
 from app.settings import Settings
@@ -63,6 +64,8 @@ async def run_worker(settings: Settings, roles: list[str]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr=settings.api_host)
     async with open_resources(settings) as resources:
         tasks = {asyncio.create_task(fn(resources, stop), name=name) for name, fn in functions.items()}
         tasks.add(asyncio.create_task(_heartbeat(resources, roles, stop), name="heartbeat"))

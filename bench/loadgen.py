@@ -69,7 +69,18 @@ def run_wrk(
         script = Path(tmp) / "paths.lua"
         lua_headers = ", ".join(f'["{k}"] = "{v}"' for k, v in (headers or {}).items())
         script.write_text(_SCRIPT % {"paths": listing, "headers": lua_headers})
-        argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base]
+        argv = [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(script),
+            base,
+        ]
         output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     return parse_wrk(name, output)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-
-from prometheus_client import Counter, Gauge, start_http_server
+from prometheus_client import Counter, Gauge
 
 RELAY_PUBLISHED = Counter("resort_relay_published", "Outbox rows published to Kafka", ["topic"])
 RELAY_FAILURES = Counter("resort_relay_failures", "Relay batches that failed and will be retried")
@@ -19,15 +17,3 @@ PROJECTOR_FAILURES = Counter("resort_projector_failures", "Projection attempts t
 RECONCILE_DRIFT = Gauge("resort_reconcile_drift", "Drifted documents found by the last reconciliation",
                         ["store"])
 RECONCILE_REPAIRED = Counter("resort_reconcile_repaired", "Documents repaired by reconciliation", ["store"])
-
-
-_served: set[int] = set()
-
-
-def serve_metrics(port: int) -> None:
-    """Expose this worker process's registry on ``port`` (once per process; 0 = off)."""
-    if port <= 0 or port in _served:
-        return
-    with contextlib.suppress(OSError):  # another role of this process got there first
-        start_http_server(port, addr="127.0.0.1")
-    _served.add(port)

@@ -36,7 +36,6 @@ from sync.metrics import (
     PROJECTOR_PROCESSED,
     PROJECTOR_STALE,
     PROJECTOR_UNKNOWN,
-    serve_metrics,
 )
 from sync.state import load_state
 
@@ -255,7 +254,6 @@ async def reconcile_periodically(resources: Resources, stop: asyncio.Event) -> N
 
 async def run(resources: Resources, stop: asyncio.Event) -> None:
     """The ``projector`` role."""
-    serve_metrics(resources.settings.sync_metrics_port)
     projector = CatalogProjector.from_resources(resources)
     await projector.prepare()
     periodic = asyncio.create_task(reconcile_periodically(resources, stop), name="reconcile")

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 from app.outbox import EventEnvelope, encode_envelope
 from app.resources import Resources
 from app.settings import Settings
-from sync.metrics import RELAY_FAILURES, RELAY_LAG, RELAY_PUBLISHED, serve_metrics
+from sync.metrics import RELAY_FAILURES, RELAY_LAG, RELAY_PUBLISHED
 
 log = structlog.get_logger("sync.relay")
 _LEADER_LOCK = 7_250_100
@@ -153,5 +153,4 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) ->
 
 async def run(resources: Resources, stop: asyncio.Event) -> None:
     """The ``relay`` role."""
-    serve_metrics(resources.settings.sync_metrics_port)
     await OutboxRelay(resources.settings, resources.db, resources.kafka).run(stop)

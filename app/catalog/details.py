@@ -2,7 +2,7 @@
 
 Order of a details write, chosen so that no update is ever lost:
 
-1. in a PostgreSQL transaction, lock the product row (``FOR UPDATE``) and check ``If-Match``;
+1. in a PostgreSQL transaction, lock the product row (``FOR NO KEY UPDATE``) and check ``If-Match``;
 2. while holding that lock, upsert the MongoDB details with ``version = product.version + 1``;
 3. bump ``products.version`` and record the outbox event in the same transaction; commit.
 

@@ -1,7 +1,13 @@
-"""PostgreSQL access to properties, products and package components (asyncpg, plain SQL)."""
+"""PostgreSQL access to properties, products and package components (asyncpg, plain SQL).
+
+Writers lock a product (or property) row ``FOR NO KEY UPDATE``: it serialises writers of that row but,
+unlike ``FOR UPDATE``, does not block the foreign-key checks of rows referencing it (inventory, package
+components), so a package update and a component update cannot deadlock each other.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -12,6 +18,9 @@ PRODUCT_COLUMNS = (
     "id, property_id, kind::text AS kind, code, name, name_ko, max_occupancy, slot_start, slot_minutes,"
     " currency, active, version, updated_at"
 )
+_QUALIFIED = ", ".join(
+    f"p.{c.strip()}" for c in PRODUCT_COLUMNS.replace("kind::text AS kind", "kind").split(",")
+).replace("p.kind", "p.kind::text AS kind")
 _PROPERTY_FIELDS = {"name", "name_ko", "time_zone", "latitude", "longitude", "address"}
 _PRODUCT_FIELDS = {"name", "name_ko", "max_occupancy", "slot_start", "slot_minutes", "active"}
 
@@ -42,7 +51,7 @@ async def insert_property(conn: asyncpg.Connection, values: dict[str, Any]) -> a
 async def get_property(
     conn: asyncpg.Connection, property_id: str, *, lock: bool = False
 ) -> asyncpg.Record | None:
-    suffix = " FOR UPDATE" if lock else ""
+    suffix = " FOR NO KEY UPDATE" if lock else ""
     return await conn.fetchrow(
         f"SELECT {PROPERTY_COLUMNS} FROM properties WHERE id = $1{suffix}", property_id
     )
@@ -93,7 +102,7 @@ async def get_product(
     pid = as_uuid(product_id)
     if pid is None:
         return None
-    suffix = " FOR UPDATE" if lock else ""
+    suffix = " FOR NO KEY UPDATE" if lock else ""
     return await conn.fetchrow(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1{suffix}", pid)
 
 
@@ -121,7 +130,7 @@ async def bump_product(conn: asyncpg.Connection, product_id: uuid.UUID) -> int:
 
 async def lock_products_of_property(conn: asyncpg.Connection, property_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT id, version FROM products WHERE property_id = $1 ORDER BY id FOR UPDATE", property_id
+        "SELECT id, version FROM products WHERE property_id = $1 ORDER BY id FOR NO KEY UPDATE", property_id
     )
 
 
@@ -163,6 +172,30 @@ async def components_of(conn: asyncpg.Connection, package_id: uuid.UUID) -> list
 async def packages_containing(conn: asyncpg.Connection, component_id: uuid.UUID) -> list[uuid.UUID]:
     rows = await conn.fetch("SELECT package_id FROM package_components WHERE component_id = $1", component_id)
     return [r["package_id"] for r in rows]
+
+
+async def view_row(
+    conn: asyncpg.Connection, product_id: uuid.UUID, price_from: dt.date, price_to: dt.date
+) -> asyncpg.Record | None:
+    """One round trip for a product view: the product, its property, rate plans and "from" price."""
+    return await conn.fetchrow(
+        f"""
+        SELECT {_QUALIFIED},
+               pr.name AS property_name, pr.name_ko AS property_name_ko, pr.time_zone,
+               pr.latitude, pr.longitude,
+               (SELECT min(r.amount) FROM nightly_rates r JOIN rate_plans rp ON rp.id = r.rate_plan_id
+                 WHERE rp.product_id = p.id AND rp.code = 'standard' AND NOT r.closed
+                   AND r.night >= $2 AND r.night < $3) AS from_price,
+               (SELECT coalesce(json_agg(json_build_object('code', code, 'name', name,
+                                                           'refundable', refundable) ORDER BY code), '[]')
+                  FROM rate_plans WHERE product_id = p.id)::text AS rate_plans
+          FROM products p JOIN properties pr ON pr.id = p.property_id
+         WHERE p.id = $1
+        """,
+        product_id,
+        price_from,
+        price_to,
+    )
 
 
 async def products_by_ids(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> list[asyncpg.Record]:

@@ -3,7 +3,9 @@ lists, availability calendars and price quotes."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -65,41 +67,46 @@ def details_of(details: ProductDetails | None, lang: str) -> dict[str, Any]:
 
 
 async def _core_parts(db: asyncpg.Pool, product_id: str) -> dict[str, Any] | None:
+    pid = repo.as_uuid(product_id)
+    if pid is None:
+        return None
+    today = dt.date.today()
     async with db.acquire() as conn:
-        product = await repo.get_product(conn, product_id)
-        if product is None or not product["active"]:
+        row = await repo.view_row(conn, pid, today, today + dt.timedelta(days=FROM_PRICE_DAYS))
+        if row is None or not row["active"]:
             return None
-        today = dt.date.today()
-        return {
-            "product": product,
-            "property": await repo.get_property(conn, product["property_id"]),
-            "components": await repo.components_of(conn, product["id"])
-            if product["kind"] == "package"
-            else [],
-            "rate_plans": await rates_repo.rate_plans_of(conn, product["id"]),
-            "from_price": await rates_repo.lowest_amount(
-                conn, product["id"], today, today + dt.timedelta(days=FROM_PRICE_DAYS)
-            ),
-        }
+        components = await repo.components_of(conn, pid) if row["kind"] == "package" else []
+    return {
+        "product": row,
+        "components": components,
+        "rate_plans": json.loads(row["rate_plans"]),
+        "from_price": row["from_price"],
+    }
 
 
 async def load_view(db: asyncpg.Pool, product_id: str, lang: str) -> bytes | None:
-    """The cacheable view: ``ETag`` line, newline, JSON body. None if there is no such active product."""
-    parts = await _core_parts(db, product_id)
+    """The cacheable view: ``ETag`` line, newline, JSON body. None if there is no such active product.
+
+    PostgreSQL and the two MongoDB reads run concurrently.
+    """
+    parts, details, (avg, count) = await asyncio.gather(
+        _core_parts(db, product_id), get_details(product_id), rating_of(product_id)
+    )
     if parts is None:
         return None
-    product, prop = parts["product"], parts["property"]
-    avg, count = await rating_of(str(product["id"]))
+    product = parts["product"]
     view = (
         core_of(product, lang)
-        | details_of(await get_details(str(product["id"])), lang)
+        | details_of(details, lang)
         | {
             "lang": lang,
             "property": {
-                "id": prop["id"],
-                "name": localized(prop, lang),
-                "time_zone": prop["time_zone"],
-                "location": {"lat": prop["latitude"], "lon": prop["longitude"]},
+                "id": product["property_id"],
+                "name": (product["property_name_ko"] or product["property_name"])
+                if lang == "ko"
+                else product["property_name"],
+                "time_zone": product["time_zone"],
+                "location": {"lat": product["latitude"], "lon": product["longitude"]},
             },
             "components": [
                 {
@@ -110,7 +117,7 @@ async def load_view(db: asyncpg.Pool, product_id: str, lang: str) -> bytes | Non
                 }
                 for c in parts["components"]
             ],
-            "rate_plans": [dict(r) for r in parts["rate_plans"]],
+            "rate_plans": parts["rate_plans"],
             "from_price": parts["from_price"],
             "rating": {"average": avg, "count": count},
         }

@@ -175,7 +175,15 @@ async def update_product(
         row = await repo.update_product(conn, current["id"], changes)
         event, change = _core_event(current["active"], row["active"], components is not None)
         await announce(conn, row["id"], row["property_id"], row["version"], change, event)
+        await _reannounce_packages(conn, row)
     return row
+
+
+async def _reannounce_packages(conn: asyncpg.Connection, component: asyncpg.Record) -> None:
+    """Packages show their components' names: a component's core change changes them too."""
+    for package_id in sorted(await repo.packages_containing(conn, component["id"])):
+        version = await repo.bump_product(conn, package_id)
+        await announce(conn, package_id, component["property_id"], version, "components")
 
 
 def _core_event(was_active: bool, is_active: bool, components: bool) -> tuple[str, str]:

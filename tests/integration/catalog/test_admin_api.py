@@ -238,3 +238,19 @@ async def test_concurrent_updates_with_the_same_etag_let_exactly_one_win(
     assert sorted(outcomes) == ["ok"] + ["precondition_failed"] * 5
     assert (await catalog_factory.reload(product["id"]))["version"] == 2
     assert len(await _events(catalog_factory, product["id"])) == 2
+
+
+async def test_renaming_a_component_re_announces_its_packages(
+    client: AsyncTestClient, admin_headers: dict[str, str], catalog_factory: Any
+) -> None:
+    resort = await catalog_factory.resort(nights=1)
+    response = await client.patch(
+        f"/admin/products/{resort.ticket['id']}",
+        headers=admin_headers | {"If-Match": "*"},
+        json={"name": "Renamed Ticket"},
+    )
+    assert response.status_code == 200
+    last = (await _events(catalog_factory, resort.package["id"]))[-1]
+    assert last["version"] == resort.package["version"] + 1 and '"components"' in str(last["payload"])
+    view = (await client.get(f"/products/{resort.package['id']}", params={"lang": "en"})).json()
+    assert "Renamed Ticket" in {c["name"] for c in view["components"]}

@@ -101,8 +101,13 @@ async def test_resort_seed_command_is_idempotent(settings: Any, stack: object) -
 
     async def run() -> str:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app.cli", "seed", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "app.cli",
+            "seed",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         out, _ = await asyncio.wait_for(process.communicate(), 120)
         assert process.returncode == 0, out.decode()
@@ -110,6 +115,8 @@ async def test_resort_seed_command_is_idempotent(settings: Any, stack: object) -
 
     try:
         assert "seeded: 3 properties, 24 products, 8760 nightly rates" in await run()
-        assert "seeded: 0 properties, 0 products, 0 nightly rates, 0 inventory nights, 0 reviews" in await run()
+        assert (
+            "seeded: 0 properties, 0 products, 0 nightly rates, 0 inventory nights, 0 reviews" in await run()
+        )
     finally:
         await _drop(settings, name)
