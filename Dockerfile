@@ -13,8 +13,9 @@ RUN python -m venv /opt/venv && /opt/venv/bin/pip install --upgrade pip && /opt/
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    RESORT_API_HOST=0.0.0.0 RESORT_LOG_JSON=true
-RUN groupadd --system --gid 10001 resort && useradd --system --uid 10001 --gid resort --no-create-home resort
+    RESORT_API_HOST=0.0.0.0 RESORT_LOG_JSON=true RESORT_DATA_DIR=/var/lib/resort
+RUN groupadd --system --gid 10001 resort && useradd --system --uid 10001 --gid resort --no-create-home resort \
+ && mkdir -p /var/lib/resort/keys && chown -R 10001:10001 /var/lib/resort
 COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 EXPOSE 8000

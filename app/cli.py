@@ -135,6 +135,17 @@ def seed() -> None:
     )
 
 
+@main.command("rotate-keys")
+@click.option("--keep", default=2, show_default=True, help="How many keys stay valid for verification.")
+def rotate_keys(keep: int) -> None:
+    """Make a new access-token signing key current; the previous one stays valid for verification."""
+    from app.auth.keys import keys_path, rotate_keys_file
+
+    path = keys_path(_settings())
+    console.print(f"new signing key {rotate_keys_file(path, keep=keep)} in {path}; "
+                  "every api instance picks it up within seconds")
+
+
 def _seed_if_empty(settings: Settings) -> None:
     try:
         from app.catalog.seed import seed_if_empty
