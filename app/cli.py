@@ -68,11 +68,15 @@ def servers() -> None:
     """Start only the local servers (no api, no workers) and keep them up until Ctrl-C."""
     from app.stack import LocalStack, local_servers
 
+    stop = StopSignal()
     stack = LocalStack(local_servers(_settings()), on_progress=console.print)
     try:
         stack.start_servers()
         console.print("[green]servers ready[/]; Ctrl-C stops them")
-        _wait_for_signal()
+        stop.running = True
+        _wait_for_signal(stop)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
     finally:
         stack.stop()
 
@@ -87,6 +91,7 @@ def up(no_seed: bool) -> None:
 
     settings = _settings()
     began = time.monotonic()
+    stop = StopSignal()
     stack = LocalStack(local_servers(settings), on_progress=console.print)
     try:
         stack.start_servers()
@@ -101,8 +106,12 @@ def up(no_seed: bool) -> None:
             stack.started.append(stack.spawn(role, argv, role_env, logs / f"{role}.log"))
             metrics = "" if role == "api" else f", metrics on :{9100 + index}/metrics"
             console.print(f"{role}: started (log: {logs / (role + '.log')}{metrics})")
-        _wait_for_api(settings, stack, began)
-        _wait_for_signal(stack)
+        stop.running = True
+        _wait_for_api(settings, stop, began)
+        _wait_for_signal(stop, stack)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted while starting[/]")
+        raise SystemExit(130) from None
     finally:
         stack.stop()
         console.print("[green]everything stopped[/]")
@@ -154,30 +163,46 @@ def _seed_if_empty(settings: Settings) -> None:
     asyncio.run(seed_if_empty(settings, progress=True))
 
 
-def _wait_for_api(settings: Settings, stack: object, began: float, timeout: float = 60) -> None:
+class StopSignal:
+    """SIGINT/SIGTERM: while starting, interrupt the step under way; once running, ask for a clean stop."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.received: list[int] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.received.append(signum)
+        if not self.running:
+            raise KeyboardInterrupt
+
+    def __bool__(self) -> bool:
+        return bool(self.received)
+
+
+def _wait_for_api(settings: Settings, stop: StopSignal, began: float, timeout: float = 60) -> None:
     from app.stack.servers import http_ok
 
     url = f"http://{settings.api_host}:{settings.api_port}/health/ready"
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop:
         if http_ok(url, timeout=3):
             console.print(f"[green]api ready[/] on http://{settings.api_host}:{settings.api_port} "
                           f"({time.monotonic() - began:.1f}s after start); docs at /docs; Ctrl-C stops all")
             return
         time.sleep(0.3)
-    console.print(f"[yellow]api not ready after {timeout}s[/]: see {settings.data_path / 'logs' / 'api.log'}")
+    if not stop:
+        console.print(f"[yellow]api not ready after {timeout}s[/]: see {settings.data_path / 'logs' / 'api.log'}")
 
 
-def _wait_for_signal(stack: object | None = None) -> None:
+def _wait_for_signal(stop: StopSignal, stack: object | None = None) -> None:
     """Block until SIGINT or SIGTERM; report a child that dies on its own."""
-    received: list[int] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda s, _f: received.append(s))
-    while not received:
+    while not stop:
         for child in getattr(stack, "started", []):
             if child.process.poll() is not None:
                 console.print(f"[red]{child.name} exited with {child.process.returncode}[/]; stopping")
-                return
+                raise SystemExit(1)
         time.sleep(0.2)
 
 

@@ -116,6 +116,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         settings.validate()
         return settings
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``RESORT_*`` variables, for a child process that must see the same ones."""
+        env = {}
+        for field in msgspec.structs.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, list):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            env[PREFIX + field.name.upper()] = str(value)
+        return env
+
     def validate(self) -> None:
         """Checks that need more than a type: URL schemes, positive timeouts."""
         checks = {

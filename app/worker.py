@@ -65,7 +65,10 @@ async def run_worker(settings: Settings, roles: list[str]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr=settings.api_host)
+        try:
+            start_http_server(settings.worker_metrics_port, addr=settings.api_host)
+        except OSError as exc:  # a busy port costs the metrics, not the role
+            log.warning("metrics_port_unavailable", port=settings.worker_metrics_port, error=str(exc))
     async with open_resources(settings) as resources:
         tasks = {asyncio.create_task(fn(resources, stop), name=name) for name, fn in functions.items()}
         tasks.add(asyncio.create_task(_heartbeat(resources, roles, stop), name="heartbeat"))

@@ -7,8 +7,17 @@ read model and calls ``cache.invalidate_product``.
 
 from __future__ import annotations
 
+from litestar import Router
+
 from app.catalog.admin import AdminCatalogController
+from app.catalog.failures import EXCEPTION_HANDLERS
 from app.catalog.public import ROUTES as PUBLIC_ROUTES
 
-ROUTES: list = [*PUBLIC_ROUTES, AdminCatalogController]
+ROUTES: list = [
+    Router(
+        path="/",
+        route_handlers=[*PUBLIC_ROUTES, AdminCatalogController],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+]
 __all__ = ["ROUTES"]

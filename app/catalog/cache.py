@@ -16,14 +16,21 @@ Search results are keyed by a generation number (:func:`search_generation`); the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
+import structlog
 from prometheus_client import Counter
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 CACHE_HITS = Counter("resort_catalog_cache_hits", "Catalogue cache hits", ["cache"])
 CACHE_MISSES = Counter("resort_catalog_cache_misses", "Catalogue cache misses", ["cache"])
+CACHE_ERRORS = Counter(
+    "resort_catalog_cache_errors", "Catalogue cache calls that failed (served uncached)", ["cache"]
+)
+log = structlog.get_logger("app.catalog.cache")
 
 VIEW_TTL_S = 600
 LOCK_TTL_MS = 2000
@@ -87,7 +94,19 @@ async def cached_view(
 
     Returns ``(body, hit)``; ``body`` is None when ``load`` found nothing (nothing is cached then).
     ``bypass`` skips the read (``Cache-Control: no-cache``) but still refreshes the entry.
+    The cache is an optimisation: when Redis fails the view is loaded and served uncached.
     """
+    try:
+        return await _through_cache(redis, product_id, lang, load, bypass)
+    except RedisError as exc:
+        CACHE_ERRORS.labels("product_view").inc()
+        log.warning("view_cache_unavailable", error=str(exc))
+        return await load(), False
+
+
+async def _through_cache(
+    redis: Redis, product_id: str, lang: str, load: Loader, bypass: bool
+) -> tuple[bytes | None, bool]:
     if not bypass:
         body = await redis.hget(view_key(product_id), lang)
         if body is not None:
@@ -103,23 +122,17 @@ async def cached_view(
     try:
         return await _load_and_fill(redis, product_id, lang, load), False
     finally:
-        await redis.eval(_UNLOCK, 1, lock, token)
+        with contextlib.suppress(RedisError):
+            await redis.eval(_UNLOCK, 1, lock, token)
 
 
 async def _load_and_fill(redis: Redis, product_id: str, lang: str, load: Loader) -> bytes | None:
     epoch = await redis.get(_epoch_key(product_id))
     body = await load()
     if body is not None:
-        await redis.eval(
-            _FILL_IF_EPOCH,
-            2,
-            view_key(product_id),
-            _epoch_key(product_id),
-            lang,
-            body,
-            (epoch or b"0").decode(),
-            VIEW_TTL_S,
-        )
+        keys = (view_key(product_id), _epoch_key(product_id))
+        with contextlib.suppress(RedisError):  # served anyway; the next reader fills it
+            await redis.eval(_FILL_IF_EPOCH, 2, *keys, lang, body, (epoch or b"0").decode(), VIEW_TTL_S)
     return body
 
 

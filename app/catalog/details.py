@@ -13,8 +13,10 @@ reconciliation (``details.version > products.version``) re-announces the product
 (PostgreSQL first) would lose the details outright when MongoDB failed after the commit.
 
 A review is inserted first (its unique index on product, author and stay refuses a second review of the
-same stay), then the product's version is bumped with a ``review`` event so the rating is re-projected;
-if that fails the review is deleted again so the guest can retry.
+same stay), the rating stored on the details document is recomputed, then the product's version is
+bumped with a ``review`` event so the rating is re-projected; if that fails the review is deleted again
+so the guest can retry. All of it runs under the product's row lock, so two reviews of one product
+cannot store their ratings out of order.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ async def add_review(db: asyncpg.Pool, product_id: str, data: ReviewIn, author: 
         product = await locked_product(conn, product_id)
         review = await _insert_review(product, data, author)
         try:
+            await refresh_rating(product)
             await changed(conn, product, "review")
         except BaseException:
             await review.delete()  # compensate: the guest may retry the same stay
@@ -111,6 +114,19 @@ async def _insert_review(product: asyncpg.Record, data: ReviewIn, author: tuple[
     except DuplicateKeyError:
         raise Conflict("this stay already has your review", code="review_exists") from None
     return review
+
+
+async def refresh_rating(product: asyncpg.Record | dict[str, Any]) -> None:
+    """Recompute the product's rating from its reviews and store it on its details document."""
+    avg, count = await rating_of(str(product["id"]))
+    await ProductDetails.get_pymongo_collection().update_one(
+        {"product_id": str(product["id"])},
+        {
+            "$set": {"rating_avg": avg, "rating_count": count},
+            "$setOnInsert": {"property_id": product["property_id"], "kind": product["kind"], "version": 0},
+        },
+        upsert=True,
+    )
 
 
 async def rating_of(product_id: str) -> tuple[float | None, int]:

@@ -44,6 +44,10 @@ class ProductDetails(Document):
     images: list[Image] = []
     policies: LocalizedText = LocalizedText()
     version: int = 1
+    # Denormalised from the reviews when one is posted (writes of one product are serialised by its
+    # PostgreSQL row lock), so a product view needs no aggregation.
+    rating_avg: float | None = None
+    rating_count: int = 0
     updated_at: dt.datetime = Field(default_factory=_now)
 
     class Settings:

@@ -28,6 +28,7 @@ from app.catalog.bulk import (
     ensure_standard_plans,
     year_of,
 )
+from app.catalog.details import refresh_rating
 from app.catalog.documents import ProductDetails, Review
 from app.catalog.seed_data import (
     RESORTS,
@@ -166,6 +167,10 @@ async def _reviews(resort: SeedResort, report: SeedReport) -> None:
         report.reviews += len(result.inserted_ids)
     except BulkWriteError as exc:  # duplicates of an earlier run: the unique index refuses them
         report.reviews += exc.details.get("nInserted", 0)
+    for p in resort.products:  # the details run first: this only sets the denormalised rating
+        await refresh_rating(
+            {"id": product_uuid(resort.id, p.code), "property_id": resort.id, "kind": p.kind}
+        )
 
 
 def _product_record(resort: SeedResort, p: SeedProduct) -> tuple:

@@ -14,7 +14,7 @@ import msgspec
 
 from app.catalog import rates as rates_repo
 from app.catalog import repository as repo
-from app.catalog.details import get_details, rating_of
+from app.catalog.details import get_details
 from app.catalog.documents import ProductDetails
 from app.catalog.domain import (
     PartyRequest,
@@ -89,9 +89,7 @@ async def load_view(db: asyncpg.Pool, product_id: str, lang: str) -> bytes | Non
 
     PostgreSQL and the two MongoDB reads run concurrently.
     """
-    parts, details, (avg, count) = await asyncio.gather(
-        _core_parts(db, product_id), get_details(product_id), rating_of(product_id)
-    )
+    parts, details = await asyncio.gather(_core_parts(db, product_id), get_details(product_id))
     if parts is None:
         return None
     product = parts["product"]
@@ -119,7 +117,10 @@ async def load_view(db: asyncpg.Pool, product_id: str, lang: str) -> bytes | Non
             ],
             "rate_plans": parts["rate_plans"],
             "from_price": parts["from_price"],
-            "rating": {"average": avg, "count": count},
+            "rating": {
+                "average": details.rating_avg if details else None,
+                "count": details.rating_count if details else 0,
+            },
         }
     )
     return etag(product["version"], lang).encode() + b"\n" + _encoder.encode(view)

@@ -76,6 +76,11 @@ async def locked_product(conn: asyncpg.Connection, product_id: str) -> asyncpg.R
     return product
 
 
+def _require_changes(changes: dict[str, Any]) -> None:
+    if not changes:
+        raise invalid("body", "the body changes nothing", "nothing_to_change")
+
+
 def _check_time_zone(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
@@ -96,6 +101,7 @@ async def update_property(
     db: asyncpg.Pool, property_id: str, changes: dict[str, Any], if_match: str | None
 ) -> asyncpg.Record:
     """Update a property; every product of it changes look (location, name), so each gets an event."""
+    _require_changes(changes)
     if "time_zone" in changes:
         _check_time_zone(changes["time_zone"])
     async with db.acquire() as conn, conn.transaction():
@@ -161,6 +167,7 @@ async def create_product(db: asyncpg.Pool, property_id: str, data: ProductIn) ->
 async def update_product(
     db: asyncpg.Pool, product_id: str, changes: dict[str, Any], if_match: str | None
 ) -> asyncpg.Record:
+    _require_changes(changes)
     async with db.acquire() as conn, conn.transaction():
         current = await locked_product(conn, product_id)
         check_if_match(if_match, current["version"])

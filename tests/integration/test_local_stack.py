@@ -40,10 +40,8 @@ def _ready(port: int) -> tuple[int, dict]:
         return 0, {}
 
 
-def test_resort_up_starts_everything_and_ctrl_c_stops_it(settings: Settings) -> None:
-    data_dir = settings.data_path / "private" / f"up-{uuid.uuid4().hex[:8]}"
-    api_port = free_port()
-    env = {
+def _private_env(data_dir: Path, api_port: int) -> dict[str, str]:
+    return {
         **os.environ,
         "RESORT_DATA_DIR": str(data_dir),
         "RESORT_API_PORT": str(api_port),
@@ -56,6 +54,12 @@ def test_resort_up_starts_everything_and_ctrl_c_stops_it(settings: Settings) -> 
         "RESORT_OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",
         "RESORT_SEED_ON_UP": "false",
     }
+
+
+def test_resort_up_starts_everything_and_ctrl_c_stops_it(settings: Settings) -> None:
+    data_dir = settings.data_path / "private" / f"up-{uuid.uuid4().hex[:8]}"
+    api_port = free_port()
+    env = _private_env(data_dir, api_port)
     began = time.monotonic()
     up = subprocess.Popen([sys.executable, "-m", "app.cli", "up"], env=env, start_new_session=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -76,4 +80,21 @@ def test_resort_up_starts_everything_and_ctrl_c_stops_it(settings: Settings) -> 
     leftovers = _processes_mentioning(str(data_dir))
     assert leftovers == [], leftovers
     assert _ready(api_port)[0] == 0
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_ctrl_c_while_starting_leaves_nothing_behind(settings: Settings) -> None:
+    data_dir = settings.data_path / "private" / f"up-{uuid.uuid4().hex[:8]}"
+    env = _private_env(data_dir, free_port())
+    up = subprocess.Popen([sys.executable, "-m", "app.cli", "up"], env=env, start_new_session=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not (data_dir / "logs").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the servers are being started now
+    os.killpg(up.pid, signal.SIGINT)
+    output = up.communicate(timeout=60)[0].decode()
+    assert up.returncode in (0, 130), output
+    assert "everything stopped" in output
+    leftovers = _processes_mentioning(str(data_dir))
+    assert leftovers == [], leftovers
     shutil.rmtree(data_dir, ignore_errors=True)

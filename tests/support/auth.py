@@ -141,9 +141,4 @@ def serve_api(env: dict[str, str], port: int, timeout: float = 30.0) -> Iterator
 
 def subprocess_environment(settings: Settings) -> dict[str, str]:
     """The RESORT_* variables that make a subprocess use the test databases."""
-    from tests.conftest import TEST_ENV
-
-    return {**TEST_ENV, "RESORT_DATA_DIR": settings.data_dir, "RESORT_LOG_JSON": "true",
-            "RESORT_RATE_LIMIT_API_PER_MINUTE": os.environ["RESORT_RATE_LIMIT_API_PER_MINUTE"],
-            "RESORT_RATE_LIMIT_LOGIN_PER_MINUTE": os.environ["RESORT_RATE_LIMIT_LOGIN_PER_MINUTE"],
-            "RESORT_RATE_LIMIT_REFRESH_PER_MINUTE": os.environ["RESORT_RATE_LIMIT_REFRESH_PER_MINUTE"]}
+    return {**settings.to_env(), "RESORT_LOG_JSON": "true"}

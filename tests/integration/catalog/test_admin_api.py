@@ -254,3 +254,50 @@ async def test_renaming_a_component_re_announces_its_packages(
     assert last["version"] == resort.package["version"] + 1 and '"components"' in str(last["payload"])
     view = (await client.get(f"/products/{resort.package['id']}", params={"lang": "en"})).json()
     assert "Renamed Ticket" in {c["name"] for c in view["components"]}
+
+
+async def _holds_against_capacity_cuts(db: Any, product_id: str, night: dt.date) -> tuple[list[str], Any]:
+    import asyncio
+
+    from app.catalog import writes
+    from app.catalog.schemas import CapacityIn
+    from app.errors import AppError
+
+    async def hold() -> str:
+        status = await db.execute(
+            "UPDATE inventory SET held = held + 1 WHERE product_id = $1 AND night = $2"
+            " AND held + sold + 1 <= capacity",
+            uuid.UUID(product_id),
+            night,
+        )
+        return "held" if status.endswith("1") else "full"
+
+    async def cut(capacity: int) -> str:
+        try:
+            await writes.set_capacity(
+                db,
+                product_id,
+                CapacityIn(start=night, end=night + dt.timedelta(days=1), capacity=capacity),
+                None,
+            )
+            return f"cut-{capacity}"
+        except AppError as exc:
+            return exc.code
+
+    outcomes = await asyncio.gather(*(hold() for _ in range(8)), *(cut(c) for c in (6, 4, 2)))
+    row = await db.fetchrow(
+        "SELECT capacity, held, sold FROM inventory WHERE product_id = $1", uuid.UUID(product_id)
+    )
+    return list(outcomes), row
+
+
+async def test_capacity_cuts_racing_holds_never_break_the_invariant(
+    catalog_factory: Any, app_call: Any, resources: Any
+) -> None:
+    prop = await catalog_factory.property()
+    product = await catalog_factory.product(prop["id"], "room_type")
+    await catalog_factory.capacity(product["id"], START, START + dt.timedelta(days=1), 10)
+    outcomes, row = await app_call(_holds_against_capacity_cuts, resources.db, str(product["id"]), START)
+    assert set(outcomes) <= {"held", "full", "cut-6", "cut-4", "cut-2", "capacity_below_committed"}
+    assert row["held"] + row["sold"] <= row["capacity"]
+    assert row["held"] == outcomes.count("held")

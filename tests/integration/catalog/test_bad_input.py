@@ -237,3 +237,28 @@ async def test_invalid_property_names_the_field(
         values = {"id": f"r-{uuid.uuid4().hex[:8]}", "name": "X", "latitude": 1, "longitude": 1} | body
         problem = _problem(await client.post("/admin/properties", headers=admin_headers, json=values), 422)
         assert field in {e["field"] for e in problem["errors"]}, problem
+
+
+async def test_an_empty_patch_is_refused_and_bumps_nothing(
+    client: AsyncTestClient, admin_headers: dict[str, str], catalog_factory: Any, stocked: dict[str, Any]
+) -> None:
+    before = await _state(catalog_factory, stocked["id"])
+    response = await client.patch(
+        f"/admin/products/{stocked['id']}", headers=admin_headers | {"If-Match": "*"}, json={}
+    )
+    _problem(response, 422, "nothing_to_change")
+    assert await _state(catalog_factory, stocked["id"]) == before
+
+
+async def test_a_package_has_no_inventory_of_its_own(
+    client: AsyncTestClient, admin_headers: dict[str, str], catalog_factory: Any
+) -> None:
+    resort = await catalog_factory.resort(nights=1)
+    before = await _state(catalog_factory, resort.package["id"])
+    response = await client.put(
+        f"/admin/products/{resort.package['id']}/inventory",
+        headers=admin_headers,
+        json={"start": iso(START), "end": iso(START + dt.timedelta(days=1)), "capacity": 3},
+    )
+    _problem(response, 422, "package_has_no_inventory")
+    assert await _state(catalog_factory, resort.package["id"]) == before

@@ -81,3 +81,23 @@ async def test_hits_and_misses_are_counted_and_exposed(client: AsyncTestClient, 
     assert _counter("resort_catalog_cache_misses_total") == misses + 2
     metrics = (await client.get("/metrics")).text
     assert "resort_catalog_cache_hits_total" in metrics
+
+
+async def test_views_are_served_uncached_when_redis_is_down() -> None:
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    from tests.support.servers import free_port
+
+    dead = Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    errors = REGISTRY.get_sample_value("resort_catalog_cache_errors_total", {"cache": "product_view"}) or 0.0
+    try:
+        body, hit = await cache.cached_view(dead, str(uuid.uuid4()), "en", lambda: asyncio.sleep(0, b"x\n{}"))
+    finally:
+        await dead.aclose()
+    assert (body, hit) == (b"x\n{}", False)
+    assert (
+        REGISTRY.get_sample_value("resort_catalog_cache_errors_total", {"cache": "product_view"})
+        == errors + 1
+    )

@@ -197,3 +197,15 @@ async def test_wrong_typed_query_is_422_problem(client: AsyncTestClient, catalog
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert {e["field"] for e in response.json()["errors"]} >= {"start"}
+
+
+async def test_catalogue_is_documented_in_openapi(client: AsyncTestClient) -> None:
+    paths = (await client.get("/docs/openapi.json")).json()["paths"]
+    for path in (
+        "/products/{product_id}",
+        "/products/{product_id}/quote",
+        "/properties/{property_id}/products",
+        "/admin/products/{product_id}/prices",
+        "/admin/products/{product_id}/inventory",
+    ):
+        assert path in paths, sorted(paths)

@@ -67,6 +67,11 @@ async def test_seed_loads_everything_once_and_announces_each_product(
         )
     ).json()
     assert quote["available"] and quote["total"] > 0
+    room = next(p for p in resorts[0].products if p.kind == "room_type")
+    rooms = (await client.get(f"/properties/{resorts[0].id}/products", params={"kind": "room_type"})).json()
+    room_id = next(i["id"] for i in rooms["items"] if i["code"] == room.code)
+    view = (await client.get(f"/products/{room_id}", params={"lang": "ko"})).json()
+    assert view["rating"] == {"average": 4.2, "count": 5} and view["description"] == room.text_ko
 
 
 async def _drop(settings: Any, name: str) -> None:
@@ -99,12 +104,10 @@ async def test_resort_seed_command_is_idempotent(settings: Any, stack: object) -
         "COLUMNS": "200",
     }
 
-    async def run() -> str:
+    async def run(*argv: str) -> str:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "app.cli",
-            "seed",
+            *(argv or ("-m", "app.cli", "seed")),
             env=env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -118,5 +121,9 @@ async def test_resort_seed_command_is_idempotent(settings: Any, stack: object) -
         assert (
             "seeded: 0 properties, 0 products, 0 nightly rates, 0 inventory nights, 0 reviews" in await run()
         )
+        # what `resort up` calls: nothing to do on a seeded database
+        code = "import asyncio; from app.catalog.seed import seed_if_empty; from app.settings import Settings;"
+        code += " print('result', asyncio.run(seed_if_empty(Settings.from_env())))"
+        assert "result None" in await run("-c", code)
     finally:
         await _drop(settings, name)

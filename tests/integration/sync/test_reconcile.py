@@ -13,7 +13,6 @@ from sync import stores
 from sync.metrics import RECONCILE_DRIFT
 from sync.projector import CatalogProjector
 from sync.reconcile import Drift, reconcile
-from tests.conftest import TEST_ENV
 from tests.integration.sync.rows import change_product, create_product, create_property
 
 
@@ -71,7 +70,7 @@ async def test_a_newer_looking_forgery_is_replaced(sync_resources: Resources, se
 async def test_reconcile_command_reports(sync_resources: Resources, settings: Settings, unique: str) -> None:
     prop, (pid, _) = await _projected_property(sync_resources, unique, count=2)
     await sync_resources.mongo[settings.mongo_db][stores.READ_MODELS].delete_one({"product_id": pid})
-    env = {**os.environ, **TEST_ENV}
+    env = {**os.environ, **settings.to_env()}
     done = subprocess.run([sys.executable, "-m", "app.cli", "reconcile", "--property", prop],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

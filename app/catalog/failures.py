@@ -1,0 +1,32 @@
+"""How the catalogue answers when a store fails under it: problem+json with a retryable code, not a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asyncpg.exceptions import DeadlockDetectedError, SerializationError
+from litestar import Request, Response
+from pymongo.errors import PyMongoError
+
+from app.errors import Conflict, ServiceUnavailable, app_error_handler
+
+
+def details_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    error = ServiceUnavailable(
+        "product details (MongoDB) are unavailable; retry shortly",
+        code="details_unavailable",
+        headers={"Retry-After": "5"},
+    )
+    return app_error_handler(request, error)
+
+
+def concurrent_update(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    error = Conflict("a concurrent change to the same rows won; re-read and retry", code="concurrent_update")
+    return app_error_handler(request, error)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    PyMongoError: details_unavailable,
+    DeadlockDetectedError: concurrent_update,
+    SerializationError: concurrent_update,
+}
