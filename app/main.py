@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 from litestar import Litestar, get
+from litestar.response import Redirect
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -43,6 +44,12 @@ async def ping() -> dict[str, str]:
     return {"pong": "ok"}
 
 
+@get("/", opt={"public": True}, include_in_schema=False)
+async def root() -> Redirect:
+    """A person opening the api's address lands on the interactive docs."""
+    return Redirect("/docs")
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -61,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     middleware: list[Any] = [prometheus.middleware]
     for feature in features:
         middleware.extend(getattr(feature, "MIDDLEWARE", []))
-    routes: list[Any] = [HealthController, PrometheusController, ping]
+    routes: list[Any] = [HealthController, PrometheusController, ping, root]
     for feature in features:
         routes.extend(feature.ROUTES)
 

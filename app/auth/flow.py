@@ -7,12 +7,17 @@ GETDEL, so a state works once.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+with warnings.catch_warnings():
+    # authlib 1.9 announces its move to httpx2 on import; the httpx client it wraps works as documented.
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from app.auth.idp import IdentityProvider
 from app.auth.jwtcheck import TokenRejected

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from app.auth.flow import AsyncOAuth2Client
 
 from app.auth.audit import AuditTrail
 from app.auth.flow import oauth_client
