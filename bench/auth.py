@@ -16,21 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 
 from app.auth.keys import KeyRing, keys_path
 from app.auth.sessions import SessionStore
 from app.auth.tokens import AccessTokens
 from app.settings import Settings
+from bench.loadgen import load, wrk_available
+from bench.server import api_server
 
 ENV = {
     "RESORT_DATABASE_URL": "postgresql://postgres@127.0.0.1:55432/resort_test",
@@ -41,60 +34,6 @@ ENV = {
     "RESORT_LOG_LEVEL": "WARNING",
     "RESORT_RATE_LIMIT_API_PER_MINUTE": "100000000",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "app.main:asgi", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.terminate()
-    raise SystemExit("the api did not start")
-
-
-def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> float:
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    for name, value in headers.items():
-        argv += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non_2xx:
-        raise SystemExit(f"{non_2xx.group(1)} requests failed: is the token valid?\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-
-async def _httpx_load(url: str, seconds: int, connections: int, headers: dict[str, str]) -> float:
-    done = 0
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(headers=headers, limits=httpx.Limits(max_connections=connections)) as client:
-        async def worker() -> None:
-            nonlocal done
-            while time.monotonic() < deadline:
-                response = await client.get(url)
-                assert response.status_code == 200, response.text
-                done += 1
-        await asyncio.gather(*(worker() for _ in range(connections)))
-    return done / seconds
-
-
-def load(url: str, seconds: int, connections: int, headers: dict[str, str]) -> float:
-    if shutil.which("wrk"):
-        return wrk(url, seconds, connections, headers)
-    return asyncio.run(_httpx_load(url, seconds, connections, headers))
 
 
 async def sign_in(settings: Settings) -> tuple[str, str]:
@@ -110,24 +49,24 @@ async def sign_in(settings: Settings) -> tuple[str, str]:
 
 
 def measure(name: str, extra_env: dict[str, str], args: argparse.Namespace) -> tuple[float, float]:
-    env = {**ENV, **extra_env}
-    settings = Settings.from_env({**os.environ, **env})
-    token, _ = asyncio.run(sign_in(settings))
-    port = free_port()
-    process = serve(env, port)
-    url = f"http://127.0.0.1:{port}/ping"
+    env = {**os.environ, **ENV, **extra_env}
+    token, _ = asyncio.run(sign_in(Settings.from_env(env)))
     auth = {"Authorization": f"Bearer {token}"}
-    try:
-        load(url, 1, args.connections, {})    # warm up both paths
-        load(url, 1, args.connections, auth)
-        plain, verified = [], []
+    plain: list[float] = []
+    verified: list[float] = []
+    with api_server(env) as base:
+
+        def rps(headers: dict[str, str], seconds: int) -> float:
+            result = load(name, base, ["/ping"], seconds, args.connections, headers)
+            if result.errors:
+                raise SystemExit(f"{result.errors} requests failed: is the token valid?")
+            return result.rps
+
+        rps({}, 1), rps(auth, 1)  # warm up both paths
         for round_ in range(args.rounds):  # ABBA order: drift in the machine's load hits both alike
             order = [(plain, {}), (verified, auth)]
             for results, headers in order if round_ % 2 == 0 else order[::-1]:
-                results.append(load(url, args.seconds, args.connections, headers))
-    finally:
-        process.terminate()
-        process.wait(10)
+                results.append(rps(headers, args.seconds))
     a, b = statistics.median(plain), statistics.median(verified)
     print(f"{name:9s} without token: {a:8.0f} req/s   with token: {b:8.0f} req/s   "
           f"overhead: {(1 - b / a) * 100:5.1f} %   (rounds: {[round(x) for x in plain]} vs {[round(x) for x in verified]})")
@@ -142,7 +81,7 @@ def main() -> None:
     parser.add_argument("--only-cached", action="store_true")
     args = parser.parse_args()
     print(f"GET /ping, uvicorn 1 worker, {args.connections} connections, {args.seconds} s x {args.rounds} rounds, "
-          f"load by {'wrk' if shutil.which('wrk') else 'httpx'}")
+          f"load by {'wrk' if wrk_available() else 'httpx'}")
     measure("cached", {}, args)
     if not args.only_cached:
         measure("uncached", {"RESORT_AUTH_CACHE_MS": "0", "RESORT_AUTH_TOKEN_CACHE_SIZE": "0"}, args)

@@ -115,3 +115,17 @@ async def run_httpx(
         elapsed = time.perf_counter() - began
     cuts = statistics.quantiles(latencies, n=100)
     return Result(name, len(latencies) / elapsed, cuts[49], cuts[98], errors)
+
+
+def load(
+    name: str,
+    base: str,
+    paths: list[str],
+    seconds: int,
+    connections: int,
+    headers: dict[str, str] | None = None,
+) -> Result:
+    """wrk when installed, else the httpx loop."""
+    if wrk_available():
+        return run_wrk(name, base, paths, seconds, connections, headers)
+    return asyncio.run(run_httpx(name, base, paths, seconds, connections, headers))
