@@ -12,6 +12,7 @@ Endpoints (public unless noted):
 - ``GET  /.well-known/jwks.json``      the backend's public signing keys (current + previous)
 - ``GET  /auth/me``                    (signed in) profile, roles, scopes, locale
 - ``GET  /auth/sessions``              (user) my live sessions; ``DELETE /auth/sessions/{id}`` revokes one
+- ``GET|DELETE /admin/users/{sub}/sessions``  (admin) a user's sessions; end them all, everywhere
 
 Other features use :mod:`app.auth.guards` (``requires_login``, ``requires_roles``, ``requires_scopes``)
 and :func:`app.auth.principal.current_principal`; a route is public only with ``opt={"public": True}``.
@@ -25,12 +26,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from app.auth.account import ROUTES as ACCOUNT_ROUTES
+from app.auth.admin import ROUTES as ADMIN_ROUTES
 from app.auth.gateway import Gateway
 from app.auth.login import ROUTES as LOGIN_ROUTES
 from app.auth.service import AuthService
 from app.resources import Resources
 
-ROUTES: list[Any] = [*LOGIN_ROUTES, *ACCOUNT_ROUTES]
+ROUTES: list[Any] = [*LOGIN_ROUTES, *ACCOUNT_ROUTES, *ADMIN_ROUTES]
 MIDDLEWARE: list[Any] = [Gateway()]
 
 __all__ = ["MIDDLEWARE", "ROUTES", "lifespan"]
