@@ -15,11 +15,11 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
-from app.observability import RequestContextMiddleware, configure_logging
+from app.observability import MetricsController, RequestContextMiddleware, configure_logging
 from app.resources import Resources, open_resources
 from app.settings import Settings, get_settings
 
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     middleware: list[Any] = [prometheus.middleware]
     for feature in features:
         middleware.extend(getattr(feature, "MIDDLEWARE", []))
-    routes: list[Any] = [HealthController, PrometheusController, ping, root]
+    routes: list[Any] = [HealthController, MetricsController, ping, root]
     for feature in features:
         routes.extend(feature.ROUTES)
 

@@ -9,7 +9,10 @@ import uuid
 from typing import Any
 
 import structlog
+from litestar import Response, get
+from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from app.settings import Settings
 
@@ -95,3 +98,13 @@ def _principal(scope: Scope) -> dict[str, str]:
     if principal is None:
         return {}
     return {"subject": getattr(principal, "subject", ""), "client_id": getattr(principal, "client_id", "")}
+
+
+class MetricsController(PrometheusController):
+    """``/metrics``: the Prometheus text exposition, documented as such in the OpenAPI document
+    (litestar's own controller documents it as JSON, which no scraper or client receives)."""
+
+    @get(media_type=CONTENT_TYPE_LATEST, summary="Prometheus metrics (text exposition format)",
+         tags=["operations"])
+    async def get(self) -> Response[bytes]:
+        return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from app.search.index import SEARCH_TEXT, with_search_text
+
 
 @dataclass(frozen=True, slots=True)
 class ProductState:
@@ -41,9 +43,13 @@ class ProductState:
         return bool(self.product.get("active", True))
 
 
+_UNHASHED = {"fingerprint", "projected_at", *SEARCH_TEXT}
+
+
 def fingerprint(document: dict[str, Any]) -> str:
-    """A hash of the document's content (without its own ``fingerprint`` and timestamps)."""
-    content = {k: v for k, v in document.items() if k not in {"fingerprint", "projected_at"}}
+    """A hash of the document's content (without its own ``fingerprint``, timestamps and the search
+    text derived from the content, which reconciliation checks on its own)."""
+    content = {k: v for k, v in document.items() if k not in _UNHASHED}
     return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()[:32]
 
 
@@ -85,7 +91,7 @@ def build_search_document(state: ProductState) -> dict[str, Any]:
         "version": state.version,
     }
     document["fingerprint"] = fingerprint(document)
-    return document
+    return with_search_text(document)
 
 
 def _plain(value: Any) -> Any:

@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from app.catalog.cache import bump_search_generation, invalidate_product
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
-from app.search.index import ensure_index
+from app.search.versions import ensure_current
 from app.settings import Settings
 from sync import stores
 from sync.documents import build_read_model, build_search_document
@@ -72,7 +72,7 @@ class CatalogProjector:
         return cls(resources.settings, resources.db, resources.mongo, resources.es, resources.redis, consumer)
 
     async def prepare(self) -> None:
-        await ensure_index(self.es, self.settings.search_index)
+        await ensure_current(self.es, self.settings.search_index)
         await stores.ensure_inbox_indexes(self.mongo)
 
     async def project(self, product_id: str, inbox: tuple[str, str] | None = None,

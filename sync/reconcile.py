@@ -18,6 +18,7 @@ from elasticsearch.helpers import async_scan
 
 from app.catalog.cache import bump_search_generation, invalidate_product
 from app.resources import Resources
+from app.search.index import search_text_consistent
 from sync import stores
 from sync.documents import fingerprint
 from sync.metrics import RECONCILE_DRIFT, RECONCILE_REPAIRED
@@ -102,7 +103,8 @@ async def load_search(resources: Resources, property_id: str | None) -> dict[str
         async for hit in async_scan(resources.es, index=resources.settings.search_index,
                                     query={"query": query}, size=500):
             source = hit["_source"]
-            found[hit["_id"]] = Stored(int(source.get("version") or 0), intact(source))
+            found[hit["_id"]] = Stored(int(source.get("version") or 0),
+                                        intact(source) and search_text_consistent(source))
     except NotFoundError:
         pass
     return found

@@ -12,7 +12,10 @@ from app.catalog.domain import ProductKind
 
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="lower-case id, 2-63 chars")]
 Code = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
+# PostgreSQL text cannot hold a NUL character: refuse it here (a 422 naming the field), not in the database.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Text = Annotated[str, Meta(pattern=NO_NUL, description="any text without NUL characters")]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 Occupancy = Annotated[int, Meta(ge=1, le=100)]
@@ -30,20 +33,20 @@ class Body(Struct, forbid_unknown_fields=True, kw_only=True):
 class PropertyIn(Body, kw_only=True):
     id: Slug
     name: Name
-    name_ko: str | None = None
-    time_zone: str = "Asia/Seoul"
+    name_ko: Text | None = None
+    time_zone: Text = "Asia/Seoul"
     latitude: Latitude
     longitude: Longitude
-    address: str | None = None
+    address: Text | None = None
 
 
 class PropertyPatch(Body, kw_only=True):
     name: Name | UnsetType = UNSET
-    name_ko: str | UnsetType | None = UNSET
-    time_zone: str | UnsetType = UNSET
+    name_ko: Text | UnsetType | None = UNSET
+    time_zone: Text | UnsetType = UNSET
     latitude: Latitude | UnsetType = UNSET
     longitude: Longitude | UnsetType = UNSET
-    address: str | UnsetType | None = UNSET
+    address: Text | UnsetType | None = UNSET
 
 
 class ComponentIn(Body, kw_only=True):
@@ -55,7 +58,7 @@ class ProductIn(Body, kw_only=True):
     kind: ProductKind
     code: Code
     name: Name
-    name_ko: str | None = None
+    name_ko: Text | None = None
     max_occupancy: Occupancy = 2
     slot_start: dt.time | None = None
     slot_minutes: Minutes | None = None
@@ -65,7 +68,7 @@ class ProductIn(Body, kw_only=True):
 
 class ProductPatch(Body, kw_only=True):
     name: Name | UnsetType = UNSET
-    name_ko: str | UnsetType | None = UNSET
+    name_ko: Text | UnsetType | None = UNSET
     max_occupancy: Occupancy | UnsetType = UNSET
     slot_start: dt.time | UnsetType | None = UNSET
     slot_minutes: Minutes | UnsetType | None = UNSET

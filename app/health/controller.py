@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from app.health.checks import SOFT_DEPENDENCIES, run_checks
 from app.resources import Resources
@@ -18,7 +19,14 @@ class HealthController(Controller):
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", summary="Every dependency answers a real round trip", opt={"public": True})
+    @get(
+        "/ready",
+        summary="Every dependency answers a real round trip",
+        opt={"public": True},
+        responses={
+            503: ResponseSpec(data_container=dict[str, Any], description="A required dependency is down")
+        },
+    )
     async def ready(self, resources: Resources) -> Response[dict[str, Any]]:
         results = await run_checks(resources)
         failed = [r.name for r in results if not r.ok and r.name not in SOFT_DEPENDENCIES]

@@ -10,7 +10,7 @@ import structlog
 
 from app.resources import Resources
 from app.search.controller import search_products
-from app.search.index import ensure_index
+from app.search.versions import ensure_current
 
 log = structlog.get_logger("app.search")
 
@@ -19,9 +19,9 @@ ROUTES: list[Any] = [search_products]
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
-    """Make sure the index exists with its mapping (the projector does too)."""
+    """Make sure the index exists with the current mapping version (the projector does too)."""
     try:
-        await ensure_index(resources.es, resources.settings.search_index)
+        await ensure_current(resources.es, resources.settings.search_index)
     except Exception as exc:  # noqa: BLE001 - search answers empty until the index can be made
         log.warning("search_index_not_ensured", error=repr(exc))
     yield

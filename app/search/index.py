@@ -1,50 +1,68 @@
-"""The product search index: settings, mapping, and creating it when missing.
+"""The product search index: settings, mapping (versioned), and the search text derived per document.
 
-Text comes in two languages. English fields use the ``english`` analyzer (stemming) with a ``plain``
-sub-field (standard analyzer) that fuzzy matching works on without stemming surprises. Korean fields use
-``cjk`` (bigrams of Hangul) with a ``bigram`` sub-field from an n-gram tokenizer, which matches words
-inside compounds (수영 in 야외수영장) and tolerates a wrong syllable at the edges. Facets are keywords,
-the property's location a ``geo_point``, prices and ratings numbers. ``attributes`` (which differ by
-kind) are stored but not indexed, so they cannot explode the mapping; ``dynamic: strict`` refuses
-anything else the mapping does not name.
+Free text is matched against two derived fields the projector writes with every document:
+``search_en`` (name, property name and description in English, ``words`` analyzer: split on spaces,
+punctuation and symbols, lowercased; typo tolerance works on unstemmed words, and it costs noida-db a
+third of ``standard``) and ``search_ko`` (the Korean words, ``ko_bigram``: Hangul bigrams, so 수영
+matches inside 야외수영장). One field per language keeps a text query to one analyzed field: the
+Elasticsearch stand-in (noida-db) re-analyzes every document for every field a query names, so twelve
+sub-fields made an uncached search on 10,000 products take seconds.
+``name_en.plain`` / ``name_ko.bigram`` stay for the name boost of relevance ranking.
+See ``PERFORMANCE.md`` beside this module for the measurements.
+
+Facets are keywords, the property's location a ``geo_point``, prices and ratings numbers.
+``attributes`` (which differ by kind) are stored but not indexed; ``dynamic: strict`` refuses anything
+else. The mapping has a version: :mod:`app.search.versions` makes a new one take effect.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, BadRequestError
+HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
+MAPPING_VERSION = 3
 
-_EN = {"type": "text", "analyzer": "english",
-       "fields": {"plain": {"type": "text", "analyzer": "standard"}}}
-_KO = {"type": "text", "analyzer": "cjk",
-       "fields": {"bigram": {"type": "text", "analyzer": "ko_bigram"}}}
+# Derived search text: field -> the document fields it joins (in this order).
+SEARCH_TEXT: dict[str, tuple[str, ...]] = {
+    "search_en": ("name_en", "property_name_en", "description_en"),
+    "search_ko": ("name_ko", "property_name_ko", "description_ko"),
+}
 
 INDEX_SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,
     "analysis": {
         "tokenizer": {
             "ko_ngram": {"type": "ngram", "min_gram": 2, "max_gram": 2, "token_chars": ["letter", "digit"]},
+            "words": {"type": "char_group", "tokenize_on_chars": ["whitespace", "punctuation", "symbol"]},
         },
         "analyzer": {
             "ko_bigram": {"type": "custom", "tokenizer": "ko_ngram", "filter": ["lowercase"]},
+            "words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase"]},
         },
     },
 }
 
+_EN = {"type": "text", "analyzer": "english"}
+_KO = {"type": "text", "analyzer": "cjk"}
+
 MAPPING: dict[str, Any] = {
     "dynamic": "strict",
+    "_meta": {"mapping_version": MAPPING_VERSION},
     "properties": {
         "product_id": {"type": "keyword"},
         "property_id": {"type": "keyword"},
-        "property_name_en": {**_EN, "fields": {**_EN["fields"], "raw": {"type": "keyword"}}},
+        "property_name_en": _EN,
         "property_name_ko": _KO,
         "kind": {"type": "keyword"},
         "code": {"type": "keyword"},
-        "name_en": {**_EN, "fields": {**_EN["fields"], "raw": {"type": "keyword"}}},
-        "name_ko": _KO,
+        "name_en": {**_EN, "fields": {"plain": {"type": "text", "analyzer": "words"},
+                                      "raw": {"type": "keyword"}}},
+        "name_ko": {**_KO, "fields": {"bigram": {"type": "text", "analyzer": "ko_bigram"}}},
         "description_en": _EN,
         "description_ko": _KO,
+        "search_en": {"type": "text", "analyzer": "words"},
+        "search_ko": {"type": "text", "analyzer": "ko_bigram"},
         "amenities": {"type": "keyword"},
         "attributes": {"type": "object", "enabled": False},
         "location": {"type": "geo_point"},
@@ -61,22 +79,29 @@ MAPPING: dict[str, Any] = {
     },
 }
 
-# Fields free text is matched against, with their boosts.
-TEXT_FIELDS = [
-    "name_en^4", "name_en.plain^3", "name_ko^4", "name_ko.bigram^3",
-    "property_name_en^2", "property_name_en.plain^2", "property_name_ko^2", "property_name_ko.bigram",
-    "description_en", "description_en.plain", "description_ko", "description_ko.bigram",
-]
+
+def has_hangul(word: str) -> bool:
+    return HANGUL.search(word) is not None
 
 
-async def ensure_index(es: AsyncElasticsearch, name: str) -> bool:
-    """Create the index with its mapping if it does not exist; True when this call created it."""
-    if await es.indices.exists(index=name):
-        return False
-    try:
-        await es.indices.create(index=name, settings=INDEX_SETTINGS, mappings=MAPPING)
-    except BadRequestError as exc:  # created by a concurrent caller meanwhile
-        if "already_exists" not in str(exc):
-            raise
-        return False
-    return True
+def search_text(document: dict[str, Any]) -> dict[str, str]:
+    """The derived search fields of a document (pure: the same document gives the same text).
+
+    ``search_ko`` keeps only the words with Hangul in them: queries send the other words to
+    ``search_en``, and bigrams of Latin words would only cost (noida analyzes at query time).
+    """
+    text = {field: " ".join(str(document[part]) for part in parts if document.get(part))
+            for field, parts in SEARCH_TEXT.items()}
+    text["search_ko"] = " ".join(word for word in text["search_ko"].split() if has_hangul(word))
+    return text
+
+
+def with_search_text(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its derived search fields (re)computed."""
+    return {**document, **search_text(document)}
+
+
+def search_text_consistent(document: dict[str, Any]) -> bool:
+    """Whether the document carries the search text its own fields give (reconciliation's check)."""
+    return all(document.get(field) == text for field, text in search_text(document).items())
+

@@ -6,18 +6,25 @@ Pure functions: no I/O, unit-tested without a server.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import msgspec
 
 from app.errors import ValidationFailed
-from app.search.index import TEXT_FIELDS
+from app.search.index import has_hangul
 
 SORTS = ("relevance", "price_asc", "price_desc", "rating", "distance")
 LANGS = ("ko", "en")
 MAX_RESULT_WINDOW = 10_000
 MAX_QUERY_LENGTH = 200
+NAME_BOOST = 3.0
+# What an answer carries of each document (not the search text, fingerprint or attributes).
+SOURCE_FIELDS = [
+    "product_id", "property_id", "property_name_en", "property_name_ko", "kind", "name_en", "name_ko",
+    "description_en", "description_ko", "amenities", "price_min", "price_max", "currency", "rating_avg",
+    "rating_count", "location", "version",
+]
 # Price facet buckets in KRW (the currency's minor unit is the won itself).
 PRICE_BUCKETS = (
     {"key": "under_100k", "to": 100_000},
@@ -106,10 +113,45 @@ def _check_point(lat: float | None, lon: float | None, radius_km: float | None, 
         raise _invalid("invalid_sort", "sort", "sort=distance needs lat and lon")
 
 
+def _digest(params: SearchParams) -> str:
+    return hashlib.sha256(msgspec.json.encode(asdict(params), order="sorted")).hexdigest()[:40]
+
+
 def cache_key(params: SearchParams, generation: int) -> str:
     """The Redis key of a result: search generation + the normalised parameters."""
-    digest = hashlib.sha256(msgspec.json.encode(asdict(params), order="sorted")).hexdigest()[:40]
-    return f"search:result:{generation}:{digest}"
+    return f"search:result:{generation}:{_digest(params)}"
+
+
+def facets_cache_key(params: SearchParams, generation: int) -> str:
+    """The Redis key of the facets: they depend on the text and filters, not on sort, page or lang."""
+    neutral = replace(params, sort="relevance", page=1, size=1, lang="ko")
+    return f"search:facets:{generation}:{_digest(neutral)}"
+
+
+def split_by_script(text: str) -> tuple[str, str]:
+    """(Korean words, the other words) of a query: each half goes to its language's search field."""
+    korean = [word for word in text.split() if has_hangul(word)]
+    other = [word for word in text.split() if not has_hangul(word)]
+    return " ".join(korean), " ".join(other)
+
+
+def build_text_query(text: str, *, ranked: bool) -> dict[str, Any]:
+    """Every word must match: Korean words as bigrams in ``search_ko``, the others in ``search_en``
+    with typo tolerance. ``ranked`` adds a boost for words found in the product's name."""
+    korean, other = split_by_script(text)
+    must: list[dict[str, Any]] = []
+    should: list[dict[str, Any]] = []
+    if korean:
+        must.append({"match": {"search_ko": {"query": korean, "operator": "and"}}})
+        should.append({"match": {"name_ko.bigram": {"query": korean, "operator": "and", "boost": NAME_BOOST}}})
+    if other:
+        fuzzy = {"operator": "and", "fuzziness": "AUTO", "prefix_length": 1}
+        must.append({"match": {"search_en": {"query": other, **fuzzy}}})
+        should.append({"match": {"name_en.plain": {"query": other, **fuzzy, "boost": NAME_BOOST}}})
+    query: dict[str, Any] = {"must": must}
+    if ranked:
+        query["should"] = should
+    return query
 
 
 def build_filters(params: SearchParams) -> list[dict[str, Any]]:
@@ -154,21 +196,25 @@ def build_aggregations() -> dict[str, Any]:
     }
 
 
-def build_search_body(params: SearchParams) -> dict[str, Any]:
-    """The keyword arguments of ``AsyncElasticsearch.search`` for ``params``."""
-    must: list[dict[str, Any]] = [{"match_all": {}}]
+def build_search_body(params: SearchParams, *, facets: bool = True) -> dict[str, Any]:
+    """The keyword arguments of ``AsyncElasticsearch.search`` for ``params``.
+
+    ``facets=False`` leaves the aggregations out (the caller has them cached). Totals are counted up to
+    the deepest reachable result, not beyond.
+    """
+    text: dict[str, Any] = {"must": [{"match_all": {}}]}
     if params.q:
-        must = [{"multi_match": {"query": params.q, "fields": TEXT_FIELDS, "type": "best_fields",
-                                 "operator": "and", "fuzziness": "AUTO", "prefix_length": 1}}]
+        text = build_text_query(params.q, ranked=params.sort == "relevance")
     body: dict[str, Any] = {
-        "query": {"bool": {"must": must, "filter": build_filters(params)}},
+        "query": {"bool": {**text, "filter": build_filters(params)}},
         "sort": build_sort(params),
         "from_": (params.page - 1) * params.size,
         "size": params.size,
-        "aggs": build_aggregations(),
-        "track_total_hits": True,
-        "source_excludes": ["fingerprint", "attributes"],
+        "track_total_hits": MAX_RESULT_WINDOW,
+        "source_includes": SOURCE_FIELDS,
     }
+    if facets:
+        body["aggs"] = build_aggregations()
     return body
 
 
@@ -207,6 +253,7 @@ def shape_response(response: dict[str, Any], params: SearchParams) -> dict[str, 
     return {
         "items": [_item(hit, params) for hit in response["hits"]["hits"]],
         "total": total["value"] if isinstance(total, dict) else int(total),
+        "total_exact": not isinstance(total, dict) or total.get("relation", "eq") == "eq",
         "page": params.page,
         "size": params.size,
         "facets": {

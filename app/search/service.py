@@ -1,4 +1,8 @@
-"""Running a search: Redis result cache (keyed by the search generation) in front of Elasticsearch."""
+"""Running a search: Redis caches (keyed by the search generation) in front of Elasticsearch.
+
+Two caches: whole answers (per parameters) and facets (per text and filters: the same for every page,
+sort and language), so turning pages or re-sorting asks Elasticsearch for the hits only.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,27 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from redis.asyncio import Redis
 
 from app.catalog.cache import CACHE_HITS, CACHE_MISSES, search_generation
-from app.search.query import SearchParams, build_search_body, cache_key, empty_response, shape_response
+from app.search.query import (
+    SearchParams,
+    build_search_body,
+    cache_key,
+    empty_response,
+    facets_cache_key,
+    shape_response,
+)
 
 
-async def run_search(es: AsyncElasticsearch, index: str, params: SearchParams) -> dict[str, Any]:
-    """Ask Elasticsearch; a missing index answers as an empty catalogue."""
+async def run_search(es: AsyncElasticsearch, index: str, params: SearchParams,
+                     facets: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ask Elasticsearch (for facets too unless given); a missing index answers as an empty catalogue."""
     try:
-        response = await es.search(index=index, **build_search_body(params))
+        response = await es.search(index=index, **build_search_body(params, facets=facets is None))
     except NotFoundError:
         return empty_response(params)
-    return shape_response(dict(response), params)
+    answer = shape_response(dict(response), params)
+    if facets is not None:
+        answer["facets"] = facets
+    return answer
 
 
 async def cached_search(redis: Redis, es: AsyncElasticsearch, index: str, params: SearchParams,
@@ -27,12 +42,19 @@ async def cached_search(redis: Redis, es: AsyncElasticsearch, index: str, params
 
     A bump of the generation by the projector orphans every cached answer; they expire by TTL.
     """
-    key = cache_key(params, await search_generation(redis))
-    cached = await redis.get(key)
+    generation = await search_generation(redis)
+    key, facets_key = cache_key(params, generation), facets_cache_key(params, generation)
+    cached, cached_facets = await redis.mget(key, facets_key)
     if cached is not None:
         CACHE_HITS.labels("search").inc()
         return cached, True
     CACHE_MISSES.labels("search").inc()
-    body = msgspec.json.encode(await run_search(es, index, params))
-    await redis.set(key, body, ex=ttl_s)
+    facets = msgspec.json.decode(cached_facets) if cached_facets is not None else None
+    answer = await run_search(es, index, params, facets)
+    body = msgspec.json.encode(answer)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.set(key, body, ex=ttl_s)
+        if facets is None:
+            pipe.set(facets_key, msgspec.json.encode(answer["facets"]), ex=ttl_s)
+        await pipe.execute()
     return body, False

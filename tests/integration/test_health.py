@@ -38,6 +38,16 @@ async def test_metrics_are_prometheus_text(client: AsyncTestClient) -> None:
     assert "resort_requests_total" in response.text
 
 
+async def test_openapi_documents_what_metrics_and_readiness_answer(client: AsyncTestClient) -> None:
+    """Found by the schemathesis fuzz run: /metrics was documented as JSON, readiness's 503 not at all."""
+    paths = (await client.get("/docs/openapi.json")).json()["paths"]
+    metrics = await client.get("/metrics")
+    documented = set(paths["/metrics"]["get"]["responses"]["200"]["content"])
+    assert documented == {metrics.headers["content-type"]}
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert "503" in paths["/health/ready"]["get"]["responses"]
+
+
 async def test_openapi_document_and_docs_page(client: AsyncTestClient) -> None:
     schema = await client.get("/docs/openapi.json")
     assert schema.status_code == 200

@@ -262,3 +262,75 @@ async def test_a_package_has_no_inventory_of_its_own(
     )
     _problem(response, 422, "package_has_no_inventory")
     assert await _state(catalog_factory, resort.package["id"]) == before
+
+
+# Found by the schemathesis fuzz run (tests/integration/test_fuzz_api.py): a NUL character reached
+# PostgreSQL (which cannot store it in text) and the request ended in a 500.
+NUL_WRITES = [
+    ("property name", "POST", "/admin/properties", {"name": "Sea\u0000View"}, "name"),
+    ("property address", "POST", "/admin/properties", {"address": "\u0000"}, "address"),
+    ("product name", "POST", "/admin/properties/{property}/products", {"name": "R\u0000"}, "name"),
+    ("rate plan name", "POST", "/admin/products/{product}/rate-plans", {"name": "x\u0000"}, "name"),
+    ("product name_ko patch", "PATCH", "/admin/products/{product}", {"name_ko": "x\u0000"}, "name_ko"),
+    ("property name patch", "PATCH", "/admin/properties/{property}", {"name": "x\u0000"}, "name"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "method", "path", "body", "field"), NUL_WRITES, ids=[c[0] for c in NUL_WRITES]
+)
+async def test_nul_characters_are_a_422_naming_the_field_and_write_nothing(
+    client: AsyncTestClient,
+    admin_headers: dict[str, str],
+    catalog_factory: Any,
+    stocked: dict[str, Any],
+    case: str,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    property_id = stocked["property_id"]
+    defaults = {
+        "/admin/properties": {
+            "id": f"nul-{uuid.uuid4().hex[:8]}", "name": "X", "latitude": 1, "longitude": 1
+        },
+        "/admin/properties/{property}/products": {"kind": "ticket", "code": f"c-{uuid.uuid4().hex[:8]}"},
+        "/admin/products/{product}/rate-plans": {"code": f"p-{uuid.uuid4().hex[:8]}"},
+    }
+    url = path.format(property=property_id, product=stocked["id"])
+    before = await _state(catalog_factory, stocked["id"])
+    properties_before = await catalog_factory.fetchval("SELECT count(*) FROM properties")
+    version_sql = "SELECT version FROM properties WHERE id = $1"
+    property_version = await catalog_factory.fetchval(version_sql, property_id)
+    response = await client.request(
+        method, url, headers=admin_headers | {"If-Match": "*"}, json=defaults.get(path, {}) | body
+    )
+    problem = _problem(response, 422, "validation_failed")
+    assert field in {e["field"] for e in problem["errors"]}, problem
+    assert await _state(catalog_factory, stocked["id"]) == before
+    assert await catalog_factory.fetchval("SELECT count(*) FROM properties") == properties_before
+    assert await catalog_factory.fetchval(version_sql, property_id) == property_version
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/properties/a%00b"),
+        ("GET", "/properties/a%00b/products"),
+        ("GET", "/admin/properties/a%00b"),
+        ("PATCH", "/admin/properties/a%00b"),
+        ("POST", "/admin/properties/a%00b/products"),
+    ],
+)
+async def test_a_nul_in_a_property_id_is_a_422_not_a_500(
+    client: AsyncTestClient, admin_headers: dict[str, str], method: str, path: str
+) -> None:
+    bodies = {
+        "POST": {"kind": "ticket", "code": f"c-{uuid.uuid4().hex[:8]}", "name": "T"},
+        "PATCH": {"name": "X"},
+    }
+    response = await client.request(
+        method, path, headers=admin_headers | {"If-Match": "*"}, json=bodies.get(method)
+    )
+    _problem(response, 422, "invalid_text")

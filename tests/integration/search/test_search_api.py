@@ -132,3 +132,27 @@ async def test_bad_input_is_a_problem(client: AsyncTestClient, params: dict[str,
     assert response.headers["content-type"].startswith("application/problem+json")
     if code:
         assert response.json()["code"] == code
+
+
+async def test_mixed_language_query_needs_each_word_in_its_language(client: AsyncTestClient,
+                                                                      catalogue: dict[str, Any]) -> None:
+    body = await _search(client, q="바닷가 suite", lang="en", property=catalogue["both"])
+    assert _names(body) == ["Ocean View Suite"]  # 바닷가 in the Korean property name, suite in English
+
+
+async def test_pages_reuse_the_facets_of_their_query(client: AsyncTestClient, catalogue: dict[str, Any],
+                                                     sync_resources: Resources) -> None:
+    from app.catalog.cache import search_generation
+    from app.search.query import facets_cache_key, make_params
+
+    await bump_search_generation(sync_resources.redis)
+    params = {"property": catalogue["both"], "sort": "price_desc", "size": 2}
+    first = await _search(client, **params, page=1)
+    key = facets_cache_key(make_params(property=[catalogue["both"]]),
+                           await search_generation(sync_resources.redis))
+    assert await sync_resources.redis.exists(key)
+    second = await client.get("/search", params={**params, "page": 2, "lang": "en"})
+    assert second.headers["x-cache"] == "miss" and second.json()["facets"] == first["facets"]
+    assert _names(second.json()) == ["Forest Spa", "Outdoor Swimming Pool"]
+    assert {f["value"]: f["count"] for f in first["facets"]["kind"]} == {
+        "room_type": 2, "ticket": 1, "facility_slot": 1}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from app.search.index import search_text_consistent, with_search_text
 from sync.documents import ProductState, build_read_model, build_search_document, fingerprint
 from sync.reconcile import intact
 
@@ -56,3 +57,14 @@ def test_read_model_has_core_details_and_plain_values() -> None:
     assert model["details"]["updated_at"] == "2025-01-01T00:00:00+00:00"
     assert "product_id" not in model["details"]
     assert model["rating_avg"] == 4.33 and intact(model)
+
+
+def test_search_document_carries_its_search_text_outside_the_fingerprint() -> None:
+    doc = build_search_document(_state())
+    assert doc["search_en"] == "Ocean Suite Jeju Resort Sea view"
+    assert doc["search_ko"] == "오션 스위트 제주 리조트 바다 전망"
+    assert search_text_consistent(doc) and intact(doc)
+    without = {k: v for k, v in doc.items() if k not in {"search_en", "search_ko"}}
+    assert fingerprint(without) == doc["fingerprint"]  # an index migration can add the text alone
+    assert with_search_text(without) == doc
+    assert not search_text_consistent({**doc, "search_en": "HACKED"})

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from app.errors import ValidationFailed
-from app.search.query import build_search_body, cache_key, make_params, shape_response
+from app.search.query import (
+    build_search_body,
+    cache_key,
+    facets_cache_key,
+    make_params,
+    shape_response,
+    split_by_script,
+)
 
 
 def test_defaults_match_everything_sorted_by_relevance() -> None:
@@ -16,11 +23,52 @@ def test_defaults_match_everything_sorted_by_relevance() -> None:
     assert set(body["aggs"]) == {"kind", "property", "amenities", "price"}
 
 
-def test_free_text_is_fuzzy_over_both_languages() -> None:
-    match = build_search_body(make_params(q="  ocaen   suite "))["query"]["bool"]["must"][0]["multi_match"]
-    assert match["query"] == "ocaen suite" and match["fuzziness"] == "AUTO"
-    assert any(f.startswith("name_ko") for f in match["fields"])
-    assert any(f.startswith("name_en") for f in match["fields"])
+def test_latin_words_match_the_english_search_text_with_typos() -> None:
+    query = build_search_body(make_params(q="  ocaen   suite "))["query"]["bool"]
+    assert query["must"] == [{"match": {"search_en": {"query": "ocaen suite", "operator": "and",
+                                                      "fuzziness": "AUTO", "prefix_length": 1}}}]
+    assert [next(iter(c["match"])) for c in query["should"]] == ["name_en.plain"]  # the name boost
+
+
+def test_korean_words_match_the_korean_bigrams_without_fuzziness() -> None:
+    query = build_search_body(make_params(q="수영장"))["query"]["bool"]
+    assert query["must"] == [{"match": {"search_ko": {"query": "수영장", "operator": "and"}}}]
+    assert [next(iter(c["match"])) for c in query["should"]] == ["name_ko.bigram"]
+
+
+def test_mixed_scripts_need_each_half_in_its_language() -> None:
+    must = build_search_body(make_params(q="오션뷰 suite 7038"))["query"]["bool"]["must"]
+    assert [(next(iter(c["match"])), next(iter(c["match"].values()))["query"]) for c in must] == [
+        ("search_ko", "오션뷰"), ("search_en", "suite 7038")]
+
+
+def test_split_by_script() -> None:
+    assert split_by_script("바다 ocean 7038번 view") == ("바다 7038번", "ocean view")
+    assert split_by_script("") == ("", "")
+
+
+def test_one_text_field_per_language_and_no_boost_unless_ranked_by_relevance() -> None:
+    query = build_search_body(make_params(q="ocean 바다", sort="price_asc"))["query"]["bool"]
+    assert "should" not in query and len(query["must"]) == 2
+    fields = [field for clause in query["must"] for field in clause["match"]]
+    assert fields == ["search_ko", "search_en"]
+
+
+def test_facets_can_be_left_out_and_the_answer_is_lean() -> None:
+    params = make_params(q="spa")
+    assert "aggs" in build_search_body(params) and "aggs" not in build_search_body(params, facets=False)
+    body = build_search_body(params)
+    assert body["track_total_hits"] == 10_000
+    assert "search_en" not in body["source_includes"] and "fingerprint" not in body["source_includes"]
+
+
+def test_facets_key_ignores_page_sort_and_lang_but_not_text_or_filters() -> None:
+    a = make_params(q="spa", kind=["ticket"])
+    assert facets_cache_key(a, 1) == facets_cache_key(make_params(q="spa", kind=["ticket"], page=3, size=5,
+                                                                  sort="price_asc", lang="en"), 1)
+    assert facets_cache_key(a, 1) != facets_cache_key(make_params(q="spa"), 1)
+    assert facets_cache_key(a, 1) != facets_cache_key(make_params(q="pool", kind=["ticket"]), 1)
+    assert facets_cache_key(a, 1) != facets_cache_key(a, 2) != cache_key(a, 2)
 
 
 def test_filters() -> None:
@@ -89,3 +137,11 @@ def test_shape_response_picks_the_language_and_facets() -> None:
     assert shaped["items"][0]["description"] == "물놀이"  # falls back to the other language
     assert shaped["facets"]["kind"] == [{"value": "ticket", "count": 1}]
     assert shaped["facets"]["price"][0]["count"] == 1 and shaped["facets"]["amenities"] == []
+
+
+def test_korean_search_text_keeps_only_words_with_hangul() -> None:
+    from app.search.index import search_text
+
+    text = search_text({"name_en": "Harbor Room 7", "name_ko": "harbor 상품 7038번", "property_name_ko": "벤치 8",
+                        "description_ko": None})
+    assert text == {"search_en": "Harbor Room 7", "search_ko": "상품 7038번 벤치"}
