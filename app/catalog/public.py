@@ -37,10 +37,11 @@ def _language(request: Request[Any, Any, Any], lang: str | None, accept_language
     return pick_language(lang, accept_language, getattr(principal, "locale", None))
 
 
-@get("/properties", opt=PUBLIC, tags=["catalogue"], summary="Every resort of the group")
-async def list_properties(resources: Resources) -> list[dict[str, Any]]:
+@get("/properties", opt=PUBLIC, tags=["catalogue"], summary="The group's resorts (paginated)")
+async def list_properties(resources: Resources, page: Page = 1, per_page: PerPage = 20) -> dict[str, Any]:
     async with resources.db.acquire() as conn:
-        return [dict(r) for r in await repo.list_properties(conn)]
+        rows, total = await repo.list_properties(conn, per_page, (page - 1) * per_page)
+    return {"items": [dict(r) for r in rows], "page": page, "per_page": per_page, "total": total}
 
 
 @get("/properties/{property_id:str}", opt=PUBLIC, tags=["catalogue"], summary="One resort (with ETag)")

@@ -71,8 +71,13 @@ async def update_property(
     )
 
 
-async def list_properties(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {PROPERTY_COLUMNS} FROM properties ORDER BY id")
+async def list_properties(
+    conn: asyncpg.Connection, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    rows = await conn.fetch(
+        f"SELECT {PROPERTY_COLUMNS} FROM properties ORDER BY id LIMIT $1 OFFSET $2", limit, offset
+    )
+    return rows, await conn.fetchval("SELECT count(*) FROM properties")
 
 
 async def insert_product(

@@ -209,3 +209,15 @@ async def test_catalogue_is_documented_in_openapi(client: AsyncTestClient) -> No
         "/admin/products/{product_id}/inventory",
     ):
         assert path in paths, sorted(paths)
+
+
+async def test_properties_are_paginated(client: AsyncTestClient, catalog_factory: Any) -> None:
+    await catalog_factory.property()
+    await catalog_factory.property()
+    first = (await client.get("/properties", params={"per_page": 1})).json()
+    second = (await client.get("/properties", params={"per_page": 1, "page": 2})).json()
+    assert first["total"] >= 2 and first["total"] == second["total"]
+    assert len(first["items"]) == 1 and len(second["items"]) == 1
+    assert first["items"][0]["id"] < second["items"][0]["id"]
+    too_big = await client.get("/properties", params={"per_page": 1000})
+    assert too_big.status_code in (400, 422) and too_big.json()["code"]
