@@ -103,7 +103,7 @@ def up(no_seed: bool) -> None:
         for index, role in enumerate(["api", *available_roles()]):
             argv = [sys.executable, "-m", "app.cli", "run", role]
             role_env = env if role == "api" else {**env, "RESORT_WORKER_METRICS_PORT": str(9100 + index)}
-            stack.started.append(stack.spawn(role, argv, role_env, logs / f"{role}.log"))
+            stack.spawn(role, argv, role_env, logs / f"{role}.log")
             metrics = "" if role == "api" else f", metrics on :{9100 + index}/metrics"
             console.print(f"{role}: started (log: {logs / (role + '.log')}{metrics})")
         stop.running = True

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -54,6 +56,22 @@ def redis_pong(host: str, port: int) -> bool:
         return False
 
 
+def run_to_completion(argv: list[str], cwd: Path | None = None) -> None:
+    """Run a set-up step (initdb, npm ci) in a process group of its own; if we are interrupted, kill the
+    whole group (initdb's own postgres children too) and wait, so nothing outlives the interruption."""
+    process = subprocess.Popen(argv, cwd=cwd, start_new_session=True, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output, _ = process.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:3])} failed ({process.returncode}): {output.decode(errors='replace')[-2000:]}")
+
+
 @dataclass
 class LocalServer:
     """One server process: its command, where it keeps data, and how to tell that it answers."""
@@ -97,7 +115,7 @@ class LocalServer:
         if self.kind == "oidc":
             oidc_dir = PROJECT_ROOT / "oidc"
             if not (oidc_dir / "node_modules").exists():
-                subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=oidc_dir, check=True)
+                run_to_completion(["npm", "ci", "--no-audit", "--no-fund"], cwd=oidc_dir)
 
     def _prepare_postgres(self) -> None:
         if self.run_as:
@@ -107,7 +125,7 @@ class LocalServer:
             return
         initdb = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
         cmd = [initdb, "-D", str(self.data_dir), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]
-        subprocess.run(self._as_user(cmd), check=True, capture_output=True)
+        run_to_completion(self._as_user(cmd))
 
     def _as_user(self, cmd: list[str]) -> list[str]:
         return ["runuser", "-u", self.run_as, "--", *cmd] if self.run_as else cmd

@@ -67,7 +67,7 @@ class LocalStack:
                 self.on_progress(f"{server.name}: already running on {server.host}:{server.port}, reusing it")
                 continue
             server.prepare()
-            self.started.append(self.spawn(server.name, server.argv(), server.environment(), server.log_path))
+            self.spawn(server.name, server.argv(), server.environment(), server.log_path)
             pending[server.name] = (server, time.monotonic())
         ready: dict[str, float] = {}
         deadline = time.monotonic() + timeout
@@ -93,13 +93,24 @@ class LocalStack:
             time.sleep(0.2)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], log_path: os.PathLike[str]) -> Child:
+        """Start ``argv`` in a session of its own and register it, so that ``stop`` always finds it."""
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed by Child.stop
-        process = subprocess.Popen(
-            argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, start_new_session=True,
-        )
+        process: subprocess.Popen[bytes] | None = None
+        try:
+            process = subprocess.Popen(
+                argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env, start_new_session=True,
+            )
+            child = Child(name, process, log_file)
+            self.started.append(child)
+        except BaseException:  # Ctrl-C between the fork and the registration: leave nothing behind
+            if process is not None:
+                Child(name, process, log_file).stop(grace=5)
+            else:
+                log_file.close()
+            raise
         log.info("process_started", name=name, pid=process.pid)
-        return Child(name, process, log_file)
+        return child
 
     def server(self, name: str) -> LocalServer:
         return next(s for s in self.servers if s.name == name)
@@ -113,7 +124,7 @@ class LocalStack:
     def restart_server(self, name: str, timeout: float = 30.0) -> None:
         server = self.server(name)
         self.stop_server(name)
-        self.started.append(self.spawn(name, server.argv(), server.environment(), server.log_path))
+        self.spawn(name, server.argv(), server.environment(), server.log_path)
         self._wait_until_answers(server, timeout)
 
     def stop(self) -> None:

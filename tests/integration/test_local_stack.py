@@ -13,6 +13,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import pytest
+
 from app.settings import Settings
 from tests.support.servers import free_port
 
@@ -83,7 +85,8 @@ def test_resort_up_starts_everything_and_ctrl_c_stops_it(settings: Settings) -> 
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def test_ctrl_c_while_starting_leaves_nothing_behind(settings: Settings) -> None:
+@pytest.mark.parametrize("delay", [0.0, 1.0, 2.5], ids=["initdb", "servers", "roles"])
+def test_ctrl_c_while_starting_leaves_nothing_behind(settings: Settings, delay: float) -> None:
     data_dir = settings.data_path / "private" / f"up-{uuid.uuid4().hex[:8]}"
     env = _private_env(data_dir, free_port())
     up = subprocess.Popen([sys.executable, "-m", "app.cli", "up"], env=env, start_new_session=True,
@@ -91,6 +94,7 @@ def test_ctrl_c_while_starting_leaves_nothing_behind(settings: Settings) -> None
     deadline = time.monotonic() + 60
     while not (data_dir / "logs").exists() and time.monotonic() < deadline:
         time.sleep(0.05)  # the servers are being started now
+    time.sleep(delay)
     os.killpg(up.pid, signal.SIGINT)
     output = up.communicate(timeout=60)[0].decode()
     assert up.returncode in (0, 130), output
