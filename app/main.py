@@ -19,6 +19,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
+from app.problem_docs import document_problems
 from app.observability import MetricsController, RequestContextMiddleware, configure_logging
 from app.resources import Resources, open_resources
 from app.settings import Settings, get_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=routes,
         middleware=middleware,
         lifespan=[lifespan],
+        on_startup=[document_problems],
         state=State({"settings": settings}),
         dependencies={"resources": Provide(provide_resources, sync_to_thread=False),
                       "settings": Provide(provide_settings, sync_to_thread=False)},

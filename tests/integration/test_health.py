@@ -127,3 +127,13 @@ async def test_an_unreachable_idp_degrades_without_taking_the_api_out(settings: 
     assert code == 200
     assert body["status"] == "degraded"
     assert body["degraded"] == ["idp"]
+
+
+async def test_openapi_documents_errors_as_problem_json(client: AsyncTestClient) -> None:
+    document = (await client.get("/docs/openapi.json")).json()
+    admin = document["paths"]["/admin/properties"]["post"]["responses"]
+    assert {"400", "401", "403", "429"} <= set(admin)
+    assert all(list(admin[s]["content"]) == ["application/problem+json"] for s in ("400", "401", "403"))
+    public = document["paths"]["/search"]["get"]["responses"]
+    assert "401" not in public and "403" not in public
+    assert "code" in document["components"]["schemas"]["Problem"]["required"]
