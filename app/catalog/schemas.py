@@ -107,8 +107,8 @@ class CapacityIn(Body, kw_only=True):
 
 
 class TextIn(Body, kw_only=True):
-    ko: Annotated[str, Meta(max_length=20_000)] = ""
-    en: Annotated[str, Meta(max_length=20_000)] = ""
+    ko: Annotated[str, Meta(max_length=20_000, pattern=NO_NUL)] = ""
+    en: Annotated[str, Meta(max_length=20_000, pattern=NO_NUL)] = ""
 
 
 class ImageIn(Body, kw_only=True):
@@ -125,9 +125,9 @@ class DetailsIn(Body, kw_only=True):
 
 
 class ReviewIn(Body, kw_only=True):
-    stay_ref: Annotated[str, Meta(min_length=1, max_length=100)]
+    stay_ref: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)]
     rating: Annotated[int, Meta(ge=1, le=5)]
-    text: Annotated[str, Meta(min_length=1, max_length=5000)]
+    text: Annotated[str, Meta(min_length=1, max_length=5000, pattern=NO_NUL)]
     lang: Lang = "ko"
 
 

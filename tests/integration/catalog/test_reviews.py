@@ -51,6 +51,8 @@ async def test_bad_reviews_are_refused(
         (review("s1", 0), "rating"),
         (review("s1") | {"rating": "five"}, "rating"),
         (review(""), "stay_ref"),
+        (review("s1") | {"text": "nice\u0000stay"}, "text"),
+        (review("s\u00001"), "stay_ref"),
     ):
         response = await client.post(url, headers=guest_headers, json=body)
         assert response.status_code == 422, response.text
