@@ -33,10 +33,13 @@ SELECT id, event_id, topic, aggregate_type, aggregate_id, event_type, version, p
        created_at
 FROM outbox
 WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
+  -- only rows whose writers are older than every running transaction: no lower id can still appear
+  AND txid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY id
 LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
+_HELD_BACK_RETRY_S = 0.05
 _OLDEST_AGE = """
 SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
 FROM outbox WHERE published_at IS NULL AND ($1::text[] IS NULL OR topic = ANY($1::text[]))
@@ -70,6 +73,7 @@ class OutboxRelay:
         self.topics = sorted(topics) if topics else None
         self.wake = asyncio.Event()
         self.is_leader = False
+        self.pending = False  # rows left unpublished: held back behind a running transaction
 
     async def publish_batch(self) -> int:
         """Publish the next batch of unpublished rows; return how many were published."""
@@ -97,7 +101,9 @@ class OutboxRelay:
         total = 0
         while (published := await self.publish_batch()) > 0:
             total += published
-        RELAY_LAG.set(await self.db.fetchval(_OLDEST_AGE, self.topics))
+        lag = await self.db.fetchval(_OLDEST_AGE, self.topics)
+        RELAY_LAG.set(lag)
+        self.pending = lag > 0
         return total
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -128,7 +134,10 @@ class OutboxRelay:
                     published = await self.drain()
                     if published:
                         log.debug("relay_published", count=published)
-                await _wait_any(stop, self.wake, self.settings.relay_poll_interval_s)
+                # Rows held back behind a running transaction: look again soon (its commit may
+                # not NOTIFY, if it wrote no outbox row itself).
+                pause = _HELD_BACK_RETRY_S if self.pending else self.settings.relay_poll_interval_s
+                await _wait_any(stop, self.wake, pause)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 2)

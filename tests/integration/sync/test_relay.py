@@ -152,3 +152,31 @@ async def test_crash_between_publish_and_mark_republishes(sync_resources: Resour
     got = [decode_envelope(value).event_id for _, value in await _consume(settings, topic, 10)]
     assert _CrashAfterPublish.crashed
     assert sorted(got) == sorted(ids * 2)  # at least once: the batch went out twice, nothing lost
+
+
+async def test_a_row_committed_early_waits_for_a_lower_id_still_in_flight(
+    sync_resources: Resources, settings: Settings, unique: str
+) -> None:
+    """Ids are taken at INSERT, commits happen later in any order: the relay must not publish id n+1
+    while id n may still commit, or the aggregate's events would reach Kafka out of order."""
+    topic = f"relay{unique}"
+
+    async def record(conn: asyncpg.Connection, n: int) -> uuid.UUID:
+        return await record_event(conn, topic=topic, aggregate_type="product", aggregate_id="agg-0",
+                                  event_type="product.changed", version=n, payload={"n": n})
+
+    async with sync_resources.db.acquire() as slow, sync_resources.db.acquire() as fast:
+        async with _relays(sync_resources, settings, topic):
+            slow_tx = slow.transaction()
+            await slow_tx.start()
+            first = await record(slow, 1)  # the lower id, not committed yet
+            async with fast.transaction():
+                second = await record(fast, 2)  # the higher id, committed first
+            await asyncio.sleep(0.5)
+            published = await sync_resources.db.fetchval(
+                "SELECT count(*) FROM outbox WHERE topic = $1 AND published_at IS NOT NULL", topic)
+            assert published == 0  # held back while the lower id is in flight
+            await slow_tx.commit()
+            await until(lambda: _none_left(sync_resources, topic))
+    got = [decode_envelope(value) for _, value in await _consume(settings, topic, 2)]
+    assert [e.event_id for e in got] == [first, second]
