@@ -50,3 +50,28 @@ async def test_limiter_counts_in_redis(settings: Settings) -> None:
         assert caught.value.headers["Retry-After"].isdigit()
     finally:
         await redis.aclose()
+
+
+async def test_login_is_limited_per_ip(settings: Settings, stack: object) -> None:
+    """Starting sign-in is limited per client address; the 4th start within the window is a 429.
+
+    The app gets a Redis database of its own, so other tests' logins from the same address don't count."""
+    from app.main import create_app
+
+    limited = msgspec.structs.replace(settings, rate_limit_login_per_minute=3,
+                                      redis_url=settings.redis_url.rsplit("/", 1)[0] + "/7")
+    redis = Redis.from_url(limited.redis_url)
+    try:
+        await _fresh_window()
+        async with AsyncTestClient(create_app(limited)) as client:
+            starts = [(await client.get("/auth/login", follow_redirects=False)).status_code for _ in range(3)]
+            assert starts == [302, 302, 302]
+            refused = await client.get("/auth/login", follow_redirects=False)
+            assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            callback = await client.get("/auth/callback", params={"code": "x", "state": "y"})
+            assert callback.status_code == 429  # the callback shares the login budget
+    finally:
+        async for key in redis.scan_iter("auth:rl:login:*"):
+            await redis.delete(key)
+        await redis.aclose()
