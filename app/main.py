@@ -9,18 +9,18 @@ from types import ModuleType
 from typing import Any
 
 from litestar import Litestar, get
-from litestar.response import Redirect
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
+from litestar.response import Redirect
 
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
-from app.problem_docs import document_problems
 from app.observability import MetricsController, RequestContextMiddleware, configure_logging
+from app.problem_docs import document_problems
 from app.resources import Resources, open_resources
 from app.settings import Settings, get_settings
 

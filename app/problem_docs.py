@@ -7,9 +7,9 @@ rewrites them once, at start-up, to ``application/problem+json`` with one shared
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.routes import HTTPRoute
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.routes import HTTPRoute
 
 from app.errors import PROBLEM_JSON
 

@@ -13,14 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -29,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.db.migrate import migrate
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
 from bench.load import load_products, product_ids
 from bench.loadgen import Result, run_httpx, run_wrk, wrk_available
 from bench.server import api_server

@@ -14,6 +14,7 @@ import collections
 import contextlib
 import time
 from dataclasses import dataclass
+
 import asyncpg
 import msgspec
 import structlog

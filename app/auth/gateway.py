@@ -138,7 +138,7 @@ def refuse(auth: AuthService, scope: Scope, exc: TokenRejected) -> Unauthorized:
     else:
         code, detail = "invalid_token", f"The access token is not valid ({exc.reason})."
     return Unauthorized(detail, code=code,
-                        headers={"WWW-Authenticate": f'Bearer realm="resort", error="invalid_token"'})
+                        headers={"WWW-Authenticate": 'Bearer realm="resort", error="invalid_token"'})
 
 
 class Gateway(ASGIMiddleware):

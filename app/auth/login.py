@@ -13,7 +13,7 @@ from litestar.response import Redirect
 
 from app.auth.cookies import clear_auth_cookies, set_auth_cookies
 from app.auth.flow import LoginRefused, finish_login, start_login, take_state
-from app.auth.gateway import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE, header
+from app.auth.gateway import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
 from app.auth.guards import requires_user
 from app.auth.idp import IdpUnavailable
 from app.auth.jwtcheck import TokenRejected, split_token

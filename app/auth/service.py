@@ -6,10 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.auth.flow import AsyncOAuth2Client
-
 from app.auth.audit import AuditTrail
-from app.auth.flow import oauth_client
+from app.auth.flow import AsyncOAuth2Client, oauth_client
 from app.auth.idp import IdentityProvider
 from app.auth.keys import KeyRing, keys_path
 from app.auth.live import LiveSessions

@@ -7,8 +7,8 @@ and hand back the redirect that points at the relying party without following it
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from collections.abc import Callable
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
