@@ -127,10 +127,7 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
         if isinstance(e, dict)
     ]
     detail = exc.detail or "The request is not valid"
-    malformed = "decode" in detail.lower() or "malformed" in detail.lower() or "json" in detail.lower()
-    code = "malformed_body" if malformed and not fields else "validation_failed"
-    status = 400 if code == "malformed_body" else 422
-    return problem(request, status, code, "The request is not valid", detail, {"errors": fields})
+    return problem(request, 422, "validation_failed", "The request is not valid", detail, {"errors": fields})
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
@@ -138,9 +135,8 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if status >= 500:
         return unexpected_error_handler(request, exc)
     code = _HTTP_CODES.get(status, "http_error")
-    # A body that is not valid JSON (litestar wraps the decode error in a 400 ClientException).
-    undecodable = isinstance(exc.__cause__, SerializationException)
-    if status == 400 and ("malformed" in (exc.detail or "").lower() or undecodable):
+    # A body that is not valid JSON: litestar wraps the decode error in a 400 ClientException.
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
         code = "malformed_body"
     return problem(request, status, code, code.replace("_", " ").capitalize(), exc.detail, None, exc.headers)
 
