@@ -32,7 +32,9 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 def document_problems(app: Litestar) -> None:
-    """Point every documented 4xx/5xx response at the ``Problem`` schema as problem+json."""
+    """Point every documented 4xx response at the ``Problem`` schema as problem+json.
+
+    5xx answers are left as their handlers declare them (``/health/ready``'s 503 is its report)."""
     openapi = app.openapi_schema
     if openapi.components.schemas is None:
         openapi.components.schemas = {}
@@ -43,14 +45,8 @@ def document_problems(app: Litestar) -> None:
         for method in _METHODS:
             operation = getattr(path_item, method, None)
             for status, response in ((operation.responses or {}) if operation else {}).items():
-                if status.isdigit() and int(status) >= 400 and isinstance(response, OpenAPIResponse):
-                    if not _is_readiness_report(response):
-                        response.content = dict(problem)
-
-
-def _is_readiness_report(response: OpenAPIResponse) -> bool:
-    """``/health/ready``'s 503 is its report, not a problem."""
-    return "dependency" in (response.description or "").lower()
+                if status.isdigit() and 400 <= int(status) < 500 and isinstance(response, OpenAPIResponse):
+                    response.content = dict(problem)
 
 
 _GATEWAY_ANSWERS = {
