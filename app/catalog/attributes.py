@@ -2,6 +2,7 @@
 
 Unknown keys are allowed (that is why they live in MongoDB); a known key with the wrong type, a key
 that is not a slug, or a value that is not a scalar / list of scalars is refused, naming the field.
+Integers must fit BSON's 8 bytes (a larger one would make the MongoDB write fail with a 500).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ KNOWN: dict[ProductKind, dict[str, tuple[type, ...]]] = {
     ProductKind.PACKAGE: {"includes": (list,), "nights": (int,), "theme": (str,)},
 }
 _SCALARS = (str, int, float, bool)
+_INT64 = range(-(2**63), 2**63)
+_NOT_PLAIN = "must be a scalar (integers within 64 bits) or a list of scalars"
 
 
 def attribute_errors(kind: ProductKind, attributes: dict[str, Any]) -> list[dict[str, str]]:
@@ -46,7 +49,7 @@ def attribute_errors(kind: ProductKind, attributes: dict[str, Any]) -> list[dict
             names = "/".join(t.__name__ for t in known[key])
             errors.append({"field": field, "message": f"must be {names} for a {kind.value}"})
         elif not _is_plain(value):
-            errors.append({"field": field, "message": "must be a scalar or a list of scalars"})
+            errors.append({"field": field, "message": _NOT_PLAIN})
     return errors
 
 
@@ -56,5 +59,11 @@ def _is_bool_for_number(value: Any, types: tuple[type, ...]) -> bool:
 
 def _is_plain(value: Any) -> bool:
     if isinstance(value, list):
-        return all(isinstance(v, _SCALARS) for v in value)
-    return isinstance(value, _SCALARS) or value is None
+        return all(_is_scalar(v) for v in value)
+    return _is_scalar(value) or value is None
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value in _INT64
+    return isinstance(value, _SCALARS)

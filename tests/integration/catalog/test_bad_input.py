@@ -334,3 +334,18 @@ async def test_a_nul_in_a_property_id_is_a_422_not_a_500(
         method, path, headers=admin_headers | {"If-Match": "*"}, json=bodies.get(method)
     )
     _problem(response, 422, "invalid_text")
+
+
+async def test_an_attribute_integer_beyond_64_bits_is_a_422_not_a_500(
+    client: AsyncTestClient, admin_headers: dict[str, str], catalog_factory: Any, stocked: dict[str, Any]
+) -> None:
+    """MongoDB stores at most 8-byte integers: the write used to fail there with a 500."""
+    before = await _state(catalog_factory, stocked["id"])
+    response = await client.put(
+        f"/admin/products/{stocked['id']}/details",
+        headers=admin_headers | {"If-Match": "*"},
+        json={"attributes": {"floor": 2**63, "tags": [2**64]}},
+    )
+    problem = _problem(response, 422, "validation_failed")
+    assert {e["field"] for e in problem["errors"]} == {"attributes.floor", "attributes.tags"}, problem
+    assert await _state(catalog_factory, stocked["id"]) == before
