@@ -61,14 +61,7 @@ async def update_property(
     conn: asyncpg.Connection, property_id: str, changes: dict[str, Any]
 ) -> asyncpg.Record:
     """Apply ``changes`` and bump the property's version."""
-    fields = [f for f in changes if f in _PROPERTY_FIELDS]
-    sets = "".join(f", {f} = ${i + 2}" for i, f in enumerate(fields))
-    return await conn.fetchrow(
-        f"UPDATE properties SET version = version + 1, updated_at = now(){sets}"
-        f" WHERE id = $1 RETURNING {PROPERTY_COLUMNS}",
-        property_id,
-        *(changes[f] for f in fields),
-    )
+    return await _update_versioned(conn, "properties", PROPERTY_COLUMNS, _PROPERTY_FIELDS, property_id, changes)
 
 
 async def list_properties(
@@ -115,12 +108,24 @@ async def update_product(
     conn: asyncpg.Connection, product_id: uuid.UUID, changes: dict[str, Any]
 ) -> asyncpg.Record:
     """Apply ``changes`` and bump the product's version (the aggregate version)."""
-    fields = [f for f in changes if f in _PRODUCT_FIELDS]
+    return await _update_versioned(conn, "products", PRODUCT_COLUMNS, _PRODUCT_FIELDS, product_id, changes)
+
+
+async def _update_versioned(
+    conn: asyncpg.Connection,
+    table: str,
+    returning: str,
+    allowed: set[str],
+    row_id: Any,
+    changes: dict[str, Any],
+) -> asyncpg.Record:
+    """``UPDATE`` the ``allowed`` fields named in ``changes``, bump ``version`` and ``updated_at``."""
+    fields = [f for f in changes if f in allowed]
     sets = "".join(f", {f} = ${i + 2}" for i, f in enumerate(fields))
     return await conn.fetchrow(
-        f"UPDATE products SET version = version + 1, updated_at = now(){sets}"
-        f" WHERE id = $1 RETURNING {PRODUCT_COLUMNS}",
-        product_id,
+        f"UPDATE {table} SET version = version + 1, updated_at = now(){sets}"
+        f" WHERE id = $1 RETURNING {returning}",
+        row_id,
         *(changes[f] for f in fields),
     )
 
