@@ -25,10 +25,11 @@ import datetime as dt
 from typing import Any
 
 import asyncpg
+import msgspec
 from pymongo.errors import DuplicateKeyError
 
 from app.catalog.attributes import attribute_errors
-from app.catalog.documents import Image, LocalizedText, ProductDetails, Review
+from app.catalog.documents import ProductDetails, Review
 from app.catalog.domain import ProductKind
 from app.catalog.headers import check_if_match
 from app.catalog.schemas import DetailsIn, ReviewIn
@@ -37,27 +38,18 @@ from app.errors import Conflict, ValidationFailed
 
 
 def _details_fields(data: DetailsIn) -> dict[str, Any]:
-    return {
-        "description": LocalizedText(ko=data.description.ko, en=data.description.en),
-        "attributes": data.attributes,
-        "amenities": sorted(set(data.amenities)),
-        "images": [
-            Image(url=i.url, caption=LocalizedText(ko=i.caption.ko, en=i.caption.en)) for i in data.images
-        ],
-        "policies": LocalizedText(ko=data.policies.ko, en=data.policies.en),
-    }
+    """The body as the details document stores it (plain dicts and lists, amenities sorted)."""
+    return msgspec.to_builtins(data) | {"amenities": sorted(set(data.amenities))}
 
 
 async def save_details(product: asyncpg.Record, fields: dict[str, Any], version: int) -> None:
     """Upsert the product's details at ``version`` (the caller holds the product's row lock)."""
-    values = {k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in fields.items()}
-    values["images"] = [i.model_dump() if hasattr(i, "model_dump") else i for i in fields.get("images", [])]
     collection = ProductDetails.get_pymongo_collection()
     await collection.update_one(
         {"product_id": str(product["id"])},
         {
             "$set": {
-                **values,
+                **fields,
                 "version": version,
                 "updated_at": dt.datetime.now(dt.UTC),
                 "property_id": product["property_id"],
@@ -144,11 +136,5 @@ async def rating_of(product_id: str) -> tuple[float | None, int]:
 async def list_reviews(product_id: str, limit: int, offset: int) -> tuple[list[Review], int]:
     query = Review.find(Review.product_id == product_id)
     total = await query.count()
-    items = await (
-        Review.find(Review.product_id == product_id)
-        .sort(-Review.created_at)
-        .skip(offset)
-        .limit(limit)
-        .to_list()
-    )
+    items = await query.sort(-Review.created_at).skip(offset).limit(limit).to_list()
     return items, total
