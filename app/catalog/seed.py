@@ -30,6 +30,7 @@ from app.catalog.bulk import (
 )
 from app.catalog.details import refresh_rating
 from app.catalog.documents import ProductDetails, Review
+from app.catalog.repository import insert_property
 from app.catalog.seed_data import (
     RESORTS,
     REVIEW_TEXTS,
@@ -194,18 +195,15 @@ async def _core(
     """The resort's PostgreSQL rows and the outbox events of its new products, in one transaction."""
     nights = year_of(start, days)
     async with pool.acquire() as conn, conn.transaction():
-        status = await conn.execute(
-            "INSERT INTO properties (id, name, name_ko, latitude, longitude, address)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (id) DO NOTHING",
-            resort.id,
-            resort.name,
-            resort.name_ko,
-            resort.lat,
-            resort.lon,
-            resort.address,
-        )
-        report.properties += int(status.rsplit(" ", 1)[1])
+        values = {
+            "id": resort.id,
+            "name": resort.name,
+            "name_ko": resort.name_ko,
+            "latitude": resort.lat,
+            "longitude": resort.lon,
+            "address": resort.address,
+        }
+        report.properties += int(await insert_property(conn, values) is not None)
         created = await copy_new(
             conn,
             "products",

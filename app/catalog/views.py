@@ -27,7 +27,7 @@ from app.catalog.domain import (
     quote,
 )
 from app.catalog.headers import etag
-from app.catalog.writes import product_not_found, range_error
+from app.catalog.writes import product_not_found, property_not_found, range_error
 
 FROM_PRICE_DAYS = 90
 _encoder = msgspec.json.Encoder()
@@ -136,8 +136,6 @@ async def list_products(
 ) -> dict[str, Any]:
     async with db.acquire() as conn:
         if await repo.get_property(conn, property_id) is None:
-            from app.catalog.writes import property_not_found
-
             raise property_not_found(property_id)
         rows, total = await repo.list_products(
             conn, property_id, kind.value if kind else None, per_page, (page - 1) * per_page
