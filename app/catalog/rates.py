@@ -89,20 +89,6 @@ async def rates_between(
     return {r["night"]: NightRate(**dict(r)) for r in rows}
 
 
-async def lowest_amount(
-    conn: asyncpg.Connection, product_id: uuid.UUID, start: dt.date, end: dt.date
-) -> int | None:
-    """The cheapest open night of the standard plan in ``[start, end)``: the "from" price."""
-    return await conn.fetchval(
-        "SELECT min(r.amount) FROM nightly_rates r JOIN rate_plans p ON p.id = r.rate_plan_id"
-        " WHERE p.product_id = $1 AND p.code = $2 AND NOT r.closed AND r.night >= $3 AND r.night < $4",
-        product_id,
-        DEFAULT_PLAN,
-        start,
-        end,
-    )
-
-
 async def lock_inventory(
     conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date]
 ) -> list[NightInventory]:
