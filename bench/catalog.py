@@ -26,7 +26,7 @@ from rich.table import Table
 from app.db.migrate import migrate
 from app.settings import Settings
 from bench.load import load_products, product_ids
-from bench.loadgen import Result, run_httpx, run_wrk, wrk_available
+from bench.loadgen import Result, load, wrk_available
 from bench.server import api_server
 
 console = Console(width=130)
@@ -130,14 +130,13 @@ async def measure(base: str, total: int, seconds: int, connections: int) -> list
 
 
 def _runner():
-    if wrk_available():
+    if not wrk_available():
+        console.print("[yellow]wrk not installed: using the (slower) httpx load generator[/]")
 
-        async def wrk(*args: object) -> Result:
-            return await asyncio.to_thread(run_wrk, *args)  # type: ignore[arg-type]
+    async def run(*args: object) -> Result:
+        return await asyncio.to_thread(load, *args)  # type: ignore[arg-type]
 
-        return wrk
-    console.print("[yellow]wrk not installed: using the (slower) httpx load generator[/]")
-    return run_httpx
+    return run
 
 
 def report(results: list[Result], connections: int, seconds: int) -> Table:
