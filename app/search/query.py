@@ -167,9 +167,14 @@ def build_filters(params: SearchParams) -> list[dict[str, Any]]:
     if params.min_rating is not None:
         filters.append({"range": {"rating_avg": {"gte": params.min_rating}}})
     if params.radius_km is not None and params.has_point:
-        filters.append({"geo_distance": {"distance": f"{params.radius_km}km",
+        filters.append({"geo_distance": {"distance": _km(params.radius_km),
                                          "location": {"lat": params.lat, "lon": params.lon}}})
     return filters
+
+
+def _km(value: float) -> str:
+    """A distance Elasticsearch parses: fixed-point, never ``1e-05km`` (refused with a 400)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".") + "km"
 
 
 def build_sort(params: SearchParams) -> list[Any]:

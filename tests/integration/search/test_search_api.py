@@ -134,6 +134,13 @@ async def test_bad_input_is_a_problem(client: AsyncTestClient, params: dict[str,
         assert response.json()["code"] == code
 
 
+async def test_a_tiny_radius_is_an_answer_not_a_500(client: AsyncTestClient, catalogue: dict[str, Any]) -> None:
+    """Python writes 1e-05 with an exponent, which Elasticsearch refuses as a distance."""
+    body = await _search(client, property=catalogue["both"], lat=-45.05, lon=170.05, radius_km=1e-05,
+                         lang="en")
+    assert _names(body) == ["Harbour Double Room"]  # the inn stands on that very point
+
+
 async def test_mixed_language_query_needs_each_word_in_its_language(client: AsyncTestClient,
                                                                       catalogue: dict[str, Any]) -> None:
     body = await _search(client, q="바닷가 suite", lang="en", property=catalogue["both"])

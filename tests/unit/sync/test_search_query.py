@@ -6,6 +6,7 @@ import pytest
 
 from app.errors import ValidationFailed
 from app.search.query import (
+    build_filters,
     build_search_body,
     cache_key,
     facets_cache_key,
@@ -81,6 +82,12 @@ def test_filters() -> None:
     assert {"range": {"price_min": {"gte": 1000, "lte": 5000}}} in filters
     assert {"range": {"rating_avg": {"gte": 4}}} in filters
     assert {"geo_distance": {"distance": "25km", "location": {"lat": 33.0, "lon": 126.0}}} in filters
+
+
+@pytest.mark.parametrize(("radius_km", "distance"), [(1.5, "1.5km"), (1e-05, "0.00001km"), (1e-300, "0km")])
+def test_radius_is_written_without_an_exponent(radius_km: float, distance: str) -> None:
+    filters = build_filters(make_params(lat=33.0, lon=126.0, radius_km=radius_km))
+    assert filters == [{"geo_distance": {"distance": distance, "location": {"lat": 33.0, "lon": 126.0}}}]
 
 
 @pytest.mark.parametrize(("sort", "first"), [("price_asc", {"price_min": {"order": "asc", "missing": "_last"}}),
