@@ -8,6 +8,7 @@ product from the current state (and deletes first when a stored document claims 
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -149,16 +150,18 @@ async def reconcile(resources: Resources, *, property_id: str | None = None, dry
     report.drifts = find_drift(truth, search, read_models)
     for store, count in report.counts().items():
         RECONCILE_DRIFT.labels(store).set(count)
-    targets = sorted({d.product_id for d in report.drifts})
+    drifted_stores: dict[str, list[str]] = collections.defaultdict(list)
+    for drift in report.drifts:
+        drifted_stores[drift.product_id].append(drift.store)
+    targets = sorted(drifted_stores)
     if not dry_run and targets:
         for done, product_id in enumerate(targets, start=1):
             try:
                 await repair(projector, product_id)
                 await invalidate_product(resources.redis, product_id)
                 report.repaired += 1
-                for drift in report.drifts:
-                    if drift.product_id == product_id:
-                        RECONCILE_REPAIRED.labels(drift.store).inc()
+                for store in drifted_stores[product_id]:
+                    RECONCILE_REPAIRED.labels(store).inc()
             except Exception:  # noqa: BLE001 - reported, retried next run
                 report.failed.append(product_id)
             notify("repair", done, len(targets))
