@@ -125,15 +125,15 @@ class CatalogProjector:
         if not self.pending:
             return
         await self.es.indices.refresh(index=self.settings.search_index)
+        await bump_search_generation(self.redis)  # once for the whole batch
         while self.pending:
             await self._announce(*self.pending[0])
             self.pending.pop(0)
 
     async def _announce(self, envelope: EventEnvelope, property_id: str | None) -> None:
-        """Cache invalidation and the live-update note; idempotent, so safe to repeat."""
+        """The product view's invalidation and the live-update note; idempotent, so safe to repeat."""
         product_id = envelope.aggregate_id
         await invalidate_product(self.redis, product_id)
-        await bump_search_generation(self.redis)
         note = {"product_id": product_id, "property_id": property_id, "version": envelope.version,
                 "event_type": envelope.event_type, "change": envelope.payload.get("change")}
         await self.redis.publish(CHANGES_CHANNEL, msgspec.json.encode(note))
