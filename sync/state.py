@@ -12,22 +12,26 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from sync.documents import ProductState
 
+# One statement, so the product, its prices, inventory and components come from one snapshot.
 _PRODUCT = """
 SELECT p.id, p.property_id, p.kind::text AS kind, p.code, p.name, p.name_ko, p.max_occupancy,
        p.slot_start, p.slot_minutes, p.currency, p.active, p.version,
        pr.name AS property_name, pr.name_ko AS property_name_ko, pr.latitude, pr.longitude,
-       pr.time_zone, pr.address
+       pr.time_zone, pr.address, prices.price_min, prices.price_max,
+       (SELECT max(capacity) FROM inventory
+        WHERE product_id = p.id AND night >= $2 AND night < $3) AS capacity,
+       ARRAY(SELECT component_id::text FROM package_components
+             WHERE package_id = p.id ORDER BY 1) AS components
 FROM products p JOIN properties pr ON pr.id = p.property_id
+LEFT JOIN LATERAL (
+    SELECT min(r.amount) AS price_min, max(r.amount) AS price_max
+    FROM nightly_rates r JOIN rate_plans rp ON rp.id = r.rate_plan_id
+    WHERE rp.product_id = p.id AND r.night >= $2 AND r.night < $3 AND NOT r.closed
+) prices ON true
 WHERE p.id = $1
 """
-_PRICES = """
-SELECT min(r.amount) AS price_min, max(r.amount) AS price_max
-FROM nightly_rates r JOIN rate_plans rp ON rp.id = r.rate_plan_id
-WHERE rp.product_id = $1 AND r.night >= $2 AND r.night < $3 AND NOT r.closed
-"""
-_CAPACITY = "SELECT max(capacity) FROM inventory WHERE product_id = $1 AND night >= $2 AND night < $3"
-_COMPONENTS = "SELECT component_id::text FROM package_components WHERE package_id = $1 ORDER BY 1"
 _PROPERTY_FIELDS = ("property_name", "property_name_ko", "latitude", "longitude", "time_zone", "address")
+_DERIVED_FIELDS = ("price_min", "price_max", "capacity", "components")
 
 
 async def load_core(conn: asyncpg.Connection | asyncpg.Pool, product_id: str,
@@ -37,22 +41,19 @@ async def load_core(conn: asyncpg.Connection | asyncpg.Pool, product_id: str,
         uid = uuid.UUID(str(product_id))
     except ValueError:
         return None
-    row = await conn.fetchrow(_PRODUCT, uid)
+    start = today or dt.date.today()
+    row = await conn.fetchrow(_PRODUCT, uid, start, start + dt.timedelta(days=horizon_days))
     if row is None:
         return None
-    start = today or dt.date.today()
-    end = start + dt.timedelta(days=horizon_days)
-    prices = await conn.fetchrow(_PRICES, uid, start, end)
-    capacity = await conn.fetchval(_CAPACITY, uid, start, end)
-    components = [r[0] for r in await conn.fetch(_COMPONENTS, uid)]
     record = dict(row)
     prop = {"id": record["property_id"], "name": record["property_name"],
             "name_ko": record["property_name_ko"], "latitude": record["latitude"],
             "longitude": record["longitude"], "time_zone": record["time_zone"], "address": record["address"]}
-    product = {k: v for k, v in record.items() if k not in _PROPERTY_FIELDS}
+    product = {k: v for k, v in record.items() if k not in _PROPERTY_FIELDS + _DERIVED_FIELDS}
     product["id"] = str(product["id"])
-    return {"product": product, "property": prop, "price_min": prices["price_min"],
-            "price_max": prices["price_max"], "capacity": capacity, "components": components}
+    return {"product": product, "property": prop, "price_min": record["price_min"],
+            "price_max": record["price_max"], "capacity": record["capacity"],
+            "components": list(record["components"])}
 
 
 async def load_details(mongo: AsyncDatabase,
