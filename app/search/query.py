@@ -60,9 +60,14 @@ def _invalid(code: str, field_name: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, code=code, extra={"errors": [{"field": field_name, "message": message}]})
 
 
-def _values(raw: list[str] | None) -> tuple[str, ...]:
+MAX_FILTER_VALUES = 100
+
+
+def _values(raw: list[str] | None, field_name: str) -> tuple[str, ...]:
     """Repeated parameters and comma-separated lists both work; duplicates go, order is normalised."""
     items = {part.strip() for value in raw or [] for part in value.split(",") if part.strip()}
+    if len(items) > MAX_FILTER_VALUES:
+        raise _invalid("too_many_values", field_name, f"at most {MAX_FILTER_VALUES} values of {field_name}")
     return tuple(sorted(items))
 
 
@@ -94,8 +99,8 @@ def make_params(*, q: str | None = None, lang: str | None = None, property: list
         raise _invalid("invalid_rating", "min_rating", "min_rating must be between 0 and 5")
     _check_point(lat, lon, radius_km, sort)
     return SearchParams(
-        q=text, lang=lang or "ko", properties=_values(property), kind=_values(kind),
-        amenities=_values(amenities), price_min=price_min, price_max=price_max, min_rating=min_rating,
+        q=text, lang=lang or "ko", properties=_values(property, "property"),
+        kind=_values(kind, "kind"), amenities=_values(amenities, "amenities"), price_min=price_min, price_max=price_max, min_rating=min_rating,
         lat=lat, lon=lon, radius_km=radius_km, sort=sort, page=page, size=size,
     )
 

@@ -11,8 +11,9 @@ from typing import Any
 import msgspec
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from app.catalog.cache import CACHE_HITS, CACHE_MISSES, search_generation
+from app.catalog.cache import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES, search_generation
 from app.search.query import (
     SearchParams,
     build_search_body,
@@ -41,7 +42,17 @@ async def cached_search(redis: Redis, es: AsyncElasticsearch, index: str, params
     """The encoded answer and whether it came from the cache.
 
     A bump of the generation by the projector orphans every cached answer; they expire by TTL.
+    The cache is an optimisation: when Redis fails the search is served uncached.
     """
+    try:
+        return await _through_cache(redis, es, index, params, ttl_s)
+    except RedisError:
+        CACHE_ERRORS.labels("search").inc()
+        return msgspec.json.encode(await run_search(es, index, params)), False
+
+
+async def _through_cache(redis: Redis, es: AsyncElasticsearch, index: str, params: SearchParams,
+                         ttl_s: int) -> tuple[bytes, bool]:
     generation = await search_generation(redis)
     key, facets_key = cache_key(params, generation), facets_cache_key(params, generation)
     cached, cached_facets = await redis.mget(key, facets_key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -124,6 +125,7 @@ async def test_results_are_cached_per_generation(client: AsyncTestClient, catalo
     ({"sort": "distance"}, 422, "invalid_sort"),
     ({"lat": 10}, 422, "invalid_point"),
     ({"price_min": "cheap"}, 422, "validation_failed"),
+    ({"amenities": ",".join(f"a{i}" for i in range(101))}, 422, "too_many_values"),
 ])
 async def test_bad_input_is_a_problem(client: AsyncTestClient, params: dict[str, Any], status: int,
                                       code: str | None) -> None:
@@ -163,3 +165,19 @@ async def test_pages_reuse_the_facets_of_their_query(client: AsyncTestClient, ca
     assert _names(second.json()) == ["Forest Spa", "Outdoor Swimming Pool"]
     assert {f["value"]: f["count"] for f in first["facets"]["kind"]} == {
         "room_type": 2, "ticket": 1, "facility_slot": 1}
+
+
+async def test_search_is_served_uncached_when_redis_fails(sync_resources: Any, settings: Any,
+                                                         catalogue: dict[str, Any]) -> None:
+    from redis.asyncio import Redis
+
+    from app.search.query import make_params
+    from app.search.service import cached_search
+    from tests.support.servers import free_port
+
+    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        body, hit = await cached_search(dead, sync_resources.es, settings.search_index, make_params(q="ocean"), 60)
+    finally:
+        await dead.aclose()
+    assert hit is False and msgspec.json.decode(body)["total"] >= 1
