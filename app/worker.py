@@ -46,6 +46,12 @@ def available_roles() -> list[str]:
     return found
 
 
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds``, or less if ``stop`` is set meanwhile: a role's pause between rounds."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
 async def _heartbeat(resources: Resources, roles: list[str], stop: asyncio.Event) -> None:
     """Each role's liveness, visible to operators as ``worker:<role>:<host>:<pid>`` keys with a TTL."""
     ident = f"{socket.gethostname()}:{os.getpid()}"
@@ -53,8 +59,7 @@ async def _heartbeat(resources: Resources, roles: list[str], stop: asyncio.Event
         with contextlib.suppress(Exception):
             for role in roles:
                 await resources.redis.set(f"worker:{role}:{ident}", "alive", ex=HEARTBEAT_S * 3)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), HEARTBEAT_S)
+        await sleep_or_stop(stop, HEARTBEAT_S)
 
 
 async def run_worker(settings: Settings, roles: list[str]) -> None:

@@ -28,6 +28,7 @@ from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
 from app.search.versions import ensure_current
 from app.settings import Settings
+from app.worker import sleep_or_stop
 from sync import stores
 from sync.documents import build_read_model, build_search_document
 from sync.errors import is_transient
@@ -239,8 +240,7 @@ async def reconcile_periodically(resources: Resources, stop: asyncio.Event) -> N
     if interval <= 0:
         return
     while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+        await sleep_or_stop(stop, interval)
         if stop.is_set():
             return
         if not await resources.redis.set("sync:reconcile:lock", str(time.time()), nx=True,

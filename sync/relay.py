@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer
 from app.outbox import EventEnvelope, encode_envelope
 from app.resources import Resources
 from app.settings import Settings
+from app.worker import sleep_or_stop
 from sync.metrics import RELAY_FAILURES, RELAY_LAG, RELAY_PUBLISHED
 
 log = structlog.get_logger("sync.relay")
@@ -117,7 +118,7 @@ class OutboxRelay:
                 RELAY_FAILURES.inc()
                 log.warning("relay_batch_failed", error=repr(exc))
             self.is_leader = False
-            await _sleep_or_stop(stop, self.settings.relay_poll_interval_s)
+            await sleep_or_stop(stop, self.settings.relay_poll_interval_s)
 
     async def _session(self, stop: asyncio.Event) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(self.settings.database_url)
@@ -144,11 +145,6 @@ class OutboxRelay:
 
     def _on_notify(self, *_args: object) -> None:
         self.wake.set()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
