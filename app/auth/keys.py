@@ -32,13 +32,19 @@ def new_key() -> jwk.ECKey:
     return jwk.ECKey.generate_key("P-256", parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"}, private=True)
 
 
-def _write_atomic(path: Path, document: dict[str, Any]) -> None:
+def _write_private_beside(path: Path, document: dict[str, Any]) -> Path:
+    """``document`` in a new file next to ``path``, created owner-only (private keys are never readable
+    by others, not even for an instant); returns the new file's path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(document, fh)
-    os.replace(tmp, path)
+    return tmp
+
+
+def _write_atomic(path: Path, document: dict[str, Any]) -> None:
+    os.replace(_write_private_beside(path, document), path)
 
 
 def ensure_keys_file(path: Path) -> None:
@@ -46,11 +52,7 @@ def ensure_keys_file(path: Path) -> None:
     if path.exists():
         return
     key = new_key()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"current": key.kid, "keys": [key.as_dict(private=True)]}
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    tmp.write_text(json.dumps(document))
-    os.chmod(tmp, 0o600)
+    tmp = _write_private_beside(path, {"current": key.kid, "keys": [key.as_dict(private=True)]})
     try:
         os.link(tmp, path)  # atomic "create if absent": two instances starting together agree on one key
     except FileExistsError:

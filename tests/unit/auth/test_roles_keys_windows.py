@@ -65,3 +65,12 @@ def test_token_type_and_expiry(tmp_path: Path) -> None:
 def test_rate_window() -> None:
     assert window(125.0, 60) == (120, 55.0)
     assert window(120.0, 60) == (120, 60.0)
+
+
+def test_key_ring_file_is_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "auth" / "keys.json"
+    KeyRing(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    rotate_keys_file(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["keys.json"]  # no temporary file left behind
