@@ -44,7 +44,10 @@ def check_logout_token(header: dict[str, Any], claims: dict[str, Any]) -> tuple[
 
 
 def safe_return_path(value: str | None) -> str:
-    """Only a local absolute path (no scheme, no host, no ``//``): never an open redirect."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
+    """Only a local absolute path (no scheme, no host, no ``//``, no control characters): never an open
+    redirect, never a split header."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    if any(ch < " " or ch == "\x7f" for ch in value):
         return "/"
     return value

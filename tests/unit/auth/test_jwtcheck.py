@@ -92,7 +92,7 @@ def test_logout_token_rules() -> None:
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("/bookings?x=1", "/bookings?x=1"), ("https://evil.example", "/"), ("//evil.example", "/"),
-    ("/\\evil", "/"), (None, "/"), ("relative", "/"),
+    ("/\\evil", "/"), (None, "/"), ("relative", "/"), ("/a\nb", "/"), ("/a\rSet-Cookie: x=1", "/"), ("/a\x00", "/"),
 ])
 def test_return_path_is_local(value: str | None, expected: str) -> None:
     assert safe_return_path(value) == expected
