@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 from typing import Any
 
@@ -32,8 +33,6 @@ _BATCH = 200
 def _ip(value: str | None) -> str | None:
     if not value:
         return None
-    import ipaddress
-
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:

@@ -92,7 +92,3 @@ class RefreshTokens:
 
     async def revoke_family(self, session_id: str) -> None:
         await self.redis.hset(f"auth:family:{session_id}", "revoked", "1")
-
-    async def family_revoked(self, session_id: str) -> bool:
-        value = await self.redis.hget(f"auth:family:{session_id}", "revoked")
-        return value != b"0"
