@@ -65,8 +65,7 @@ async def revoke_session(request: Request[Any, Any, Any], session_id: str) -> No
     if session is None or session.subject != principal.subject:
         raise NotFound("No such session.", code="session_not_found")
     await auth.sessions.revoke(session_id)
-    await auth.refresh.revoke_family(session_id)
-    auth.live.drop(session_id)
+    await auth.retire(session_id)
     auth.audit.record("session_revoke", "ok", actor=principal.actor, ip=request.client.host if request.client else None,
                       session_id=session_id)
 

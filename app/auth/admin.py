@@ -26,8 +26,7 @@ async def revoke_user_sessions(request: Request[Any, Any, Any], subject: str) ->
     auth = auth_of(request.app)
     ended = await auth.sessions.revoke_all(subject)
     for sid in ended:
-        await auth.refresh.revoke_family(sid)
-        auth.live.drop(sid)
+        await auth.retire(sid)
     admin = current_principal(request)
     auth.audit.record("admin_revoke_sessions", "ok", actor=admin.actor if admin else None,
                       ip=request.client.host if request.client else None, subject=subject, count=len(ended))

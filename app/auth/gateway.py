@@ -16,6 +16,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.audit import AUTH_REFUSALS
+from app.auth.guards import sign_in_required
 from app.auth.jwtcheck import TokenRejected, scopes_of, split_token
 from app.auth.principal import Principal
 from app.auth.service import AuthService
@@ -66,11 +67,16 @@ def bearer_or_cookie(scope: Scope) -> tuple[str | None, bool]:
     return None, False
 
 
-def check_csrf(scope: Scope, session_csrf: str) -> None:
-    """Double submit: the header must equal the cookie, and both the session's own CSRF value."""
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of header-borne strings (as bytes: ``compare_digest`` refuses non-ASCII str)."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def check_csrf(scope: Scope, session_csrf: str | None = None) -> None:
+    """Double submit: the header must equal the cookie, and both the session's own CSRF value when given."""
     sent = header(scope, CSRF_HEADER) or ""
     cookie = parse_cookies(header(scope, b"cookie") or "").get(CSRF_COOKIE, "")
-    if not sent or not hmac.compare_digest(sent, cookie) or not hmac.compare_digest(sent, session_csrf):
+    if not sent or not _same(sent, cookie) or (session_csrf is not None and not _same(sent, session_csrf)):
         raise Forbidden("The CSRF token is missing or does not match.", code="csrf_failed")
 
 
@@ -161,11 +167,10 @@ class Gateway(ASGIMiddleware):
             raise
         if principal is None and not public:
             AUTH_REFUSALS.labels("no_token").inc()
-            raise Unauthorized("Sign in to use this endpoint.", code="authentication_required",
-                               headers={"WWW-Authenticate": 'Bearer realm="resort"'})
+            raise sign_in_required()
         if principal is not None:
             scope.setdefault("state", {})["principal"] = principal
-            who = f"client:{principal.client_id}" if principal.kind == "partner" else f"user:{principal.subject}"
+            who = principal.actor
         else:
             who = f"ip:{client_ip(scope)}"
         await auth.limiter.hit("api", who, auth.settings.rate_limit_api_per_minute)

@@ -17,11 +17,16 @@ from app.errors import Forbidden, Unauthorized
 Guard = Callable[[Any, Any], None]
 
 
+def sign_in_required() -> Unauthorized:
+    """The 401 for a request that carries no token (the gateway's and the guards')."""
+    return Unauthorized("Sign in to use this endpoint.", code="authentication_required",
+                        headers={"WWW-Authenticate": 'Bearer realm="resort"'})
+
+
 def _principal(connection: Any) -> Principal:
     principal = current_principal(connection)
     if principal is None:
-        raise Unauthorized("Sign in to use this endpoint.", code="authentication_required",
-                           headers={"WWW-Authenticate": 'Bearer realm="resort"'})
+        raise sign_in_required()
     return principal
 
 
@@ -43,8 +48,9 @@ def requires_login(connection: Any, _: Any) -> None:
 
 def requires_user(connection: Any, _: Any) -> None:
     """An authenticated user with a session (not a partner system)."""
-    if _principal(connection).kind != "user":
-        raise _refused(connection, _principal(connection),
+    principal = _principal(connection)
+    if principal.kind != "user":
+        raise _refused(connection, principal,
                        Forbidden("This endpoint is for signed-in users.", code="insufficient_role"))
 
 

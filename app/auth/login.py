@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,7 +12,7 @@ from litestar.response import Redirect
 
 from app.auth.cookies import clear_auth_cookies, set_auth_cookies
 from app.auth.flow import LoginRefused, finish_login, start_login, take_state
-from app.auth.gateway import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
+from app.auth.gateway import REFRESH_COOKIE, check_csrf
 from app.auth.guards import requires_user
 from app.auth.idp import IdpUnavailable
 from app.auth.jwtcheck import TokenRejected, split_token
@@ -22,7 +21,7 @@ from app.auth.principal import current_principal
 from app.auth.refresh import Rotation
 from app.auth.service import AuthService, auth_of
 from app.auth.users import profile_from_claims, sync_profile
-from app.errors import BadRequest, Forbidden, Unauthorized
+from app.errors import BadRequest, Unauthorized
 
 PUBLIC = {"public": True}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -111,9 +110,7 @@ async def _presented_refresh_token(request: Request[Any, Any, Any]) -> tuple[str
     cookie = request.cookies.get(REFRESH_COOKIE)
     if not cookie:
         raise Unauthorized("No refresh token was presented.", code="invalid_refresh_token")
-    sent = request.headers.get(CSRF_HEADER.decode(), "")
-    if not sent or not hmac.compare_digest(sent, request.cookies.get(CSRF_COOKIE, "")):
-        raise Forbidden("The CSRF token is missing or does not match.", code="csrf_failed")
+    check_csrf(request.scope)
     return cookie, True
 
 
@@ -165,8 +162,7 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     principal = current_principal(request)
     assert principal is not None and principal.session_id is not None
     session = await auth.sessions.revoke(principal.session_id)
-    await auth.refresh.revoke_family(principal.session_id)
-    auth.live.drop(principal.session_id)
+    await auth.retire(principal.session_id)
     auth.audit.record("logout", "ok", actor=principal.actor, ip=_ip(request), user_agent=_ua(request),
                       session_id=principal.session_id)
     body = {"logged_out": True, "end_session_url": _end_session_url(auth, session.id_token if session else "")}
@@ -193,8 +189,7 @@ async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
         raise BadRequest(f"The logout token is not valid ({exc.reason}).", code="invalid_logout_token") from exc
     ended = await auth.sessions.revoke_idp_session(sid, sub)
     for session_id in ended:
-        await auth.refresh.revoke_family(session_id)
-        auth.live.drop(session_id)
+        await auth.retire(session_id)
     auth.audit.record("backchannel_logout", "ok", actor=f"user:{sub}" if sub else None, ip=_ip(request),
                       idp_sid=sid, sessions=ended)
     return Response({"sessions_ended": len(ended)}, headers=NO_STORE)

@@ -78,6 +78,11 @@ class AuthService:
             oauth=oauth_client(settings),
         )
 
+    async def retire(self, session_id: str) -> None:
+        """After a session was revoked in Redis: revoke its refresh family, drop it from this instance's cache."""
+        await self.refresh.revoke_family(session_id)
+        self.live.drop(session_id)
+
 
 def auth_of(app: Any) -> AuthService:
     return app.state.auth
