@@ -108,7 +108,8 @@ async def _claims(auth: AuthService, token: str, via_cookie: bool) -> tuple[dict
     token is a partner's. The unverified ``iss`` only picks the verifier; each verifier checks it again."""
     cached = auth.verified.get(token)
     partner_issuer = auth.settings.oidc_issuer
-    if cached is not None:
+    # A partner token is never accepted from the cookie, cached or not.
+    if cached is not None and not (via_cookie and cached.get("iss") == partner_issuer):
         return cached, cached.get("iss") == partner_issuer
     _, unverified = split_token(token)
     if unverified.get("iss") == partner_issuer and not via_cookie:

@@ -32,6 +32,16 @@ async def test_partner_with_scope(auth_client: AsyncTestClient[Litestar], settin
     assert me.json()["kind"] == "partner" and me.json()["roles"] == ["partner"]
 
 
+async def test_a_partner_token_is_refused_from_the_cookie_even_once_cached(
+    auth_client: AsyncTestClient[Litestar], settings: Settings
+) -> None:
+    token = await _partner_token(settings, "partner-acme", "catalog:read")
+    assert (await auth_client.get("/auth/me", headers=bearer(token))).status_code == 200  # now cached
+    auth_client.cookies.clear()
+    via_cookie = await auth_client.get("/auth/me", headers={"Cookie": f"resort_access={token}"})
+    assert via_cookie.status_code == 401
+
+
 async def test_partner_without_scope_is_forbidden(auth_client: AsyncTestClient[Litestar], settings: Settings) -> None:
     token = await _partner_token(settings, "partner-blocked", "catalog:read")
     answer = await auth_client.post("/test-auth/bookings", headers=bearer(token))
