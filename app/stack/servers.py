@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import urllib.request
@@ -119,6 +120,7 @@ class LocalServer:
 
     def _prepare_postgres(self) -> None:
         if self.run_as:
+            _let_others_traverse(self.data_dir.parent)
             shutil.chown(self.data_dir, self.run_as, self.run_as)
             os.chmod(self.data_dir, 0o700)
         if (self.data_dir / "PG_VERSION").exists():
@@ -163,6 +165,15 @@ class LocalServer:
                         "OIDC_KEYS_FILE": str(self.data_dir / "jwks.json")})
         env.update(self.env)
         return env
+
+
+def _let_others_traverse(directory: Path) -> None:
+    """PostgreSQL runs as its own user and must reach its data folder: give every folder above it the
+    search bit (enter, not list) where it lacks it, e.g. a checkout inside a private ``mktemp -d``."""
+    for folder in [directory.resolve(), *directory.resolve().parents]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            os.chmod(folder, mode | stat.S_IXOTH)
 
 
 def _host_port(url: str, default_port: int) -> tuple[str, int]:
