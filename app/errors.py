@@ -89,15 +89,9 @@ _HTTP_CODES = {
 }
 
 
-def problem(
-    request: Request[Any, Any, Any],
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    extra: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response[dict[str, Any]]:
+def problem_body(request: Request[Any, Any, Any], status: int, code: str, title: str, detail: str,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The RFC 9457 body every error answer carries."""
     body: dict[str, Any] = {
         "type": f"https://errors.gresort.example/{code}",
         "title": title,
@@ -110,6 +104,19 @@ def problem(
     if request_id:
         body["request_id"] = request_id
     body.update(extra or {})
+    return body
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body = problem_body(request, status, code, title, detail, extra)
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -25,7 +25,7 @@ from app.resources import Resources, open_resources
 from app.settings import Settings, get_settings
 
 # Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE`` and ``lifespan(app, resources)``.
-FEATURES = ("app.auth", "app.catalog", "app.search")
+FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds")
 
 
 def _features() -> list[ModuleType]:

@@ -76,7 +76,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     seed_on_up: bool = True
 
     # Change propagation (sync/) and search (app/search/).
-    relay_poll_interval_s: float = 2.0
+    relay_poll_interval_s: float = 0.05
+    # Published outbox rows are kept this long (debugging, replays), then pruned by the relay leader.
+    outbox_retention_s: int = 3600
     relay_batch_size: int = 200
     projector_group: str = "catalog-projector"
     projector_max_attempts: int = 3
@@ -84,6 +86,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     search_price_horizon_days: int = 90
     search_max_page_size: int = 50
     search_cache_ttl_s: int = 60
+    # Holds (app/holds): lifetime, limits against hoarding, Redis locks and sold-out marks.
+    hold_ttl_s: int = 600
+    hold_max_lifetime_s: int = 1800
+    hold_max_active_per_user: int = 5
+    hold_max_active_per_partner: int = 500
+    hold_rate_per_minute: int = 60
+    hold_lock_ttl_ms: int = 2000
+    hold_lock_wait_ms: int = 300
+    hold_soldout_mark_ms: int = 2000
+    sale_horizon_days: int = 400
+    # Idempotency keys: how long an answer is replayed, how long a running request owns its key.
+    idempotency_retention_s: int = 86_400
+    idempotency_lock_s: int = 30
+    # The sweeper (app/holds/sweeper.py): how often it looks for due holds, how many per batch.
+    sweeper_interval_s: float = 0.5
+    sweeper_batch_size: int = 200
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0
 

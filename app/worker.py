@@ -25,6 +25,7 @@ RoleFn = Callable[[Resources, asyncio.Event], Awaitable[None]]
 ROLES: dict[str, str] = {
     "relay": "sync.relay:run",
     "projector": "sync.projector:run",
+    "sweeper": "app.holds.sweeper:run",
 }
 HEARTBEAT_S = 5
 

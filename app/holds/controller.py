@@ -1,0 +1,102 @@
+"""HTTP for holds: translate requests to the service and answers back; nothing else lives here."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.spec import Example
+from litestar.params import Body, Parameter
+
+from app.auth.guards import requires_login, requires_scopes
+from app.auth.principal import Principal, current_principal
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.holds.domain import HoldRefused
+from app.holds.schemas import EXAMPLE, HoldIn, HoldOut, HoldPage, hold_out
+from app.holds.service import HoldService
+from app.idempotency.http import Ticket, idempotent, json_answer
+from app.idempotency.store import StoredAnswer
+from app.resources import Resources
+
+IDEMPOTENCY_DOC = (
+    "Send an `Idempotency-Key` header (1-255 printable ASCII characters): a retry with the same key and body "
+    "gets the first answer replayed (status, body, `Location`; header `Idempotent-Replayed: true`), errors "
+    "included, for at least 24 hours. Another body with the same key: 422 `idempotency_key_reused`; while "
+    "the first request runs: 409 `idempotency_in_flight`. Keys are private to each caller. Answers that mean "
+    "\"try again\" (429, 503 `busy`) are not kept."
+)
+Page = Annotated[int, Parameter(ge=1, le=10_000)]
+PerPage = Annotated[int, Parameter(ge=1, le=100)]
+
+
+def problem_of(exc: HoldRefused) -> AppError:
+    """A refusal of the rules as the API's error (problem+json with a stable code)."""
+    extra: dict[str, Any] = {}
+    if exc.nights:
+        extra["nights"] = [n.isoformat() for n in exc.nights]
+    if exc.field:
+        extra["errors"] = [{"field": exc.field, "message": str(exc)}]
+    error = {404: NotFound, 409: Conflict}.get(exc.status, ValidationFailed)
+    return error(str(exc), code=exc.code, extra=extra)
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    try:
+        yield
+    except HoldRefused as exc:
+        raise problem_of(exc) from None
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = current_principal(request)
+    assert principal is not None  # the guards ran
+    return principal
+
+
+def created(hold: Any) -> StoredAnswer:
+    body = hold_out(hold)
+    return json_answer(201, body, {"Location": f"/holds/{body.id}"})
+
+
+class HoldsController(Controller):
+    path = "/holds"
+    tags = ["holds"]
+    guards = [requires_login]
+    request_max_body_size = 16_384
+
+    @post("/", summary="Hold inventory for a short time while paying (Idempotency-Key required)",
+          description=IDEMPOTENCY_DOC, guards=[requires_scopes("bookings:write")], status_code=201)
+    async def create(self, request: Request[Any, Any, Any], resources: Resources, holds: HoldService,
+                     data: Annotated[HoldIn, Body(examples=[Example(summary="two nights", value=EXAMPLE)])],
+                     ) -> Response[HoldOut]:
+        principal = _principal(request)
+
+        async def effect(ticket: Ticket) -> StoredAnswer:
+            async def within(conn: Any, hold: Any) -> None:
+                await ticket.record(conn, created(hold))
+
+            with refusals():
+                return created(await holds.create(principal, data.to_request(), within))
+
+        return await idempotent(request, resources, "POST /holds", effect)  # type: ignore[return-value]
+
+    @get("/", summary="My active holds (paginated)", guards=[requires_scopes("bookings:read")])
+    async def list_mine(self, request: Request[Any, Any, Any], holds: HoldService, page: Page = 1,
+                        per_page: PerPage = 20) -> HoldPage:
+        rows, total = await holds.list_active(_principal(request), page, per_page)
+        return HoldPage(items=[hold_out(r) for r in rows], page=page, per_page=per_page, total=total)
+
+    @get("/{hold_id:str}", summary="One hold (its owner, front desk or admin)",
+         guards=[requires_scopes("bookings:read")])
+    async def get_one(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> HoldOut:
+        with refusals():
+            return hold_out(await holds.get(_principal(request), hold_id))
+
+    @delete("/{hold_id:str}", summary="Release a hold now: its nights come back at once (idempotent)",
+            guards=[requires_scopes("bookings:write")], status_code=204)
+    async def release(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> None:
+        with refusals():
+            await holds.release(_principal(request), hold_id)

@@ -1,0 +1,17 @@
+"""What operators see of holds: created and refused by reason, lock wait, time to decision, active holds,
+holds ended by how, sweeper lag, and whether holds run on PostgreSQL alone (Redis lost)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+HOLDS_CREATED = Counter("resort_holds_created_total", "Holds placed")
+HOLDS_REFUSED = Counter("resort_holds_refused_total", "Hold attempts refused, by reason code", ["reason"])
+HOLDS_ENDED = Counter("resort_holds_ended_total", "Holds ended, by how (released, expired, converted)", ["how"])
+LOCK_WAIT = Histogram("resort_hold_lock_wait_seconds", "Time to get a hold's Redis locks", buckets=_FAST)
+DECISION = Histogram("resort_hold_decision_seconds", "Time from a hold request to its answer", buckets=_FAST)
+HOLDS_ACTIVE = Gauge("resort_holds_active", "Live holds (counted by the sweeper)")
+SWEEPER_LAG = Gauge("resort_sweeper_lag_seconds", "How far past its expiry the oldest live hold is")
+DEGRADED = Gauge("resort_holds_degraded", "1 while holds are taken on PostgreSQL alone (Redis unavailable)")

