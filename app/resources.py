@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from beanie import init_beanie
 from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from app.db.documents import document_models
 from app.settings import Settings
@@ -72,7 +72,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             command_timeout=30,
         )
         stack.push_async_callback(db.close)
-        redis = Redis.from_url(settings.redis_url, decode_responses=False, health_check_interval=10)
+        # A bounded pool that WAITS for a free connection (up to redis_pool_timeout_s) instead of failing
+        # at once: a burst of requests queues for Redis rather than answering 500.
+        redis = Redis.from_pool(BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_pool_max, timeout=settings.redis_pool_timeout_s,
+            health_check_interval=10))
         stack.push_async_callback(redis.aclose)
         mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=3000, tz_aware=True)
         stack.push_async_callback(mongo.close)

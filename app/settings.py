@@ -35,6 +35,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_pool_min: int = 2
     database_pool_max: int = 10
     redis_url: str = "redis://127.0.0.1:56379/0"
+    redis_pool_max: int = 200
+    redis_pool_timeout_s: float = 5.0
     kafka_bootstrap: str = "127.0.0.1:59092"
     kafka_topic_prefix: str = "resort."
     mongo_url: str = "mongodb://127.0.0.1:57017"

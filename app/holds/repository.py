@@ -40,6 +40,21 @@ RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version
 """
 
 
+_PRODUCT = """
+SELECT p.id, p.property_id, p.kind::text AS kind, p.max_occupancy, p.currency, p.active, pr.time_zone,
+       EXISTS (SELECT 1 FROM rate_plans rp WHERE rp.product_id = p.id AND rp.code = $2) AS has_plan,
+       coalesce((SELECT jsonb_object_agg(c.component_id::text, c.quantity) FROM package_components c
+                 WHERE c.package_id = p.id), '{}')::text AS components
+FROM products p JOIN properties pr ON pr.id = p.property_id WHERE p.id = $1
+"""
+
+
+async def product_for_hold(conn: asyncpg.Connection, product_id: uuid.UUID, plan: str) -> asyncpg.Record | None:
+    """A product with what a hold needs of it, in one round trip: its property's time zone, whether the
+    rate plan exists, its components (a package) as ``{component id: quantity}`` JSON."""
+    return await conn.fetchrow(_PRODUCT, product_id, plan)
+
+
 def _columns(lines: list[Line]) -> tuple[list[uuid.UUID], list[dt.date], list[int]]:
     return ([uuid.UUID(x.product_id) for x in lines], [x.night for x in lines], [x.units for x in lines])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -93,6 +94,7 @@ class HoldService:
         began = time.monotonic()
         try:
             await self._rate_limit(principal)
+            await self._refuse_if_known_sold_out(request)
             plan = await self.plan(request)
             hold = await self._place(principal, plan, within)
         except HoldRefused as exc:
@@ -112,18 +114,17 @@ class HoldService:
 
     async def plan(self, request: HoldRequest) -> Plan:
         """Check the request against the catalogue's rules and price it; no lock, no write."""
+        pid = catalog_repo.as_uuid(request.product_id)
         async with self.db.acquire() as conn:
-            product = await catalog_repo.get_product(conn, request.product_id)
+            product = await repo.product_for_hold(conn, pid, request.rate_plan) if pid else None
             if product is None or not product["active"]:
                 raise HoldRefused(422, "unknown_product", f"no active product {request.product_id}",
                                   field="product_id")
-            zone = await conn.fetchval("SELECT time_zone FROM properties WHERE id = $1", product["property_id"])
-            nights = stay_nights(request, dt.datetime.now(ZoneInfo(zone)).date(), self.settings.sale_horizon_days)
-            if not await conn.fetchval("SELECT true FROM rate_plans WHERE product_id = $1 AND code = $2",
-                                       product["id"], request.rate_plan):
+            nights = stay_nights(request, dt.datetime.now(ZoneInfo(product["time_zone"])).date(),
+                                 self.settings.sale_horizon_days)
+            if not product["has_plan"]:
                 raise HoldRefused(422, "unknown_rate_plan", f"no rate plan {request.rate_plan!r}", field="rate_plan")
-            kind = ProductKind(product["kind"])
-            components = await self._components(conn, product, kind)
+            kind, components = ProductKind(product["kind"]), json.loads(product["components"])
             rates = await rates_repo.rates_between(conn, product["id"], request.rate_plan, request.check_in,
                                                    request.check_out)
             free = await self._free(conn, product["id"], nights, components)
@@ -131,12 +132,6 @@ class HoldService:
         if (refusal := refusal_of(q)) is not None:
             raise refusal
         return Plan(product, request, lines_for(kind, str(product["id"]), request, nights, components), q)
-
-    async def _components(self, conn: asyncpg.Connection, product: asyncpg.Record,
-                          kind: ProductKind) -> dict[str, int]:
-        if kind is not ProductKind.PACKAGE:
-            return {}
-        return {str(c["component_id"]): c["quantity"] for c in await catalog_repo.components_of(conn, product["id"])}
 
     async def _free(self, conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date],
                     components: dict[str, int]) -> dict[dt.date, int]:
@@ -174,6 +169,16 @@ class HoldService:
                 with contextlib.suppress(LocksUnavailable):
                     await self.locks.release(lease)
         raise busy()
+
+    async def _refuse_if_known_sold_out(self, request: HoldRequest) -> None:
+        """A night already marked sold out is refused before any database work (the hot-night path)."""
+        pid = catalog_repo.as_uuid(request.product_id)
+        if pid is None or not request.check_in < request.check_out <= request.check_in + dt.timedelta(days=31):
+            return
+        nights = [request.check_in + dt.timedelta(days=i) for i in range((request.check_out - request.check_in).days)]
+        with contextlib.suppress(LocksUnavailable):
+            if marked := await self.locks.marked_sold_out([f"{pid}:{n.isoformat()}" for n in nights]):
+                raise sold_out_refusal(sorted({dt.date.fromisoformat(k.rsplit(":", 1)[1]) for k in marked}))
 
     async def _refuse_if_marked(self, plan: Plan) -> None:
         marked = await self.locks.marked_sold_out(plan.keys)

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
-import msgspec
 from aiokafka import AIOKafkaConsumer
 
 from app.outbox import decode_envelope, record_event
