@@ -46,8 +46,8 @@ async def sweep(db: asyncpg.Pool, service: HoldService, batch: int) -> int:
 
 async def measure(db: asyncpg.Pool) -> None:
     row = await db.fetchrow(
-        "SELECT count(*) AS active, coalesce(extract(epoch FROM now() - min(expires_at))"
-        " FILTER (WHERE expires_at <= now()), 0)::float8 AS lag FROM holds WHERE status = 'held'")
+        "SELECT count(*) AS active, coalesce(extract(epoch FROM now() - min(expires_at)"
+        " FILTER (WHERE expires_at <= now())), 0)::float8 AS lag FROM holds WHERE status = 'held'")
     HOLDS_ACTIVE.set(row["active"])
     SWEEPER_LAG.set(row["lag"])
 
