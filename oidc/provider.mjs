@@ -78,6 +78,12 @@ const PARTNERS = [
     scope: API_SCOPES.join(' '),
   },
   {
+    // a second travel agency with the same rights: partners must never see each other's holds/bookings
+    clientId: 'partner-globe',
+    secret: 'partner-globe-secret',
+    scope: API_SCOPES.join(' '),
+  },
+  {
     clientId: 'partner-blocked',
     secret: 'partner-blocked-secret',
     scope: 'catalog:read',
