@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
@@ -27,6 +28,22 @@ IDEMPOTENCY_DOC = (
     "the first request runs: 409 `idempotency_in_flight`. Keys are private to each caller. Answers that mean "
     "\"try again\" (429, 503 `busy`) are not kept."
 )
+def _problems(**answers: str) -> dict[int, ResponseSpec]:
+    """Error answers of an operation, documented as problem+json (see app/problem_docs.py)."""
+    return {int(status[1:]): ResponseSpec(data_container=dict, description=text) for status, text in answers.items()}
+
+
+CREATE_ANSWERS = _problems(
+    s400="`idempotency_key_missing` or `idempotency_key_invalid`",
+    s409="`sold_out` (with the `nights` short of capacity), `too_many_holds`, `idempotency_in_flight` "
+         "(with `Retry-After`)",
+    s413="`payload_too_large`: bodies are at most 16 KiB",
+    s422="`validation_failed`, `unknown_product`, `unknown_rate_plan`, `date_in_past`, `beyond_sale_horizon`, "
+         "`empty_date_range`, `invalid_date_range`, `date_range_too_long`, `no_rate`, `closed`, `min_stay`, "
+         "`closed_to_arrival`, `closed_to_departure`, `max_occupancy`, `idempotency_key_reused`",
+    s503="`busy`: the nights are contended right now; retry after `Retry-After` seconds",
+)
+NOT_FOUND = _problems(s404="`hold_not_found`: no such hold, or not yours")
 Page = Annotated[int, Parameter(ge=1, le=10_000)]
 PerPage = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -68,7 +85,8 @@ class HoldsController(Controller):
     request_max_body_size = 16_384
 
     @post("/", summary="Hold inventory for a short time while paying (Idempotency-Key required)",
-          description=IDEMPOTENCY_DOC, guards=[requires_scopes("bookings:write")], status_code=201)
+          description=IDEMPOTENCY_DOC, guards=[requires_scopes("bookings:write")], status_code=201,
+          responses=CREATE_ANSWERS)
     async def create(self, request: Request[Any, Any, Any], resources: Resources, holds: HoldService,
                      data: Annotated[HoldIn, Body(examples=[Example(summary="two nights", value=EXAMPLE)])],
                      ) -> Response[HoldOut]:
@@ -90,13 +108,14 @@ class HoldsController(Controller):
         return HoldPage(items=[hold_out(r) for r in rows], page=page, per_page=per_page, total=total)
 
     @get("/{hold_id:str}", summary="One hold (its owner, front desk or admin)",
-         guards=[requires_scopes("bookings:read")])
+         guards=[requires_scopes("bookings:read")], responses=NOT_FOUND)
     async def get_one(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> HoldOut:
         with refusals():
             return hold_out(await holds.get(_principal(request), hold_id))
 
     @delete("/{hold_id:str}", summary="Release a hold now: its nights come back at once (idempotent)",
-            guards=[requires_scopes("bookings:write")], status_code=204)
+            guards=[requires_scopes("bookings:write")], status_code=204,
+            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead"))
     async def release(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> None:
         with refusals():
             await holds.release(_principal(request), hold_id)
