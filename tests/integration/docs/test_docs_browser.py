@@ -41,6 +41,8 @@ async def test_docs_render_every_operation_offline(browser_page, served_api: str
 
 async def test_index_page_links_the_docs(browser_page, served_api: str) -> None:
     view = await browser_page("/")
+    await expect(view.page.get_by_role("heading", name="G Resort API")).to_be_visible()
+    await view.screenshot("index")
     await view.page.get_by_role("link", name="API docs").click()
     await expect(view.page.locator(".opblock").first).to_be_visible(timeout=15_000)
     assert view.page.url == f"{served_api}/docs"
