@@ -1,4 +1,4 @@
-"""``create_app()``: the api role. Each feature package contributes routes, middleware and a lifespan."""
+"""``create_app()``: the api role. Each feature package contributes routes, middleware, a lifespan, links."""
 
 from __future__ import annotations
 
@@ -12,19 +12,19 @@ from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
-from litestar.response import Redirect
 
+from app import docs, index
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
 from app.observability import MetricsController, RequestContextMiddleware, configure_logging
 from app.problem_docs import document_problems
 from app.resources import Resources, open_resources
+from app.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings, get_settings
 
-# Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE`` and ``lifespan(app, resources)``.
+# Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE``, ``lifespan(app, resources)`` and
+# ``PAGES`` (``app.index.Link`` entries for the index at ``/``; HTML pages get the security headers anyway).
 FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds")
 
 
@@ -45,12 +45,6 @@ async def ping() -> dict[str, str]:
     return {"pong": "ok"}
 
 
-@get("/", opt={"public": True}, include_in_schema=False)
-async def root() -> Redirect:
-    """A person opening the api's address lands on the interactive docs."""
-    return Redirect("/docs")
-
-
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -69,32 +63,32 @@ def create_app(settings: Settings | None = None) -> Litestar:
     middleware: list[Any] = [prometheus.middleware]
     for feature in features:
         middleware.extend(getattr(feature, "MIDDLEWARE", []))
-    routes: list[Any] = [HealthController, MetricsController, ping, root]
+    routes: list[Any] = [HealthController, MetricsController, ping, index.index, *docs.ROUTES]
+    links = list(index.CORE_LINKS)
     for feature in features:
         routes.extend(feature.ROUTES)
+        links.extend(getattr(feature, "PAGES", []))
 
     app = Litestar(
         route_handlers=routes,
         middleware=middleware,
         lifespan=[lifespan],
-        on_startup=[document_problems],
+        on_startup=[document_problems, index.publish_links(links)],
         state=State({"settings": settings}),
         dependencies={"resources": Provide(provide_resources, sync_to_thread=False),
                       "settings": Provide(provide_settings, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
-        openapi_config=OpenAPIConfig(
+        openapi_config=docs.openapi_config(
             title="G Resort API",
             version="0.1.0",
             description="Single sign-on, catalogue, search, availability and bookings of the G Resort group.",
-            path="/docs",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         logging_config=None,  # app.observability configures structlog and the stdlib once
         debug=False,
     )
-    # Outermost, so unknown routes and errors raised before any handler get a request id too.
-    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    # Outermost, so unknown routes and errors raised before any handler get a request id and the headers too.
+    app.asgi_handler = SecurityHeadersMiddleware(RequestContextMiddleware(app.asgi_handler), settings)
     return app
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-time (idempotent) set-up on a fresh Debian machine: system packages, the virtual environment,
-# the OIDC provider's npm packages. Safe to re-run: it only installs what is missing.
+# One-time (idempotent) set-up on a fresh Debian machine: system packages (Chromium too, for the browser
+# tests), the virtual environment, the OIDC provider's npm packages. Safe to re-run: it only installs what
+# is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v wrk >/dev/null || need+=(wrk)
+[ -x /usr/bin/chromium ] || need+=(chromium)   # the browser tests drive it through Playwright
 if ! command -v python3.11 >/dev/null && ! python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
   need+=(python3.11 python3.11-venv)
 fi

@@ -31,7 +31,7 @@ TEST_ENV = {
 }
 
 pytest_plugins = [
-    p for p in ("tests.support.auth", "tests.support.catalog")
+    p for p in ("tests.support.auth", "tests.support.catalog", "tests.support.browser")
     if (Path(__file__).parent / "support" / (p.rsplit(".", 1)[1] + ".py")).exists()
 ]
 
