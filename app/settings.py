@@ -97,6 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hold_lock_ttl_ms: int = 2000
     hold_lock_wait_ms: int = 300
     hold_soldout_mark_ms: int = 2000
+    hold_commit_pool: int = 10
     sale_horizon_days: int = 400
     # Idempotency keys: how long an answer is replayed, how long a running request owns its key.
     idempotency_retention_s: int = 86_400

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 from litestar.datastructures import State
 from litestar.di import Provide
 
@@ -32,8 +33,14 @@ ROUTES: list[Any] = [HoldsController]
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
-    app.state.holds = HoldService(resources)
-    yield
+    settings = resources.settings
+    commit_db = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.hold_commit_pool,
+                                          command_timeout=30)
+    try:
+        app.state.holds = HoldService(resources, commit_db)
+        yield
+    finally:
+        await commit_db.close()
 
 
 __all__ = ["ROUTES", "lifespan"]

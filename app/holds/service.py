@@ -82,8 +82,10 @@ def may_see(principal: Principal, hold: asyncpg.Record) -> bool:
 
 
 class HoldService:
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, commit_db: asyncpg.Pool | None = None) -> None:
         self.db = resources.db
+        # Lock holders commit on a pool of their own: never queued behind the reads of a burst.
+        self.commit_db = commit_db or resources.db
         self.settings = s = resources.settings
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
         self.limiter = RateLimiter(resources.redis)
@@ -188,7 +190,7 @@ class HoldService:
     async def _commit(self, principal: Principal, plan: Plan, tokens: dict[str, int] | None,
                       within: Within) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
         try:
-            async with self.db.acquire() as conn, conn.transaction():
+            async with self.commit_db.acquire() as conn, conn.transaction():
                 if tokens is None:
                     await conn.execute(f"SET LOCAL lock_timeout = '{self.settings.hold_lock_wait_ms}ms'")
                 await self._check_limit(conn, principal)

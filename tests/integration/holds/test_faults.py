@@ -52,10 +52,11 @@ async def test_a_writer_paused_past_its_lock_is_refused_by_postgres(
     lines = [Line(str(room["id"]), night, 1)]
     keys = lock_keys(lines)
     locks = HoldLocks(sync_resources.redis, ttl_ms=100, wait_ms=2000, soldout_ms=1000)
+    elsewhere = HoldLocks(sync_resources.redis, ttl_ms=2000, wait_ms=2000, soldout_ms=1000)  # another process
     paused = await locks.acquire(keys)  # writer A takes the lock ... and is paused past its TTL
     assert paused is not None
     await until(lambda: _gone(sync_resources, keys[0]), step=0.02)
-    other = await locks.acquire(keys)  # writer B takes the lock A believes it still holds
+    other = await elsewhere.acquire(keys)  # writer B takes the lock A believes it still holds
     assert other is not None and other.tokens[keys[0]] > paused.tokens[keys[0]]
     async with sync_resources.db.acquire() as conn:
         async with conn.transaction():
