@@ -25,7 +25,7 @@ from app.settings import Settings, get_settings
 
 # Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE``, ``lifespan(app, resources)`` and
 # ``PAGES`` (``app.index.Link`` entries for the index at ``/``; HTML pages get the security headers anyway).
-FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds")
+FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "sagas.api")
 
 
 def _features() -> list[ModuleType]:

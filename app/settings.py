@@ -105,6 +105,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The sweeper (app/holds/sweeper.py): how often it looks for due holds, how many per batch.
     sweeper_interval_s: float = 0.5
     sweeper_batch_size: int = 200
+    # The booking saga (sagas/): a step's deadline, how often its command is re-sent before compensating,
+    # the saga's overall deadline, the payment provider's call timeout, the Kafka consumer groups.
+    saga_step_timeout_s: float = 5.0
+    saga_max_resends: int = 2
+    saga_deadline_s: int = 120
+    payment_timeout_s: float = 2.0
+    saga_group: str = "saga-orchestrator"
+    services_group: str = "saga-services"
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0
 

@@ -25,7 +25,9 @@ RoleFn = Callable[[Resources, asyncio.Event], Awaitable[None]]
 ROLES: dict[str, str] = {
     "relay": "sync.relay:run",
     "projector": "sync.projector:run",
-    "sweeper": "app.holds.sweeper:run",
+    "sweeper": "sagas.sweeper:run",
+    "saga": "sagas.orchestrator:run",
+    "services": "sagas.participants:run",
 }
 HEARTBEAT_S = 5
 

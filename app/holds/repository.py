@@ -80,6 +80,31 @@ async def give_back(conn: asyncpg.Connection, hold_id: uuid.UUID) -> list[asyncp
     return await conn.fetch(_GIVE_BACK, hold_id)
 
 
+async def convert(conn: asyncpg.Connection, hold_id: uuid.UUID) -> list[asyncpg.Record]:
+    """A hold's units move from held to sold (guarded: never below zero); the hold must be converted."""
+    return await conn.fetch(
+        "UPDATE inventory i SET held = i.held - l.units, sold = i.sold + l.units, version = i.version + 1"
+        " FROM hold_lines l WHERE l.hold_id = $1 AND i.product_id = l.product_id AND i.night = l.night"
+        " AND i.held >= l.units RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version", hold_id)
+
+
+async def unsell(conn: asyncpg.Connection, hold_id: uuid.UUID) -> list[asyncpg.Record]:
+    """A converted hold's sold units come back (a failed saga's compensation, a cancellation)."""
+    await conn.fetch(
+        "SELECT 1 FROM inventory i JOIN hold_lines l ON i.product_id = l.product_id AND i.night = l.night"
+        " WHERE l.hold_id = $1 ORDER BY i.product_id, i.night FOR UPDATE OF i", hold_id)
+    return await conn.fetch(
+        "UPDATE inventory i SET sold = i.sold - l.units, version = i.version + 1"
+        " FROM hold_lines l WHERE l.hold_id = $1 AND i.product_id = l.product_id AND i.night = l.night"
+        " RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version", hold_id)
+
+
+async def set_status(conn: asyncpg.Connection, hold_id: uuid.UUID, status: str, was: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"UPDATE holds SET status = $2::hold_status, ended_at = coalesce(ended_at, now()), version = version + 1"
+        f" WHERE id = $1 AND status = $3::hold_status RETURNING {HOLD_COLUMNS}", hold_id, status, was)
+
+
 async def active_count(conn: asyncpg.Connection, owner_kind: str, owner_id: str) -> int:
     """Active holds of one owner, counted under a per-owner transaction lock (no race past the limit)."""
     await conn.execute("SELECT pg_advisory_xact_lock(7250200, hashtext($1))", f"{owner_kind}:{owner_id}")
@@ -130,7 +155,7 @@ async def list_active(conn: asyncpg.Pool, owner_kind: str, owner_id: str, limit:
 async def due_holds(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     """Live holds past their expiry, locked for this transaction; other sweepers skip them."""
     return await conn.fetch(
-        f"SELECT {HOLD_COLUMNS} FROM holds WHERE status = 'held' AND expires_at <= now()"
+        f"SELECT {HOLD_COLUMNS} FROM holds WHERE status = 'held' AND expires_at <= now() AND booking_id IS NULL"
         " ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
 
 

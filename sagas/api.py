@@ -1,0 +1,32 @@
+"""The bookings feature of the api: routes, and the service built in the app's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from app.resources import Resources
+from sagas.controller import BookingsController
+from sagas.payments import SandboxProvider
+from sagas.service import BookingService
+
+
+def _provide(state: State) -> BookingService:
+    return state.bookings
+
+
+BookingsController.dependencies = {"bookings": Provide(_provide, sync_to_thread=False)}
+ROUTES: list[Any] = [BookingsController]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
+    app.state.bookings = BookingService(resources, SandboxProvider())
+    yield
+
+
+__all__ = ["ROUTES", "lifespan"]

@@ -1,0 +1,62 @@
+"""One Kafka consumer loop for the saga's roles: fetch, handle in order, commit each partition after its
+effects. A failing message is retried with backoff (its offset stays uncommitted), so delivery is
+at-least-once; handlers are idempotent (inbox or state checks)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiokafka import AIOKafkaConsumer
+
+from app.outbox import EventEnvelope, decode_envelope
+from app.settings import Settings
+
+log = structlog.get_logger("sagas.consumer")
+Handler = Callable[[EventEnvelope], Awaitable[None]]
+
+
+async def consume(settings: Settings, topic: str, group: str, handle: Handler, stop: asyncio.Event,
+                  ready: asyncio.Event | None = None) -> None:
+    consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap, group_id=group,
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
+    await consumer.start()
+    announced = False
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=100)
+            if not announced and consumer.assignment():
+                announced = True
+                log.info("saga_consumer_ready", topic=topic, group=group,
+                         partitions=sorted(tp.partition for tp in consumer.assignment()))
+                if ready is not None:
+                    ready.set()
+            for tp, messages in batches.items():
+                for message in messages:
+                    await _handle(handle, message.value, stop)
+                await consumer.commit({tp: messages[-1].offset + 1})
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(consumer.stop(), 5)
+
+
+async def _handle(handle: Handler, raw: bytes, stop: asyncio.Event) -> None:
+    try:
+        envelope = decode_envelope(raw)
+    except Exception:  # noqa: BLE001 - a poison message is logged and skipped, never retried forever
+        log.error("saga_message_undecodable", size=len(raw))
+        return
+    delay = 0.1
+    while True:
+        try:
+            return await handle(envelope)
+        except Exception as exc:  # noqa: BLE001 - a store is down: retry, the offset stays uncommitted
+            log.warning("saga_message_retry", event=envelope.event_type, booking_id=envelope.aggregate_id,
+                        error=repr(exc))
+            if stop.is_set():
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -1,0 +1,84 @@
+"""HTTP for bookings: translate requests to the service and answers back; nothing else lives here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from app.auth.guards import requires_login, requires_scopes
+from app.auth.principal import Principal, current_principal
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.idempotency.http import Ticket, idempotent, json_answer
+from app.idempotency.store import StoredAnswer
+from app.resources import Resources
+from sagas.schemas import BookingIn, BookingOut, BookingPage, booking_out
+from sagas.service import BookingRefused, BookingService
+
+Page = Annotated[int, Parameter(ge=1, le=10_000)]
+PerPage = Annotated[int, Parameter(ge=1, le=100)]
+CREATE_ANSWERS = {
+    400: ResponseSpec(data_container=dict, description="`idempotency_key_missing`, `idempotency_key_invalid`"),
+    409: ResponseSpec(data_container=dict, description="`hold_expired`, `hold_ended`, `hold_in_booking`, "
+                                                       "`idempotency_in_flight`"),
+    422: ResponseSpec(data_container=dict, description="`validation_failed`, `hold_not_found`, `invalid_hold_ids`, "
+                                                       "`unknown_card_token`, `idempotency_key_reused`"),
+}
+
+
+def problem_of(exc: BookingRefused) -> AppError:
+    error = {404: NotFound, 409: Conflict}.get(exc.status, ValidationFailed)
+    return error(str(exc), code=exc.code, extra=exc.extra)
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = current_principal(request)
+    assert principal is not None  # the guards ran
+    return principal
+
+
+def accepted(booking: Any) -> StoredAnswer:
+    body = booking_out(booking, [])
+    return json_answer(202, body, {"Location": f"/bookings/{body.id}"})
+
+
+class BookingsController(Controller):
+    path = "/bookings"
+    tags = ["bookings"]
+    guards = [requires_login]
+    request_max_body_size = 16_384
+
+    @post("/", summary="Book held inventory: starts the saga (reserve, convert, pay, confirm); Idempotency-Key",
+          guards=[requires_scopes("bookings:write")], status_code=202, responses=CREATE_ANSWERS)
+    async def create(self, request: Request[Any, Any, Any], resources: Resources, bookings: BookingService,
+                     data: BookingIn) -> Response[BookingOut]:
+        principal = _principal(request)
+
+        async def effect(ticket: Ticket) -> StoredAnswer:
+            async def within(conn: Any, booking: Any) -> None:
+                await ticket.record(conn, accepted(booking))
+
+            try:
+                return accepted(await bookings.create(principal, data, within))
+            except BookingRefused as exc:
+                raise problem_of(exc) from None
+
+        return await idempotent(request, resources, "POST /bookings", effect)  # type: ignore[return-value]
+
+    @get("/", summary="My bookings (paginated)", guards=[requires_scopes("bookings:read")])
+    async def list_mine(self, request: Request[Any, Any, Any], bookings: BookingService, page: Page = 1,
+                        per_page: PerPage = 20) -> BookingPage:
+        rows, total = await bookings.mine(_principal(request), page, per_page)
+        return BookingPage(items=[booking_out(r, h) for r, h in rows], page=page, per_page=per_page, total=total)
+
+    @get("/{booking_id:str}", summary="A booking with the timeline of its saga (its guest, partner, front desk)",
+         guards=[requires_scopes("bookings:read")],
+         responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`")})
+    async def get_one(self, request: Request[Any, Any, Any], booking_id: str, bookings: BookingService) -> BookingOut:
+        try:
+            booking, holds, steps = await bookings.get(_principal(request), booking_id)
+        except BookingRefused as exc:
+            raise problem_of(exc) from None
+        return booking_out(booking, holds, steps)

@@ -1,0 +1,134 @@
+"""PostgreSQL access for bookings: the saga's state, its timeline, payments, and its messages (outbox)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from app.outbox import record_event
+
+BOOKING_COLUMNS = (
+    "id, owner_kind, owner_id, property_id, status, step, attempt, reason, guest::text AS guest, card_token,"
+    " total_amount, currency, check_in, check_out, confirmation_code, step_deadline, deadline, created_at,"
+    " updated_at, version"
+)
+COMMANDS_TOPIC, REPLIES_TOPIC, EVENTS_TOPIC = "saga.commands", "saga.replies", "bookings"
+
+
+async def insert_booking(conn: asyncpg.Connection, v: dict[str, Any]) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"INSERT INTO bookings (owner_kind, owner_id, property_id, step, guest, card_token, total_amount, currency,"
+        f" check_in, check_out, step_deadline, deadline) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10,"
+        f" now() + make_interval(secs => $11), now() + make_interval(secs => $12)) RETURNING {BOOKING_COLUMNS}",
+        v["owner_kind"], v["owner_id"], v["property_id"], v["step"], json.dumps(v["guest"]), v["card_token"],
+        v["total_amount"], v["currency"], v["check_in"], v["check_out"], v["step_timeout_s"], v["deadline_s"])
+
+
+async def lock_holds(conn: asyncpg.Connection, hold_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, owner_kind, owner_id, property_id, status::text AS status, expires_at, booking_id, total_amount,"
+        " currency, check_in, check_out FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", hold_ids)
+
+
+async def attach_holds(conn: asyncpg.Connection, booking: asyncpg.Record, hold_ids: list[uuid.UUID]) -> None:
+    """The holds now belong to the saga: no sweeper expires them while it runs (it ends them itself)."""
+    await conn.execute("INSERT INTO booking_holds (booking_id, hold_id) SELECT $1, unnest($2::uuid[])",
+                       booking["id"], hold_ids)
+    await conn.execute("UPDATE holds SET booking_id = $1, expires_at = greatest(expires_at, $3)"
+                       " WHERE id = ANY($2::uuid[])", booking["id"], hold_ids, booking["deadline"])
+
+
+async def get_booking(db: asyncpg.Pool | asyncpg.Connection, booking_id: uuid.UUID, *,
+                      lock: bool = False) -> asyncpg.Record | None:
+    suffix = " FOR UPDATE" if lock else ""
+    return await db.fetchrow(f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1{suffix}", booking_id)
+
+
+async def list_for(db: asyncpg.Pool, owner_kind: str, owner_id: str, limit: int,
+                   offset: int) -> tuple[list[asyncpg.Record], int]:
+    rows = await db.fetch(f"SELECT {BOOKING_COLUMNS}, count(*) OVER () AS total FROM bookings"
+                          " WHERE owner_kind = $1 AND owner_id = $2 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+                          owner_kind, owner_id, limit, offset)
+    return rows, rows[0]["total"] if rows else 0
+
+
+async def hold_ids_of(db: asyncpg.Pool | asyncpg.Connection, booking_id: uuid.UUID) -> list[uuid.UUID]:
+    return [r["hold_id"] for r in await db.fetch(
+        "SELECT hold_id FROM booking_holds WHERE booking_id = $1 ORDER BY hold_id", booking_id)]
+
+
+async def timeline(conn: asyncpg.Connection, booking_id: uuid.UUID, step: str, outcome: str,
+                   detail: dict[str, Any] | None = None) -> None:
+    await conn.execute("INSERT INTO booking_timeline (booking_id, step, outcome, detail) VALUES ($1, $2, $3, $4::jsonb)",
+                       booking_id, step, outcome, json.dumps(detail or {}))
+
+
+async def timeline_of(db: asyncpg.Pool, booking_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await db.fetch("SELECT at, step, outcome, detail::text AS detail FROM booking_timeline"
+                          " WHERE booking_id = $1 ORDER BY id", booking_id)
+
+
+async def move(conn: asyncpg.Connection, booking_id: uuid.UUID, *, step: str, status: str, reason: str | None,
+               attempt: int, step_timeout_s: float, code: str | None = None) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"UPDATE bookings SET step = $2, status = $3, reason = $4, attempt = $5,"
+        f" step_deadline = now() + make_interval(secs => $6), confirmation_code = coalesce($7, confirmation_code),"
+        f" updated_at = now(), version = version + 1 WHERE id = $1 RETURNING {BOOKING_COLUMNS}",
+        booking_id, step, status, reason, attempt, step_timeout_s, code)
+
+
+async def due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE status IN ('pending', 'cancelling') AND step_deadline <= now()"
+        " ORDER BY step_deadline LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+
+
+async def send(conn: asyncpg.Connection, booking: asyncpg.Record, command: str) -> None:
+    """The step's command to the participants, in the transaction that moved the saga."""
+    await record_event(conn, topic=COMMANDS_TOPIC, aggregate_type="booking", aggregate_id=str(booking["id"]),
+                       event_type=command, version=booking["version"],
+                       payload={"booking_id": str(booking["id"]), "step": booking["step"], "attempt": booking["attempt"]})
+
+
+async def reply(conn: asyncpg.Connection, booking_id: str, step: str, answer: str, reason: str | None = None) -> None:
+    """A participant's answer to the orchestrator, in the transaction of its effect."""
+    await record_event(conn, topic=REPLIES_TOPIC, aggregate_type="booking", aggregate_id=booking_id,
+                       event_type=answer, version=0, payload={"booking_id": booking_id, "step": step, "reason": reason})
+
+
+async def announce(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str | None = None) -> None:
+    """The booking's status for the read side, realtime and partners (``bookings`` topic)."""
+    await record_event(conn, topic=EVENTS_TOPIC, aggregate_type="booking", aggregate_id=str(booking["id"]),
+                       event_type=f"booking.{booking['status']}", version=booking["version"],
+                       payload=booking_payload(booking))
+    if actor:
+        await conn.execute("INSERT INTO audit_log (actor, client_id, action, outcome, detail)"
+                           " VALUES ($1, $2, $3, 'ok', $4::jsonb)", actor,
+                           booking["owner_id"] if booking["owner_kind"] == "partner" else None,
+                           f"booking.{booking['status']}", json.dumps({"booking_id": str(booking["id"])}))
+
+
+def booking_payload(b: asyncpg.Record) -> dict[str, Any]:
+    return {"booking_id": str(b["id"]), "status": b["status"], "step": b["step"], "reason": b["reason"],
+            "property_id": b["property_id"], "owner_kind": b["owner_kind"], "owner_id": b["owner_id"],
+            "partner_client_id": b["owner_id"] if b["owner_kind"] == "partner" else None,
+            "check_in": b["check_in"].isoformat(), "check_out": b["check_out"].isoformat(),
+            "confirmation_code": b["confirmation_code"], "at": dt.datetime.now(dt.UTC).isoformat()}
+
+
+async def payment(conn: asyncpg.Connection, booking_id: uuid.UUID, operation: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT status, provider_ref, amount FROM payments WHERE booking_id = $1"
+                               " AND operation = $2", booking_id, operation)
+
+
+async def record_payment(conn: asyncpg.Connection, booking: asyncpg.Record, operation: str, status: str,
+                         reference: str | None, attempts: int, amount: int | None = None) -> None:
+    await conn.execute(
+        "INSERT INTO payments (booking_id, operation, status, amount, currency, provider_ref, attempts)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (booking_id, operation) DO NOTHING",
+        booking["id"], operation, status, booking["total_amount"] if amount is None else amount,
+        booking["currency"], reference, attempts)

@@ -1,0 +1,76 @@
+"""The bookings API's bodies and answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import asyncpg
+from msgspec import Meta, Struct
+
+HoldId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z-]+$")]
+NoNul = r"^[^\x00]*$"
+
+
+class GuestIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=NoNul)]
+    email: Annotated[str, Meta(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")]
+    phone: Annotated[str, Meta(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
+    requests: Annotated[str, Meta(max_length=2000, pattern=NoNul)] | None = None
+
+
+class PaymentIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    card_token: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+$",
+                                    description="a token from the payment provider (sandbox: tok_approve, "
+                                                "tok_decline, tok_timeout, tok_flaky)")]
+
+
+class BookingIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    hold_ids: Annotated[list[HoldId], Meta(min_length=1, max_length=10)]
+    guest: GuestIn
+    payment: PaymentIn
+
+
+class StepOut(Struct, kw_only=True):
+    at: dt.datetime
+    step: str
+    outcome: str
+    detail: dict[str, Any]
+
+
+class BookingOut(Struct, kw_only=True):
+    id: str
+    status: Annotated[str, Meta(description="pending, confirmed, failed, cancelling or cancelled")]
+    step: str
+    reason: str | None
+    hold_ids: list[str]
+    property_id: str
+    check_in: dt.date
+    check_out: dt.date
+    total_amount: int
+    currency: str
+    confirmation_code: str | None
+    guest: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    timeline: list[StepOut] = []
+
+
+class BookingPage(Struct, kw_only=True):
+    items: list[BookingOut]
+    page: int
+    per_page: int
+    total: int
+
+
+def booking_out(row: asyncpg.Record, hold_ids: list[Any], steps: list[asyncpg.Record] | None = None) -> BookingOut:
+    return BookingOut(
+        id=str(row["id"]), status=row["status"], step=row["step"], reason=row["reason"],
+        hold_ids=[str(h) for h in hold_ids], property_id=row["property_id"], check_in=row["check_in"],
+        check_out=row["check_out"], total_amount=row["total_amount"], currency=row["currency"].strip(),
+        confirmation_code=row["confirmation_code"], guest=json.loads(row["guest"]), created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        timeline=[StepOut(at=s["at"], step=s["step"], outcome=s["outcome"], detail=json.loads(s["detail"]))
+                  for s in steps or []],
+    )

@@ -1,0 +1,93 @@
+"""The bookings use cases: reserve and start the saga, read a booking (with its timeline), list mine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from app.auth.principal import Principal
+from app.catalog.repository import as_uuid
+from app.holds.service import may_see, owner_of
+from app.resources import Resources
+from sagas import repository as repo
+from sagas.orchestrator import start
+from sagas.payments import PaymentProvider
+from sagas.schemas import BookingIn
+
+Within = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
+
+
+class BookingRefused(ValueError):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.extra = status, code, extra
+
+
+class BookingService:
+    def __init__(self, resources: Resources, provider: PaymentProvider) -> None:
+        self.db, self.settings, self.provider = resources.db, resources.settings, provider
+
+    async def create(self, principal: Principal, data: BookingIn, within: Within) -> asyncpg.Record:
+        """Reserve: the booking (pending) takes its holds, and the saga's first command leaves, atomically."""
+        if not self.provider.accepts(data.payment.card_token):
+            raise BookingRefused(422, "unknown_card_token", "the payment provider does not know this card token",
+                                 errors=[{"field": "payment.card_token", "message": "unknown token"}])
+        ids = self._hold_ids(data.hold_ids)
+        async with self.db.acquire() as conn, conn.transaction():
+            holds = await repo.lock_holds(conn, ids)
+            self._check(principal, ids, holds)
+            booking = await repo.insert_booking(conn, self._values(principal, data, holds))
+            await repo.attach_holds(conn, booking, ids)
+            await start(conn, booking, principal.actor)
+            await within(conn, booking)
+            return booking
+
+    @staticmethod
+    def _hold_ids(raw: list[str]) -> list[uuid.UUID]:
+        ids = [as_uuid(h) for h in raw]
+        if None in ids or len(set(ids)) != len(ids):
+            raise BookingRefused(422, "invalid_hold_ids", "hold_ids must be distinct hold ids",
+                                 errors=[{"field": "hold_ids", "message": "distinct UUIDs"}])
+        return ids  # type: ignore[return-value]
+
+    def _check(self, principal: Principal, ids: list[uuid.UUID], holds: list[asyncpg.Record]) -> None:
+        mine = {h["id"]: h for h in holds if (h["owner_kind"], h["owner_id"]) == owner_of(principal)}
+        missing = [str(i) for i in ids if i not in mine]
+        if missing:
+            raise BookingRefused(422, "hold_not_found", "no such hold of yours", hold_ids=missing)
+        now = dt.datetime.now(dt.UTC)
+        for hold in holds:
+            if hold["booking_id"] is not None:
+                raise BookingRefused(409, "hold_in_booking", "a hold already belongs to a booking",
+                                     hold_ids=[str(hold["id"])])
+            if hold["status"] != "held" or hold["expires_at"] <= now:
+                code = "hold_expired" if hold["status"] in ("held", "expired") else "hold_ended"
+                raise BookingRefused(409, code, f"hold {hold['id']} is {hold['status']}", hold_ids=[str(hold["id"])])
+        if len({h["currency"] for h in holds}) > 1:
+            raise BookingRefused(422, "mixed_currencies", "every hold of a booking must be in one currency")
+
+    def _values(self, principal: Principal, data: BookingIn, holds: list[asyncpg.Record]) -> dict[str, Any]:
+        kind, owner = owner_of(principal)
+        return {"owner_kind": kind, "owner_id": owner, "property_id": holds[0]["property_id"], "step": "convert",
+                "guest": msgspec.to_builtins(data.guest), "card_token": data.payment.card_token,
+                "total_amount": sum(h["total_amount"] for h in holds), "currency": holds[0]["currency"].strip(),
+                "check_in": min(h["check_in"] for h in holds), "check_out": max(h["check_out"] for h in holds),
+                "step_timeout_s": self.settings.saga_step_timeout_s, "deadline_s": float(self.settings.saga_deadline_s)}
+
+    async def get(self, principal: Principal, booking_id: str) -> tuple[asyncpg.Record, list[uuid.UUID],
+                                                                         list[asyncpg.Record]]:
+        bid = as_uuid(booking_id)
+        booking = await repo.get_booking(self.db, bid) if bid else None
+        if booking is None or not may_see(principal, booking):
+            raise BookingRefused(404, "booking_not_found", f"no booking {booking_id} of yours")
+        return booking, await repo.hold_ids_of(self.db, bid), await repo.timeline_of(self.db, bid)
+
+    async def mine(self, principal: Principal, page: int, per_page: int) -> tuple[list[tuple[asyncpg.Record, list]], int]:
+        kind, owner = owner_of(principal)
+        rows, total = await repo.list_for(self.db, kind, owner, per_page, (page - 1) * per_page)
+        return [(r, await repo.hold_ids_of(self.db, r["id"])) for r in rows], total
