@@ -32,11 +32,12 @@ class Roles:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
 
-    def start(self, role: str) -> None:
-        path = self.log_dir / f"{role}.log"
-        self.offsets[role] = path.stat().st_size if path.exists() else 0
+    def start(self, role: str, name: str | None = None) -> None:
+        name = name or role
+        path = self.log_dir / f"{name}.log"
+        self.offsets[name] = path.stat().st_size if path.exists() else 0
         log = open(path, "ab")  # noqa: SIM115 - the child owns it
-        self.processes[role] = subprocess.Popen(
+        self.processes[name] = subprocess.Popen(
             [sys.executable, "-c", "from app.cli import main; main()", "run", role], env=self.env,
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
