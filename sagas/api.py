@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from app.resources import Resources
-from sagas.controller import BookingsController
+from sagas.controller import BookingsController, PartnerFeedController
 from sagas.payments import SandboxProvider
 from sagas.service import BookingService
 
@@ -20,7 +20,7 @@ def _provide(state: State) -> BookingService:
 
 
 BookingsController.dependencies = {"bookings": Provide(_provide, sync_to_thread=False)}
-ROUTES: list[Any] = [BookingsController]
+ROUTES: list[Any] = [BookingsController, PartnerFeedController]
 
 
 @contextlib.asynccontextmanager

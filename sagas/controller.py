@@ -8,13 +8,14 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from app.auth.guards import requires_login, requires_scopes
+from app.auth.guards import requires_login, requires_roles, requires_scopes
 from app.auth.principal import Principal, current_principal
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.idempotency.http import Ticket, idempotent, json_answer
 from app.idempotency.store import StoredAnswer
 from app.resources import Resources
-from sagas.schemas import BookingIn, BookingOut, BookingPage, booking_out
+from sagas import repository as repo
+from sagas.schemas import BookingIn, BookingOut, BookingPage, FeedPage, booking_out, feed_page
 from sagas.service import BookingRefused, BookingService
 
 Page = Annotated[int, Parameter(ge=1, le=10_000)]
@@ -67,6 +68,27 @@ class BookingsController(Controller):
 
         return await idempotent(request, resources, "POST /bookings", effect)  # type: ignore[return-value]
 
+    @post("/{booking_id:str}/cancel", summary="Cancel a confirmed booking: refund by its rate plan's policy, "
+          "nights back (Idempotency-Key)", guards=[requires_scopes("bookings:write")], status_code=202,
+          responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`"),
+                     409: ResponseSpec(data_container=dict, description="`booking_pending`, `booking_cancelled`, "
+                                       "`booking_failed`, `booking_checked_in`, `idempotency_in_flight`"),
+                     400: CREATE_ANSWERS[400]})
+    async def cancel(self, request: Request[Any, Any, Any], booking_id: str, resources: Resources,
+                     bookings: BookingService) -> Response[BookingOut]:
+        principal = _principal(request)
+
+        async def effect(ticket: Ticket) -> StoredAnswer:
+            async def within(conn: Any, booking: Any) -> None:
+                await ticket.record(conn, accepted(booking))
+
+            try:
+                return accepted(await bookings.cancel(principal, booking_id, within))
+            except BookingRefused as exc:
+                raise problem_of(exc) from None
+
+        return await idempotent(request, resources, f"POST /bookings/{booking_id}/cancel", effect)  # type: ignore
+
     @get("/", summary="My bookings (paginated)", guards=[requires_scopes("bookings:read")])
     async def list_mine(self, request: Request[Any, Any, Any], bookings: BookingService, page: Page = 1,
                         per_page: PerPage = 20) -> BookingPage:
@@ -82,3 +104,17 @@ class BookingsController(Controller):
         except BookingRefused as exc:
             raise problem_of(exc) from None
         return booking_out(booking, holds, steps)
+
+
+class PartnerFeedController(Controller):
+    path = "/partner"
+    tags = ["partners"]
+    guards = [requires_login, requires_roles("partner"), requires_scopes("bookings:read")]
+
+    @get("/events", summary="My bookings' events in order, resumable: pass the last `next` as `after`")
+    async def events(self, request: Request[Any, Any, Any], resources: Resources,
+                     after: Annotated[str, Parameter(pattern=r"^[0-9]{1,18}$", description="a cursor")] = "0",
+                     limit: Annotated[int, Parameter(ge=1, le=500)] = 100) -> FeedPage:
+        principal = _principal(request)
+        rows = await repo.partner_events(resources.db, principal.client_id or principal.subject, int(after), limit)
+        return feed_page(rows, int(after), limit)

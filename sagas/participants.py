@@ -35,7 +35,7 @@ class Participants:
         self.db, self.settings, self.provider = resources.db, resources.settings, provider
         self.handlers = {"inventory.convert": self.convert, "inventory.revert": self.revert,
                          "inventory.release": self.release, "payment.charge": self.charge,
-                         "payment.void": self.void}
+                         "payment.void": self.void, "payment.refund": self.refund}
 
     async def handle(self, envelope: EventEnvelope) -> None:
         handler = self.handlers.get(envelope.event_type)
@@ -163,6 +163,24 @@ class Participants:
                 await repo.record_payment(conn, booking, operation, "approved" if result.approved else "failed",
                                           result.reference, 1)
             await repo.reply(conn, str(booking_id), step, "voided")
+
+    async def refund(self, booking_id: uuid.UUID, step: str) -> None:
+        """A cancellation's refund: the amount the policy allowed, once."""
+        booking = await repo.get_booking(self.db, booking_id)
+        if booking is None or booking["step"] != "refund" or step != "refund":
+            return
+        async with self.db.acquire() as conn:
+            done = await repo.payment(conn, booking_id, "refund")
+            capture = await repo.payment(conn, booking_id, "capture")
+        reference = capture["provider_ref"] if capture else None
+        if done is None and booking["refund_amount"] and reference:
+            result = await self.provider.refund(f"{booking_id}:refund", reference, booking["refund_amount"])
+            reference = result.reference
+        async with self.db.acquire() as conn, conn.transaction():
+            if done is None:
+                await repo.record_payment(conn, booking, "refund", "approved", reference, 1,
+                                          amount=booking["refund_amount"] or 0)
+            await repo.reply(conn, str(booking_id), step, "refunded")
 
 
 async def run(resources: Resources, stop: asyncio.Event) -> None:

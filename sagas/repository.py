@@ -14,7 +14,7 @@ from app.outbox import record_event
 BOOKING_COLUMNS = (
     "id, owner_kind, owner_id, property_id, status, step, attempt, reason, guest::text AS guest, card_token,"
     " total_amount, currency, check_in, check_out, confirmation_code, step_deadline, deadline, created_at,"
-    " updated_at, version"
+    " updated_at, version, refund_amount, cancel_fee"
 )
 COMMANDS_TOPIC, REPLIES_TOPIC, EVENTS_TOPIC = "saga.commands", "saga.replies", "bookings"
 
@@ -81,6 +81,23 @@ async def move(conn: asyncpg.Connection, booking_id: uuid.UUID, *, step: str, st
         booking_id, step, status, reason, attempt, step_timeout_s, code)
 
 
+async def cancel(conn: asyncpg.Connection, booking_id: uuid.UUID, refund: int, fee: int,
+                 step_timeout_s: float) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"UPDATE bookings SET status = 'cancelling', step = 'refund', attempt = 0, refund_amount = $2,"
+        f" cancel_fee = $3, step_deadline = now() + make_interval(secs => $4), updated_at = now(),"
+        f" version = version + 1 WHERE id = $1 RETURNING {BOOKING_COLUMNS}", booking_id, refund, fee, step_timeout_s)
+
+
+async def policies(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Each hold of a booking with its price, its rate plan's cancellation policy and its resort's zone."""
+    return await conn.fetch(
+        "SELECT h.total_amount, h.check_in, rp.refundable, rp.free_cancel_hours, rp.late_cancel_fee_pct,"
+        " pr.time_zone FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
+        " JOIN rate_plans rp ON rp.product_id = h.product_id AND rp.code = h.rate_plan"
+        " JOIN properties pr ON pr.id = h.property_id WHERE bh.booking_id = $1", booking_id)
+
+
 async def due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE status IN ('pending', 'cancelling') AND step_deadline <= now()"
@@ -105,6 +122,12 @@ async def announce(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str
     await record_event(conn, topic=EVENTS_TOPIC, aggregate_type="booking", aggregate_id=str(booking["id"]),
                        event_type=f"booking.{booking['status']}", version=booking["version"],
                        payload=booking_payload(booking))
+    feed = {"pending": "booking.created", "confirmed": "booking.confirmed", "failed": "booking.failed",
+            "cancelled": "booking.cancelled"}.get(booking["status"])
+    if feed and booking["owner_kind"] == "partner":
+        await conn.execute("INSERT INTO partner_events (client_id, booking_id, event_type, payload)"
+                           " VALUES ($1, $2, $3, $4::jsonb)", booking["owner_id"], booking["id"], feed,
+                           json.dumps(booking_payload(booking)))
     if actor:
         await conn.execute("INSERT INTO audit_log (actor, client_id, action, outcome, detail)"
                            " VALUES ($1, $2, $3, 'ok', $4::jsonb)", actor,
@@ -118,6 +141,14 @@ def booking_payload(b: asyncpg.Record) -> dict[str, Any]:
             "partner_client_id": b["owner_id"] if b["owner_kind"] == "partner" else None,
             "check_in": b["check_in"].isoformat(), "check_out": b["check_out"].isoformat(),
             "confirmation_code": b["confirmation_code"], "at": dt.datetime.now(dt.UTC).isoformat()}
+
+
+async def partner_events(db: asyncpg.Pool, client_id: str, after: int, limit: int) -> list[asyncpg.Record]:
+    """A partner's events after the cursor, only from transactions older than every running one."""
+    return await db.fetch(
+        "SELECT id, booking_id, event_type, payload::text AS payload, created_at FROM partner_events"
+        " WHERE client_id = $1 AND id > $2 AND txid < pg_snapshot_xmin(pg_current_snapshot())"
+        " ORDER BY id LIMIT $3", client_id, after, limit)
 
 
 async def payment(conn: asyncpg.Connection, booking_id: uuid.UUID, operation: str) -> asyncpg.Record | None:

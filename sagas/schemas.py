@@ -54,6 +54,8 @@ class BookingOut(Struct, kw_only=True):
     guest: dict[str, Any]
     created_at: dt.datetime
     updated_at: dt.datetime
+    refund_amount: int | None = None
+    cancel_fee: int | None = None
     timeline: list[StepOut] = []
 
 
@@ -70,7 +72,27 @@ def booking_out(row: asyncpg.Record, hold_ids: list[Any], steps: list[asyncpg.Re
         hold_ids=[str(h) for h in hold_ids], property_id=row["property_id"], check_in=row["check_in"],
         check_out=row["check_out"], total_amount=row["total_amount"], currency=row["currency"].strip(),
         confirmation_code=row["confirmation_code"], guest=json.loads(row["guest"]), created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        updated_at=row["updated_at"], refund_amount=row["refund_amount"], cancel_fee=row["cancel_fee"],
         timeline=[StepOut(at=s["at"], step=s["step"], outcome=s["outcome"], detail=json.loads(s["detail"]))
                   for s in steps or []],
     )
+
+
+class FeedEvent(Struct, kw_only=True):
+    cursor: str
+    type: Annotated[str, Meta(description="booking.created, booking.confirmed, booking.failed, booking.cancelled")]
+    booking_id: str
+    at: dt.datetime
+    data: dict[str, Any]
+
+
+class FeedPage(Struct, kw_only=True):
+    events: list[FeedEvent]
+    next: Annotated[str, Meta(description="pass as `after` to read on; the same cursor when nothing is new")]
+    has_more: bool
+
+
+def feed_page(rows: list[asyncpg.Record], after: int, limit: int) -> FeedPage:
+    events = [FeedEvent(cursor=str(r["id"]), type=r["event_type"], booking_id=str(r["booking_id"]), at=r["created_at"],
+                        data=json.loads(r["payload"])) for r in rows]
+    return FeedPage(events=events, next=events[-1].cursor if events else str(after), has_more=len(rows) == limit)

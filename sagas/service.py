@@ -17,6 +17,7 @@ from app.resources import Resources
 from sagas import repository as repo
 from sagas.orchestrator import start
 from sagas.payments import PaymentProvider
+from sagas.policy import RatePolicy, combine, refund_for
 from sagas.schemas import BookingIn
 
 Within = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
@@ -78,6 +79,40 @@ class BookingService:
                 "total_amount": sum(h["total_amount"] for h in holds), "currency": holds[0]["currency"].strip(),
                 "check_in": min(h["check_in"] for h in holds), "check_out": max(h["check_out"] for h in holds),
                 "step_timeout_s": self.settings.saga_step_timeout_s, "deadline_s": float(self.settings.saga_deadline_s)}
+
+    async def cancel(self, principal: Principal, booking_id: str, within: Within) -> asyncpg.Record:
+        """Start the cancellation saga of a confirmed booking: refund by policy, then the nights back."""
+        bid = as_uuid(booking_id)
+        async with self.db.acquire() as conn, conn.transaction():
+            booking = await repo.get_booking(conn, bid, lock=True) if bid else None
+            if booking is None or not may_see(principal, booking):
+                raise BookingRefused(404, "booking_not_found", f"no booking {booking_id} of yours")
+            self._cancellable(booking)
+            refund = combine([refund_for(p["total_amount"], RatePolicy(p["refundable"], p["free_cancel_hours"],
+                                                                       p["late_cancel_fee_pct"]),
+                                         p["check_in"], p["time_zone"], dt.datetime.now(dt.UTC))
+                              for p in await repo.policies(conn, bid)])
+            moved = await repo.cancel(conn, bid, refund.amount, refund.fee, self.settings.saga_step_timeout_s)
+            await repo.timeline(conn, bid, "cancel", "requested",
+                                {"refund": refund.amount, "fee": refund.fee, "rule": refund.rule})
+            await repo.send(conn, moved, "payment.refund")
+            await repo.announce(conn, moved, principal.actor)
+            await within(conn, moved)
+            return moved
+
+    @staticmethod
+    def _cancellable(booking: asyncpg.Record) -> None:
+        status = booking["status"]
+        refusals = {
+            "pending": (409, "booking_pending", "the booking is still being confirmed; cancel it once confirmed"),
+            "cancelling": (409, "booking_cancelled", "this booking is already being cancelled"),
+            "cancelled": (409, "booking_cancelled", "this booking is already cancelled"),
+            "failed": (409, "booking_failed", "this booking failed; there is nothing to cancel"),
+        }
+        if status in refusals:
+            raise BookingRefused(*refusals[status])
+        if status != "confirmed":  # checked in, checked out, no-show: the front desk's business
+            raise BookingRefused(409, "booking_checked_in", f"a {status.replace('_', ' ')} stay cannot be cancelled")
 
     async def get(self, principal: Principal, booking_id: str) -> tuple[asyncpg.Record, list[uuid.UUID],
                                                                          list[asyncpg.Record]]:

@@ -80,6 +80,8 @@ class RatePlanIn(Body, kw_only=True):
     code: Code
     name: Name
     refundable: bool = True
+    free_cancel_hours: Annotated[int, Meta(ge=0, le=24 * 365)] = 72
+    late_cancel_fee_pct: Annotated[int, Meta(ge=0, le=100)] = 50
 
 
 class PricesIn(Body, kw_only=True):

@@ -209,6 +209,8 @@ async def add_rate_plan(db: asyncpg.Pool, product_id: str, data: RatePlanIn) -> 
         )
         if not created:
             raise Conflict(f"rate plan {data.code} exists", code="rate_plan_exists")
+        await conn.execute("UPDATE rate_plans SET free_cancel_hours = $2, late_cancel_fee_pct = $3 WHERE id = $1",
+                           plan["id"], data.free_cancel_hours, data.late_cancel_fee_pct)
         return plan, await changed(conn, product, "rate_plan")
 
 

@@ -66,7 +66,7 @@ class Roles:
                 process.wait(5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def saga_roles(settings: Any, stack: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roles]:
     run = uuid.uuid4().hex[:8]
     env = {**os.environ, **subprocess_environment(settings), **FAST, "RESORT_SAGA_GROUP": f"test-saga-{run}",
