@@ -28,6 +28,7 @@ ROLES: dict[str, str] = {
     "sweeper": "sagas.sweeper:run",
     "saga": "sagas.orchestrator:run",
     "services": "sagas.participants:run",
+    "booking-views": "sagas.views:run",
 }
 HEARTBEAT_S = 5
 

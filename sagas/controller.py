@@ -17,6 +17,9 @@ from app.resources import Resources
 from sagas import repository as repo
 from sagas.schemas import BookingIn, BookingOut, BookingPage, FeedPage, booking_out, feed_page
 from sagas.service import BookingRefused, BookingService
+from sagas.views import as_out
+
+READ_MODEL = "X-Read-Model"  # where a read was served from: mongo, postgres (the caller's own newer change)
 
 Page = Annotated[int, Parameter(ge=1, le=10_000)]
 PerPage = Annotated[int, Parameter(ge=1, le=100)]
@@ -40,8 +43,8 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-def accepted(booking: Any) -> StoredAnswer:
-    body = booking_out(booking, [])
+def accepted(booking: Any, hold_ids: list[Any]) -> StoredAnswer:
+    body = booking_out(booking, hold_ids)
     return json_answer(202, body, {"Location": f"/bookings/{body.id}"})
 
 
@@ -58,11 +61,15 @@ class BookingsController(Controller):
         principal = _principal(request)
 
         async def effect(ticket: Ticket) -> StoredAnswer:
-            async def within(conn: Any, booking: Any) -> None:
-                await ticket.record(conn, accepted(booking))
+            answers: list[StoredAnswer] = []
+
+            async def within(conn: Any, booking: Any, hold_ids: list[Any]) -> None:
+                answers.append(accepted(booking, hold_ids))
+                await ticket.record(conn, answers[0])
 
             try:
-                return accepted(await bookings.create(principal, data, within))
+                await bookings.create(principal, data, within)
+                return answers[0]
             except BookingRefused as exc:
                 raise problem_of(exc) from None
 
@@ -79,32 +86,37 @@ class BookingsController(Controller):
         principal = _principal(request)
 
         async def effect(ticket: Ticket) -> StoredAnswer:
-            async def within(conn: Any, booking: Any) -> None:
-                await ticket.record(conn, accepted(booking))
+            answers: list[StoredAnswer] = []
+
+            async def within(conn: Any, booking: Any, hold_ids: list[Any]) -> None:
+                answers.append(accepted(booking, hold_ids))
+                await ticket.record(conn, answers[0])
 
             try:
-                return accepted(await bookings.cancel(principal, booking_id, within))
+                await bookings.cancel(principal, booking_id, within)
+                return answers[0]
             except BookingRefused as exc:
                 raise problem_of(exc) from None
 
         return await idempotent(request, resources, f"POST /bookings/{booking_id}/cancel", effect)  # type: ignore
 
-    @get("/", summary="My bookings (paginated)", guards=[requires_scopes("bookings:read")])
+    @get("/", summary="My bookings (paginated), from the read model", guards=[requires_scopes("bookings:read")])
     async def list_mine(self, request: Request[Any, Any, Any], bookings: BookingService, page: Page = 1,
-                        per_page: PerPage = 20) -> BookingPage:
-        rows, total = await bookings.mine(_principal(request), page, per_page)
-        return BookingPage(items=[booking_out(r, h) for r, h in rows], page=page, per_page=per_page, total=total)
+                        per_page: PerPage = 20) -> Response[BookingPage]:
+        items, total, source = await bookings.mine(_principal(request), page, per_page)
+        body = BookingPage(items=[as_out(i) for i in items], page=page, per_page=per_page, total=total)
+        return Response(body, headers={READ_MODEL: source})
 
     @get("/{booking_id:str}", summary="A booking with the timeline of its saga (its guest, partner, front desk)",
          guards=[requires_scopes("bookings:read")],
          responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`")})
-    async def get_one(self, request: Request[Any, Any, Any], booking_id: str, bookings: BookingService) -> BookingOut:
+    async def get_one(self, request: Request[Any, Any, Any], booking_id: str,
+                      bookings: BookingService) -> Response[BookingOut]:
         try:
-            booking, holds, steps = await bookings.get(_principal(request), booking_id)
+            view, source = await bookings.get(_principal(request), booking_id)
         except BookingRefused as exc:
             raise problem_of(exc) from None
-        return booking_out(booking, holds, steps)
-
+        return Response(as_out(view), headers={READ_MODEL: source})
 
 class PartnerFeedController(Controller):
     path = "/partner"

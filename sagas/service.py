@@ -15,12 +15,13 @@ from app.catalog.repository import as_uuid
 from app.holds.service import may_see, owner_of
 from app.resources import Resources
 from sagas import repository as repo
+from sagas import views
 from sagas.orchestrator import start
 from sagas.payments import PaymentProvider
 from sagas.policy import RatePolicy, combine, refund_for
 from sagas.schemas import BookingIn
 
-Within = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
+Within = Callable[[asyncpg.Connection, asyncpg.Record, list[uuid.UUID]], Awaitable[None]]
 
 
 class BookingRefused(ValueError):
@@ -31,6 +32,7 @@ class BookingRefused(ValueError):
 
 class BookingService:
     def __init__(self, resources: Resources, provider: PaymentProvider) -> None:
+        self.resources = resources
         self.db, self.settings, self.provider = resources.db, resources.settings, provider
 
     async def create(self, principal: Principal, data: BookingIn, within: Within) -> asyncpg.Record:
@@ -45,8 +47,9 @@ class BookingService:
             booking = await repo.insert_booking(conn, self._values(principal, data, holds))
             await repo.attach_holds(conn, booking, ids)
             await start(conn, booking, principal.actor)
-            await within(conn, booking)
-            return booking
+            await within(conn, booking, ids)
+        await views.remember(self.resources, principal.actor, str(booking["id"]), booking["version"])
+        return booking
 
     @staticmethod
     def _hold_ids(raw: list[str]) -> list[uuid.UUID]:
@@ -97,8 +100,9 @@ class BookingService:
                                 {"refund": refund.amount, "fee": refund.fee, "rule": refund.rule})
             await repo.send(conn, moved, "payment.refund")
             await repo.announce(conn, moved, principal.actor)
-            await within(conn, moved)
-            return moved
+            await within(conn, moved, await repo.hold_ids_of(conn, bid))
+        await views.remember(self.resources, principal.actor, str(moved["id"]), moved["version"])
+        return moved
 
     @staticmethod
     def _cancellable(booking: asyncpg.Record) -> None:
@@ -114,15 +118,20 @@ class BookingService:
         if status != "confirmed":  # checked in, checked out, no-show: the front desk's business
             raise BookingRefused(409, "booking_checked_in", f"a {status.replace('_', ' ')} stay cannot be cancelled")
 
-    async def get(self, principal: Principal, booking_id: str) -> tuple[asyncpg.Record, list[uuid.UUID],
-                                                                         list[asyncpg.Record]]:
-        bid = as_uuid(booking_id)
-        booking = await repo.get_booking(self.db, bid) if bid else None
-        if booking is None or not may_see(principal, booking):
+    async def get(self, principal: Principal, booking_id: str) -> tuple[dict[str, Any], str]:
+        """The booking's view (MongoDB, or PostgreSQL when the view is older than the caller's own change)."""
+        view, source = (None, "none") if as_uuid(booking_id) is None else \
+            await views.read_one(self.resources, principal.actor, str(as_uuid(booking_id)))
+        if view is None or not may_see(principal, view):
             raise BookingRefused(404, "booking_not_found", f"no booking {booking_id} of yours")
-        return booking, await repo.hold_ids_of(self.db, bid), await repo.timeline_of(self.db, bid)
+        return view, source
 
-    async def mine(self, principal: Principal, page: int, per_page: int) -> tuple[list[tuple[asyncpg.Record, list]], int]:
-        kind, owner = owner_of(principal)
-        rows, total = await repo.list_for(self.db, kind, owner, per_page, (page - 1) * per_page)
-        return [(r, await repo.hold_ids_of(self.db, r["id"])) for r in rows], total
+    async def mine(self, principal: Principal, page: int, per_page: int) -> tuple[list[dict[str, Any]], int, str]:
+        items, total, source = await views.read_mine(self.resources, principal.actor, owner_of(principal), page,
+                                                     per_page)
+        if source == "unavailable":  # MongoDB down: the source of truth answers
+            kind, owner = owner_of(principal)
+            rows, total = await repo.list_for(self.db, kind, owner, per_page, (page - 1) * per_page)
+            items = [(await views.load(self.db, r["id"]))[0] for r in rows]  # type: ignore[index]
+            source = "postgres"
+        return items, total, source
