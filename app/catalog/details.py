@@ -32,8 +32,9 @@ from app.catalog.attributes import attribute_errors
 from app.catalog.documents import ProductDetails, Review
 from app.catalog.domain import ProductKind
 from app.catalog.headers import check_if_match
+from app.catalog.repository import as_uuid
 from app.catalog.schemas import DetailsIn, ReviewIn
-from app.catalog.writes import changed, locked_product
+from app.catalog.writes import changed, invalid, locked_product
 from app.errors import Conflict, ValidationFailed
 
 
@@ -80,6 +81,7 @@ async def add_review(db: asyncpg.Pool, product_id: str, data: ReviewIn, author: 
     """Post a guest's review of a stay (one per stay); bumps the product so its rating is re-projected."""
     async with db.acquire() as conn, conn.transaction():
         product = await locked_product(conn, product_id)
+        await _check_stay(conn, product, data.stay_ref, author[0])
         review = await _insert_review(product, data, author)
         try:
             await refresh_rating(product)
@@ -88,6 +90,26 @@ async def add_review(db: asyncpg.Pool, product_id: str, data: ReviewIn, author: 
             await review.delete()  # compensate: the guest may retry the same stay
             raise
     return review
+
+
+_STAY = """
+SELECT b.status, b.check_out, (now() AT TIME ZONE p.time_zone)::date AS today FROM bookings b
+JOIN properties p ON p.id = b.property_id
+WHERE b.id = $1 AND b.owner_kind = 'user' AND b.owner_id = $2
+  AND EXISTS (SELECT 1 FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id
+              WHERE bh.booking_id = b.id AND h.product_id = $3)
+"""
+
+
+async def _check_stay(conn: asyncpg.Connection, product: asyncpg.Record, stay_ref: str, subject: str) -> None:
+    """A review names a real stay: a confirmed booking of this product by this guest, whose stay has ended
+    (in the resort's time zone)."""
+    booking_id = as_uuid(stay_ref)
+    stay = await conn.fetchrow(_STAY, booking_id, subject, product["id"]) if booking_id else None
+    if stay is None or stay["status"] not in ("confirmed", "checked_out"):
+        raise invalid("stay_ref", "stay_ref must name a confirmed booking of this product by you", "stay_not_found")
+    if stay["check_out"] > stay["today"]:
+        raise invalid("stay_ref", f"the stay ends on {stay['check_out']}: review it after", "stay_not_ended")
 
 
 async def _insert_review(product: asyncpg.Record, data: ReviewIn, author: tuple[str, str]) -> Review:

@@ -127,7 +127,8 @@ class DetailsIn(Body, kw_only=True):
 
 
 class ReviewIn(Body, kw_only=True):
-    stay_ref: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)]
+    stay_ref: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL,
+                                  description="the id of your confirmed booking of this product; its stay has ended")]
     rating: Annotated[int, Meta(ge=1, le=5)]
     text: Annotated[str, Meta(min_length=1, max_length=5000, pattern=NO_NUL)]
     lang: Lang = "ko"

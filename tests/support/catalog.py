@@ -173,3 +173,22 @@ def catalog_factory(resources: Any, app_call: AppCall) -> CatalogFactory:
 async def catalog_resort(catalog_factory: CatalogFactory) -> Resort:
     """A fresh property with a room type, a facility slot, a ticket and a package, priced and stocked."""
     return await catalog_factory.resort()
+
+
+async def ended_stay(factory: CatalogFactory, product: dict[str, Any], subject: str, *, days_ago: int = 3,
+                     status: str = "confirmed") -> str:
+    """A booking of ``product`` by the user ``subject`` whose stay ended ``days_ago`` days ago (written in
+    SQL: the saga's own tests cover how a booking gets there); returns the booking id (a review's stay)."""
+    check_out = dt.date.today() - dt.timedelta(days=days_ago)
+    check_in = check_out - dt.timedelta(days=1)
+    return str(await factory.fetchval(
+        "WITH h AS (INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"
+        " guests, rate_plan, total_amount, currency, status, created_at, expires_at, ended_at)"
+        " SELECT 'user', $2, p.id, p.property_id, $3, $4, 1, 2, 'standard', 100000, 'KRW', 'converted',"
+        " now() - interval '10 days', now() - interval '9 days', now() - interval '9 days' FROM products p"
+        " WHERE p.id = $1 RETURNING id, property_id),"
+        " b AS (INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
+        " currency, check_in, check_out, step_deadline, deadline) SELECT 'user', $2, h.property_id, $5, 'done',"
+        " '{}', 'tok_approve', 100000, 'KRW', $3, $4, now(), now() FROM h RETURNING id)"
+        " INSERT INTO booking_holds (booking_id, hold_id) SELECT b.id, h.id FROM b, h RETURNING booking_id",
+        product["id"], subject, check_in, check_out, status))
