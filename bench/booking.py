@@ -10,6 +10,8 @@ One run, one machine, ratios against baselines measured in the same run:
    ``SELECT ... FOR UPDATE`` implementation of the same hold (same rules, same rows written): goal >= 2x.
 4. The outbox under churn: concurrent writers recording events with the old per-row NOTIFY trigger and
    without it (today's outbox), on the same table in the same run.
+5. The saga (``bench.saga``): hold -> confirmed through Kafka at light load (goal p50 <= 100 ms, p99 <=
+   0.5 s) and bookings/s in a burst, each next to the same confirmation in one PostgreSQL transaction.
 
 Data lives in its own databases (``resort_bench``, Redis db 3, Kafka prefix ``bench.``).
 """
@@ -45,6 +47,8 @@ from app.outbox import record_event
 from app.resources import open_resources
 from app.settings import Settings
 from bench.loadgen import Result, load, parse_wrk
+from bench.saga import measure as measure_saga
+from bench.saga import roles as saga_roles
 from bench.server import api_server
 
 console = Console(width=130)
@@ -254,7 +258,8 @@ async def outbox_churn(settings: Settings, seconds: float, writers: int) -> dict
             "notify_per_row": (out["notify_per_row"] + out["notify_per_row_2"]) / 2}
 
 
-def report(ping: Result, spread: Result, hot: dict, row: dict, churn: dict, args: argparse.Namespace) -> Table:
+def report(ping: Result, spread: Result, hot: dict, row: dict, churn: dict, saga: dict,
+           args: argparse.Namespace) -> Table:
     table = Table(title=f"holds benchmark ({args.connections} connections, {args.seconds}s each, one api process)")
     for column in ("measure", "value", "baseline (same run)", "ratio", "goal"):
         table.add_column(column)
@@ -268,6 +273,12 @@ def report(ping: Result, spread: Result, hot: dict, row: dict, churn: dict, args
                   " (SELECT FOR UPDATE)", f"{row['engine'] / row['for_update']:.2f}x", ">= 2x")
     table.add_row("outbox events/s under churn", f"{churn['today']:,.0f}", f"{churn['notify_per_row']:,.0f}"
                   " (NOTIFY per row)", f"{churn['today'] / churn['notify_per_row']:.2f}x", "higher is better")
+    table.add_row("hold -> confirmed, light load (p50 / p99)",
+                  f"{saga['saga_p50'] * 1000:.0f} / {saga['saga_p99'] * 1000:.0f} ms (saga over Kafka)",
+                  f"{saga['direct_p50'] * 1000:.1f} / {saga['direct_p99'] * 1000:.1f} ms (one transaction)",
+                  f"{saga['saga_p50'] / saga['direct_p50']:.0f}x", "p50 <= 100 ms, p99 <= 500 ms")
+    table.add_row("bookings/s in a burst of 40", f"{saga['saga_rate']:,.1f}", f"{saga['direct_rate']:,.0f}",
+                  f"{saga['saga_rate'] / saga['direct_rate']:.2f}x", "-")
     return table
 
 
@@ -285,11 +296,14 @@ def main() -> None:
         ping = load("GET /ping", base, ["/ping"], args.seconds, args.connections)
         spread = spread_holds(base, data, toks, args.seconds, args.connections)
         hot = asyncio.run(hot_night(base, data, toks, args.attempts))
+        with saga_roles(env):
+            saga = asyncio.run(measure_saga(base, settings.database_url, toks[0], data["spread"][:20],
+                                            data["nights"][5:]))
     row = asyncio.run(hot_row(settings, data, args.seconds / 2, 32))
     churn = asyncio.run(outbox_churn(settings, args.seconds / 2, 16))
-    console.print(report(ping, spread, hot, row, churn, args))
+    console.print(report(ping, spread, hot, row, churn, saga, args))
     console.print(msgspec.json.encode({"ping_rps": ping.rps, "holds_rps": spread.rps, "hot": hot, "hot_row": row,
-                                       "outbox": churn}).decode())
+                                       "outbox": churn, "saga": saga}).decode())
 
 
 if __name__ == "__main__":
