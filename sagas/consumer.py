@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from app.outbox import EventEnvelope, decode_envelope
 from app.settings import Settings
 
 log = structlog.get_logger("sagas.consumer")
+_COMMIT_TIMEOUT_S = 3.0
 Handler = Callable[[EventEnvelope], Awaitable[None]]
 
 
@@ -27,7 +29,12 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
     announced = False
     try:
         while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=200, max_records=100)
+            try:
+                batches = await consumer.getmany(timeout_ms=200, max_records=100)
+            except KafkaError as exc:  # the broker restarted or moved: aiokafka reconnects and rejoins
+                log.warning("saga_fetch_failed", topic=topic, error=repr(exc))
+                await asyncio.sleep(0.5)
+                continue
             if not announced and consumer.assignment():
                 announced = True
                 log.info("saga_consumer_ready", topic=topic, group=group,
@@ -37,10 +44,20 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
             for tp, messages in batches.items():
                 for message in messages:
                     await _handle(handle, message.value, stop)
-                await consumer.commit({tp: messages[-1].offset + 1})
+                await _commit(consumer, {tp: messages[-1].offset + 1})
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(consumer.stop(), 5)
+
+
+async def _commit(consumer: AIOKafkaConsumer, offsets: dict) -> None:  # type: ignore[type-arg]
+    """A commit refused after a rebalance or a broker restart is not fatal: the messages come again and
+    the handlers are idempotent."""
+    try:
+        async with asyncio.timeout(_COMMIT_TIMEOUT_S):  # aiokafka retries some errors forever
+            await consumer.commit(offsets)
+    except (KafkaError, TimeoutError) as exc:
+        log.warning("saga_commit_failed", error=repr(exc))
 
 
 async def _handle(handle: Handler, raw: bytes, stop: asyncio.Event) -> None:

@@ -19,6 +19,7 @@ import asyncpg
 import msgspec
 import structlog
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 from elasticsearch import AsyncElasticsearch
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 from redis.asyncio import Redis
@@ -209,7 +210,11 @@ async def consume(projector: CatalogProjector, stop: asyncio.Event, *, group_id:
                 for message in messages:
                     await projector.handle_raw(message.value, stop)
                 await _flush(projector, stop)
-                await consumer.commit({tp: messages[-1].offset + 1})
+                try:
+                    async with asyncio.timeout(3.0):  # aiokafka retries some commit errors forever
+                        await consumer.commit({tp: messages[-1].offset + 1})
+                except (KafkaError, TimeoutError) as exc:  # a rebalance or a broker restart: redelivered, applied idempotently
+                    log.warning("projector_commit_failed", error=repr(exc))
     except ProjectorStopping:
         log.info("projector_stopping_mid_retry")
     finally:

@@ -75,7 +75,7 @@ def saga_roles(settings: Any, stack: object, tmp_path_factory: pytest.TempPathFa
     for role in ROLES:
         roles.start(role)
     try:
-        asyncio.run(_topics_exist(settings))
+        asyncio.run(topics_exist(settings))
         for role in ("saga", "services"):
             roles.wait_ready(role)
         yield roles
@@ -83,7 +83,7 @@ def saga_roles(settings: Any, stack: object, tmp_path_factory: pytest.TempPathFa
         roles.stop()
 
 
-async def _topics_exist(settings: Any) -> None:
+async def topics_exist(settings: Any) -> None:
     """Create the saga's topics before its consumers join (auto-creation on first produce races them)."""
     from aiokafka import AIOKafkaProducer
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
-from tests.integration.bookings.conftest import booking_body
+import msgspec
+
+from tests.integration.bookings.conftest import Roles, booking_body, topics_exist
 from tests.integration.holds.conftest import hold_body
+from tests.support.servers import private_server
 
 
 async def _start(client: Any, headers: dict[str, str], resort: Any, count: int, token: str = "tok_approve") -> list[str]:
@@ -111,3 +115,35 @@ async def _until_published(catalog_factory: Any, ids: list[str]) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the duplicates were never published")
+
+
+async def test_the_broker_restarted_mid_run_loses_its_messages_and_every_saga_still_ends(
+    saga_roles: Any, client: Any, settings: Any, catalog_resort: Any, catalog_factory: Any,
+    guest_headers: dict[str, str], tmp_path: Path
+) -> None:
+    """A private broker (the shared one serves other tests): the roles move to it, the broker restarts
+    with sagas in flight and forgets every message; deadlines re-send what was lost."""
+    broker = private_server("kafka", tmp_path)
+    bootstrap = f"127.0.0.1:{broker.servers[0].port}"
+    moved = ("relay", "saga", "services", "sweeper")
+    for role in moved:
+        saga_roles.kill(role)
+    private = Roles(saga_roles.env | {"RESORT_KAFKA_BOOTSTRAP": bootstrap}, tmp_path)
+    try:
+        await topics_exist(msgspec.structs.replace(settings, kafka_bootstrap=bootstrap))
+        for role in moved:
+            private.start(role)
+        for role in ("saga", "services"):
+            await asyncio.to_thread(private.wait_ready, role)
+        ids = await _start(client, guest_headers, catalog_resort, 4)
+        await asyncio.to_thread(broker.restart_server, broker.servers[0].name)
+        statuses = await _all_terminal(catalog_factory, ids, timeout=90)
+        print(f"\nbroker restarted mid-run: {sorted(statuses.values())}")
+        await _invariants(catalog_factory, catalog_resort, statuses)
+    finally:
+        private.stop()
+        broker.stop()
+        for role in moved:
+            saga_roles.start(role)
+        for role in ("saga", "services"):
+            await asyncio.to_thread(saga_roles.wait_ready, role)
