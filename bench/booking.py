@@ -79,7 +79,7 @@ request = function()
                              products[math.random(#products)], nights[n], nights[n + 1])
   local headers = {["Content-Type"] = "application/json",
                    ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
-                   ["Idempotency-Key"] = string.format("b%%d-%%d", math.random(1000000000), counter)}
+                   ["Idempotency-Key"] = string.format("%(run)s-%%d-%%d", math.random(1000000000), counter)}
   return wrk.format("POST", "/holds", headers, body)
 end
 """
@@ -139,7 +139,8 @@ def spread_holds(base: str, data: dict, toks: list[str], seconds: int, connectio
     quoted = lambda items: ", ".join(f'"{x}"' for x in items)  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "holds.lua"
-        script.write_text(_POST_SCRIPT % {"products": quoted(data["spread"]), "tokens": quoted(toks),
+        script.write_text(_POST_SCRIPT % {"run": uuid.uuid4().hex, "products": quoted(data["spread"]),
+                                          "tokens": quoted(toks),
                                           "nights": quoted(n.isoformat() for n in data["nights"])})
         argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
                 "-s", str(script), base]
