@@ -122,10 +122,11 @@ class HoldLocks:
             return None
         return {key: int(token) for key, token in zip(keys, result, strict=True)}
 
-    async def acquire(self, keys: list[str], *, sold_out: Iterable[str] = ()) -> Lease | None:
-        """All of ``keys`` within ``wait_ms``, or None (busy, or a night sold out meanwhile)."""
+    async def acquire(self, keys: list[str], *, sold_out: Iterable[str] = (),
+                      deadline: float | None = None) -> Lease | None:
+        """All of ``keys`` within ``wait_ms`` (or by ``deadline``), or None (busy, or sold out meanwhile)."""
         began = time.monotonic()
-        deadline = began + self.wait_ms / 1000
+        deadline = deadline or began + self.wait_ms / 1000
         local = await self._queues.enter(tuple(keys), deadline - began)
         if local is None:
             return None

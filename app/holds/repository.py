@@ -161,9 +161,23 @@ async def due_holds(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record
 
 async def record_changes(conn: asyncpg.Connection, hold: asyncpg.Record, event: str, actor: str,
                          client_id: str | None, rows: list[asyncpg.Record]) -> None:
-    """The hold's event, one availability event per product whose nights moved, and the audit row."""
+    """The hold's event and audit row, and one availability event per product whose nights moved."""
+    await record_hold(conn, hold, event, actor, client_id)
+    await record_availability(conn, hold, event, rows)
+
+
+async def record_hold(conn: asyncpg.Connection, hold: asyncpg.Record, event: str, actor: str,
+                      client_id: str | None) -> None:
     await record_event(conn, topic="holds", aggregate_type="hold", aggregate_id=str(hold["id"]),
                        event_type=f"hold.{event}", version=hold["version"], payload=hold_payload(hold))
+    await conn.execute(
+        "INSERT INTO audit_log (actor, client_id, action, outcome, detail) VALUES ($1, $2, $3, 'ok', $4::jsonb)",
+        actor, client_id, f"hold.{event}", json.dumps({"hold_id": str(hold["id"]),
+                                                       "product_id": str(hold["product_id"])}))
+
+
+async def record_availability(conn: asyncpg.Connection, hold: asyncpg.Record, event: str,
+                              rows: list[asyncpg.Record]) -> None:
     by_product: dict[uuid.UUID, list[asyncpg.Record]] = {}
     for row in rows:
         by_product.setdefault(row["product_id"], []).append(row)
@@ -172,10 +186,6 @@ async def record_changes(conn: asyncpg.Connection, hold: asyncpg.Record, event: 
             conn, topic="inventory", aggregate_type="product", aggregate_id=str(product_id),
             event_type="availability.changed", version=max(r["version"] for r in nights),
             payload=availability_payload(product_id, hold["property_id"], f"hold.{event}", hold["id"], nights))
-    await conn.execute(
-        "INSERT INTO audit_log (actor, client_id, action, outcome, detail) VALUES ($1, $2, $3, 'ok', $4::jsonb)",
-        actor, client_id, f"hold.{event}", json.dumps({"hold_id": str(hold["id"]),
-                                                       "product_id": str(hold["product_id"])}))
 
 
 def hold_payload(hold: asyncpg.Record) -> dict[str, Any]:

@@ -9,6 +9,7 @@ same transaction on PostgreSQL alone, with a lock timeout instead of the Redis w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -144,33 +146,16 @@ class HoldService:
         return package_free(nights, {str(k): v for k, v in free.items()}, components)
 
     async def _place(self, principal: Principal, plan: Plan, within: Within) -> asyncpg.Record:
-        try:
-            hold, rows = await self._place_with_locks(principal, plan, within)
-            DEGRADED.set(0)
-        except LocksUnavailable as exc:
-            DEGRADED.set(1)
-            log.warning("holds_without_redis", error=str(exc))
-            hold, rows = await self._commit(principal, plan, None, within)
-        await self._after_commit(hold, rows)
-        return hold
-
-    async def _place_with_locks(self, principal: Principal, plan: Plan,
-                                within: Within) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
         for _attempt in range(2):
-            await self._refuse_if_marked(plan)
-            lease = await self.locks.acquire(plan.keys, sold_out=plan.keys)
-            if lease is None:
-                await self._refuse_if_marked(plan)
-                raise busy()
-            LOCK_WAIT.observe(lease.waited_s)
             try:
-                return await self._commit(principal, plan, lease.tokens, within)
+                hold, rows = await self._commit(principal, plan, within)
+                break
             except StaleFence:
                 log.warning("hold_lock_lost", keys=plan.keys)
-            finally:
-                with contextlib.suppress(LocksUnavailable):
-                    await self.locks.release(lease)
-        raise busy()
+        else:
+            raise busy()
+        await self._after_commit(hold, rows)
+        return hold
 
     async def _refuse_if_known_sold_out(self, request: HoldRequest) -> None:
         """A night already marked sold out is refused before any database work (the hot-night path)."""
@@ -183,28 +168,77 @@ class HoldService:
                 raise sold_out_refusal(sorted({dt.date.fromisoformat(k.rsplit(":", 1)[1]) for k in marked}))
 
     async def _refuse_if_marked(self, plan: Plan) -> None:
-        marked = await self.locks.marked_sold_out(plan.keys)
+        try:
+            marked = await self.locks.marked_sold_out(plan.keys)
+        except LocksUnavailable:
+            return
         if marked:
             raise sold_out_refusal(sorted({dt.date.fromisoformat(k.rsplit(":", 1)[1]) for k in marked}))
 
-    async def _commit(self, principal: Principal, plan: Plan, tokens: dict[str, int] | None,
+    async def _commit(self, principal: Principal, plan: Plan,
                       within: Within) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+        """One transaction. Everything that does not touch inventory is written first; the nights' locks are
+        held only around the guarded update, its availability events and the commit."""
+        deadline = time.monotonic() + self.settings.hold_lock_wait_ms / 1000
         try:
-            async with self.commit_db.acquire() as conn, conn.transaction():
-                if tokens is None:
-                    await conn.execute(f"SET LOCAL lock_timeout = '{self.settings.hold_lock_wait_ms}ms'")
-                await self._check_limit(conn, principal)
-                if len(plan.lines) > 1:
-                    await repo.lock_rows(conn, plan.lines)
-                rows = await repo.take(conn, plan.lines, tokens)
-                if len(rows) < len(plan.lines):
-                    await self._refused(conn, plan.lines, tokens)
-                hold = await repo.insert_hold(conn, self._values(principal, plan), plan.lines)
-                await repo.record_changes(conn, hold, "created", principal.actor, principal.client_id, rows)
-                await within(conn, hold)
-                return hold, rows
+            async with asyncio.timeout(self.settings.hold_lock_wait_ms / 1000):
+                conn = await self.commit_db.acquire()
+        except TimeoutError:
+            raise busy() from None
+        try:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                hold = await self._write_hold(conn, principal, plan, within)
+                rows = await self._take_locked(conn, plan, hold, deadline, tx)
+            except BaseException:
+                with contextlib.suppress(Exception):  # a failed COMMIT leaves nothing to roll back
+                    await tx.rollback()
+                raise
+            return hold, rows
         except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
             raise busy() from None
+        finally:
+            await self.commit_db.release(conn)
+
+    async def _write_hold(self, conn: asyncpg.Connection, principal: Principal, plan: Plan,
+                          within: Within) -> asyncpg.Record:
+        await self._check_limit(conn, principal)
+        hold = await repo.insert_hold(conn, self._values(principal, plan), plan.lines)
+        await repo.record_hold(conn, hold, "created", principal.actor, principal.client_id)
+        await within(conn, hold)
+        return hold
+
+    async def _take_locked(self, conn: asyncpg.Connection, plan: Plan, hold: asyncpg.Record, deadline: float,
+                           tx: Any) -> list[asyncpg.Record]:
+        """Under the nights' Redis locks (or PostgreSQL's lock timeout when Redis is gone): the guarded,
+        fenced update, its events, the commit."""
+        try:
+            lease = await self.locks.acquire(plan.keys, sold_out=plan.keys, deadline=deadline)
+            DEGRADED.set(0)
+        except LocksUnavailable as exc:
+            DEGRADED.set(1)
+            log.warning("holds_without_redis", error=str(exc))
+            await conn.execute(f"SET LOCAL lock_timeout = '{self.settings.hold_lock_wait_ms}ms'")
+            lease = None
+        else:
+            if lease is None:
+                await self._refuse_if_marked(plan)
+                raise busy()
+            LOCK_WAIT.observe(lease.waited_s)
+        try:
+            if len(plan.lines) > 1:
+                await repo.lock_rows(conn, plan.lines)
+            rows = await repo.take(conn, plan.lines, lease.tokens if lease else None)
+            if len(rows) < len(plan.lines):
+                await self._refused(conn, plan.lines, lease.tokens if lease else None)
+            await repo.record_availability(conn, hold, "created", rows)
+            await tx.commit()
+            return rows
+        finally:
+            if lease is not None:
+                with contextlib.suppress(LocksUnavailable):
+                    await self.locks.release(lease)
 
     async def _check_limit(self, conn: asyncpg.Connection, principal: Principal) -> None:
         kind, owner = owner_of(principal)

@@ -64,9 +64,9 @@ async def test_a_writer_paused_past_its_lock_is_refused_by_postgres(
         async with conn.transaction():
             assert await repo.take(conn, lines, paused.tokens) == []  # A wakes up and is refused
     service = HoldService(sync_resources)
-    plan = await service.plan(HoldRequest(str(room["id"]), night, night + dt.timedelta(days=1), 1, 2))
-    with pytest.raises(StaleFence):
-        await service._commit(_guest(), plan, paused.tokens, _nothing)
+    async with sync_resources.db.acquire() as conn:  # capacity is there: the refusal is the stale token's
+        with pytest.raises(StaleFence):
+            await service._refused(conn, lines, paused.tokens)
     rows = await catalog_factory.fetch("SELECT held FROM inventory WHERE product_id = $1 AND night = $2",
                                        room["id"], night)
     assert rows[0]["held"] == 1
