@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect
 
 from app.auth.cookies import clear_auth_cookies, set_auth_cookies
-from app.auth.flow import LoginRefused, finish_login, start_login, take_state
+from app.auth.flow import BINDING_HEADER, LoginRefused, binding_cookie, finish_login, start_login, take_state
 from app.auth.gateway import REFRESH_COOKIE, check_csrf
 from app.auth.guards import requires_user
 from app.auth.idp import IdpUnavailable
@@ -50,14 +50,26 @@ async def login(request: Request[Any, Any, Any], response: str = "redirect", ret
     await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
     mode = "json" if response == "json" else "redirect"
     try:
-        url, state = await start_login(auth.idp, auth.oauth, auth.resources.redis, mode=mode,
-                                       return_to=safe_return_path(return_to))
+        started = await start_login(auth.idp, auth.oauth, auth.resources.redis, mode=mode,
+                                    return_to=safe_return_path(return_to))
     except IdpUnavailable as exc:
         auth.audit.record("login", "idp_unavailable", ip=_ip(request), user_agent=_ua(request), error=str(exc)[:200])
         raise
+    response: Response[Any]
     if mode == "json":
-        return Response({"authorization_url": url, "state": state}, headers=NO_STORE)
-    return Redirect(url, status_code=302, headers=NO_STORE)
+        body = {"authorization_url": started.url, "state": started.state, "login_binding": started.binding}
+        response = Response(body, headers=NO_STORE)
+    else:
+        response = Redirect(started.url, status_code=302, headers=NO_STORE)
+    # Host-only (no Domain), HttpOnly, only sent to the callback, gone when the login state is.
+    response.set_cookie(binding_cookie(started.state), started.binding, max_age=auth.settings.login_state_ttl,
+                        path="/auth/callback", secure=auth.settings.cookie_secure, httponly=True, samesite="lax")
+    return response
+
+
+def _presented_binding(request: Request[Any, Any, Any], state: str) -> str | None:
+    """The login binding from this login's cookie (browsers) or the X-Login-Binding header (apps)."""
+    return request.cookies.get(binding_cookie(state)) or request.headers.get(BINDING_HEADER)
 
 
 @get("/auth/callback", opt=PUBLIC, tags=["auth"], summary="The IdP's redirect back with the code")
@@ -67,7 +79,8 @@ async def callback(request: Request[Any, Any, Any], code: str = "", iss: str | N
     auth = auth_of(request.app)
     await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
     try:
-        login_state = await take_state(auth.resources.redis, login_state_id)
+        login_state = await take_state(auth.resources.redis, login_state_id,
+                                       _presented_binding(request, login_state_id))
         if iss is not None and iss != auth.settings.oidc_issuer:
             raise LoginRefused("The authorization response names another issuer.", code="issuer_mismatch")
         if error:
@@ -90,11 +103,14 @@ async def callback(request: Request[Any, Any, Any], code: str = "", iss: str | N
     access = auth.tokens.mint(subject=profile.subject, session_id=session.id, roles=roles)
     auth.audit.record("login", "ok", actor=f"user:{profile.subject}", ip=_ip(request), user_agent=_ua(request),
                       session_id=session.id, roles=roles)
+    response: Response[Any]
     if login_state.get("mode") == "json":
-        return Response(_tokens_body(auth, access, refresh, session.id), headers=NO_STORE)
-    redirect = Redirect(login_state.get("return_to") or "/", status_code=303, headers=NO_STORE)
-    set_auth_cookies(redirect, auth.settings, access, refresh, session.csrf)
-    return redirect
+        response = Response(_tokens_body(auth, access, refresh, session.id), headers=NO_STORE)
+    else:
+        response = Redirect(login_state.get("return_to") or "/", status_code=303, headers=NO_STORE)
+        set_auth_cookies(response, auth.settings, access, refresh, session.csrf)
+    response.delete_cookie(binding_cookie(login_state_id), path="/auth/callback")
+    return response
 
 
 async def _presented_refresh_token(request: Request[Any, Any, Any]) -> tuple[str, bool]:
