@@ -52,6 +52,7 @@ def run(role: str) -> None:
         uvicorn.run(
             "app.main:asgi", factory=True, host=settings.api_host, port=settings.api_port,
             loop="uvloop", http="httptools", log_config=None, access_log=False, lifespan="on",
+            proxy_headers=False,  # X-Forwarded-For is read by app.clientaddr, from RESORT_TRUSTED_PROXIES only
             timeout_graceful_shutdown=10,
         )
         return

@@ -15,6 +15,7 @@ from litestar.di import Provide
 from litestar.plugins.prometheus import PrometheusConfig
 
 from app import docs, index
+from app.clientaddr import parse_networks
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
 from app.observability import MetricsController, RequestContextMiddleware, configure_logging
@@ -88,7 +89,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Outermost, so unknown routes and errors raised before any handler get a request id and the headers too.
-    app.asgi_handler = SecurityHeadersMiddleware(RequestContextMiddleware(app.asgi_handler), settings)
+    app.asgi_handler = SecurityHeadersMiddleware(
+        RequestContextMiddleware(app.asgi_handler, parse_networks(settings.trusted_proxies)), settings)
     return app
 
 

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from app.clientaddr import parse_networks
+
 PREFIX = "RESORT_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +32,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     cors_origins: list[str] = []
+    # Load balancers / reverse proxies (addresses or networks, comma separated) whose X-Forwarded-For is
+    # believed; from anybody else the header is ignored. Empty: the TCP peer is the client.
+    trusted_proxies: list[str] = []
 
     database_url: str = "postgresql://postgres@127.0.0.1:55432/resort"
     database_pool_min: int = 2
@@ -172,6 +177,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for var, ok in checks.items():
             if not ok:
                 raise SettingsError(f"{var} has an invalid value")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise SettingsError(f"RESORT_TRUSTED_PROXIES has an invalid entry: {exc}") from None
 
     def roles_for_groups(self, groups: list[str]) -> list[str]:
         """Map IdP groups to the app's roles by ``role_map``; everyone is at least a guest."""

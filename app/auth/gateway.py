@@ -20,6 +20,7 @@ from app.auth.guards import sign_in_required
 from app.auth.jwtcheck import TokenRejected, scopes_of, split_token
 from app.auth.principal import Principal
 from app.auth.service import AuthService
+from app.clientaddr import client_ip
 from app.errors import Forbidden, Unauthorized
 
 ACCESS_COOKIE = "resort_access"
@@ -44,11 +45,6 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
-
-
-def client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return client[0] if client else ""
 
 
 def bearer_or_cookie(scope: Scope) -> tuple[str | None, bool]:

@@ -21,6 +21,7 @@ from app.auth.principal import current_principal
 from app.auth.refresh import Rotation
 from app.auth.service import AuthService, auth_of
 from app.auth.users import profile_from_claims, sync_profile
+from app.clientaddr import client_ip
 from app.errors import BadRequest, Unauthorized
 
 PUBLIC = {"public": True}
@@ -32,7 +33,7 @@ class RefreshBody(msgspec.Struct, forbid_unknown_fields=False):
 
 
 def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
+    return client_ip(request.scope) or None
 
 
 def _ua(request: Request[Any, Any, Any]) -> str | None:

@@ -19,7 +19,7 @@ from app.outbox import decode_envelope, record_event
 from app.resources import Resources
 from app.settings import Settings
 from sync.relay import OutboxRelay
-from tests.integration.sync.rows import until
+from tests.support.wait import until
 
 
 async def _record(resources: Resources, topic: str, count: int, aggregates: int = 3) -> list[uuid.UUID]:
