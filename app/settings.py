@@ -69,6 +69,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_login_per_minute: int = 20
     rate_limit_refresh_per_minute: int = 30
     rate_limit_api_per_minute: int = 600
+    # Invalid tokens per client address and minute before its unverified tokens are answered 429 unchecked.
+    rate_limit_bad_tokens_per_minute: int = 60
     # Auth (app/auth): leeway, the gateway's local caches, login state, IdP calls and outage answers.
     jwt_leeway_s: int = 60
     auth_cache_ms: int = 500
