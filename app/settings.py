@@ -64,6 +64,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_ttl: int = 14 * 24 * 3600
     session_idle_timeout: int = 30 * 60
     session_absolute_timeout: int = 12 * 3600
+    # Seconds after a refresh during which the spent refresh token yields the same successor again (two
+    # tabs refreshing at once); 0 turns it off. Later use of a spent token is reuse and ends the session.
+    refresh_reuse_grace_s: int = 10
     cookie_secure: bool = True
 
     rate_limit_login_per_minute: int = 20

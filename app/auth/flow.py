@@ -93,9 +93,19 @@ async def take_state(redis: Any, state: str, binding: str | None) -> dict[str, A
     return login
 
 
+class SignedIn(msgspec.Struct, frozen=True):
+    claims: dict[str, Any]
+    id_token: str
+    idp_refresh: str  # the IdP's refresh token ("" if none), to learn the user's groups again at each refresh
+
+
+class GrantRevoked(Exception):
+    """The IdP refused our refresh token: the user's grant there is gone (removed, logged out, revoked)."""
+
+
 async def finish_login(idp: IdentityProvider, oauth: AsyncOAuth2Client, login: dict[str, Any], code: str,
-                       ) -> tuple[dict[str, Any], str]:
-    """Exchange the code (with the PKCE verifier), validate the ID token; returns (claims, raw ID token)."""
+                       ) -> SignedIn:
+    """Exchange the code (with the PKCE verifier), validate the ID token."""
     metadata = await idp.metadata()
     try:
         token = await oauth.fetch_token(metadata["token_endpoint"], code=code, code_verifier=login["verifier"],
@@ -114,4 +124,29 @@ async def finish_login(idp: IdentityProvider, oauth: AsyncOAuth2Client, login: d
         code = "invalid_nonce" if exc.reason == "wrong_nonce" else "invalid_id_token"
         raise LoginRefused(f"The ID token was refused ({exc.reason}).", code=code,
                            extra={"reason": exc.reason}) from exc
-    return claims, id_token
+    refresh = token.get("refresh_token")
+    return SignedIn(claims, id_token, refresh if isinstance(refresh, str) else "")
+
+
+async def refresh_at_idp(idp: IdentityProvider, oauth: AsyncOAuth2Client, refresh_token: str,
+                         subject: str) -> SignedIn:
+    """The user's current claims from the IdP (refresh grant; its refresh token rotates).
+
+    Raises :class:`GrantRevoked` when the IdP refuses the grant, ``IdpUnavailable`` when it cannot be asked,
+    ``TokenRejected`` when its new ID token is not valid or names someone else."""
+    metadata = await idp.metadata()
+    try:
+        token = await oauth.fetch_token(metadata["token_endpoint"], grant_type="refresh_token",
+                                        refresh_token=refresh_token)
+    except OAuthError as exc:
+        raise GrantRevoked(str(exc.error)) from exc
+    except (httpx.HTTPError, ValueError) as exc:
+        raise idp.unavailable(type(exc).__name__) from exc
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str):
+        raise TokenRejected("missing_id_token")
+    claims = await idp.verify(id_token, audience=idp.settings.oidc_client_id)
+    if claims.get("sub") != subject:
+        raise TokenRejected("wrong_subject")
+    rotated = token.get("refresh_token")
+    return SignedIn(claims, id_token, rotated if isinstance(rotated, str) else refresh_token)

@@ -11,7 +11,15 @@ from litestar.params import Parameter
 from litestar.response import Redirect
 
 from app.auth.cookies import clear_auth_cookies, set_auth_cookies
-from app.auth.flow import BINDING_HEADER, LoginRefused, binding_cookie, finish_login, start_login, take_state
+from app.auth.flow import (
+    BINDING_HEADER,
+    GrantRevoked,
+    LoginRefused,
+    binding_cookie,
+    finish_login,
+    start_login,
+    take_state,
+)
 from app.auth.gateway import REFRESH_COOKIE, check_csrf
 from app.auth.guards import requires_user
 from app.auth.idp import IdpUnavailable
@@ -19,7 +27,9 @@ from app.auth.jwtcheck import TokenRejected, split_token
 from app.auth.oidc_claims import check_logout_token, safe_return_path
 from app.auth.principal import current_principal
 from app.auth.refresh import Rotation
+from app.auth.roles import current_roles
 from app.auth.service import AuthService, auth_of
+from app.auth.sessions import Session
 from app.auth.users import profile_from_claims, sync_profile
 from app.clientaddr import client_ip
 from app.errors import BadRequest, Unauthorized
@@ -88,17 +98,18 @@ async def callback(request: Request[Any, Any, Any], code: str = "", iss: str | N
             raise LoginRefused(f"The IdP answered {error}.", code="idp_error")
         if not code:
             raise LoginRefused("The authorization response has no code.", code="missing_code")
-        claims, id_token = await finish_login(auth.idp, auth.oauth, login_state, code)
+        signed_in = await finish_login(auth.idp, auth.oauth, login_state, code)
     except LoginRefused as exc:
         auth.audit.record("login", "refused", ip=_ip(request), user_agent=_ua(request), reason=exc.code)
         raise
+    claims, id_token = signed_in.claims, signed_in.id_token
     profile = profile_from_claims(auth.settings.oidc_issuer, claims)
     roles = auth.settings.roles_for_groups(list(profile.groups))
     await sync_profile(auth.resources.db, profile, roles)
     session = await auth.sessions.create(
         subject=profile.subject, roles=roles, locale=profile.locale or "", name=profile.name or "",
         email=profile.email or "", idp_sid=str(claims.get("sid") or ""), ip=_ip(request) or "",
-        user_agent=_ua(request) or "", id_token=id_token,
+        user_agent=_ua(request) or "", id_token=id_token, idp_refresh=signed_in.idp_refresh,
     )
     refresh = await auth.refresh.issue(session.id, profile.subject, auth.settings.session_absolute_timeout)
     access = auth.tokens.mint(subject=profile.subject, session_id=session.id, roles=roles)
@@ -131,6 +142,25 @@ async def _presented_refresh_token(request: Request[Any, Any, Any]) -> tuple[str
     return cookie, True
 
 
+async def _renewed_roles(request: Request[Any, Any, Any], auth: AuthService, session: Session) -> list[str]:
+    """The roles the IdP (or the user record) gives the user now, kept on the session; ends the session
+    when the IdP refuses the grant."""
+    try:
+        roles, idp_refresh = await current_roles(auth, session)
+    except GrantRevoked as exc:
+        await auth.sessions.revoke(session.id)
+        await auth.retire(session.id)
+        auth.audit.record("refresh", "idp_grant_revoked", actor=f"user:{session.subject}", ip=_ip(request),
+                          session_id=session.id, error=str(exc)[:100])
+        raise Unauthorized("The identity provider ended this sign-in; sign in again.", code="session_ended") from exc
+    if roles != list(session.roles) or idp_refresh != session.idp_refresh:
+        await auth.sessions.update(session.id, roles=roles, idp_refresh=idp_refresh)
+    if roles != list(session.roles):
+        auth.audit.record("refresh", "roles_changed", actor=f"user:{session.subject}", ip=_ip(request),
+                          session_id=session.id, before=list(session.roles), after=roles)
+    return roles
+
+
 @post("/auth/token/refresh", opt=PUBLIC, tags=["auth"], status_code=200,
       summary="Rotate the refresh token; a new access token")
 async def refresh_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -146,13 +176,17 @@ async def refresh_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
                           session_id=result.session_id)
         raise Unauthorized("This refresh token was already used; the session has been ended.",
                            code="refresh_token_reused")
-    session = await auth.sessions.touch(result.session_id) if result.outcome is Rotation.OK else None
+    live = result.outcome in (Rotation.OK, Rotation.GRACE)
+    session = await auth.sessions.touch(result.session_id) if live and result.session_id else None
     if session is None or result.token is None:
         auth.audit.record("refresh", "refused", actor=who, ip=_ip(request), user_agent=_ua(request),
                           reason=result.outcome.value)
         raise Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")
-    access = auth.tokens.mint(subject=session.subject, session_id=session.id, roles=session.roles)
-    auth.audit.record("refresh", "ok", actor=who, ip=_ip(request), user_agent=_ua(request), session_id=session.id)
+    # A new rotation learns the user's roles again; the grace answer (same rotation) keeps the session's.
+    roles = await _renewed_roles(request, auth, session) if result.outcome is Rotation.OK else list(session.roles)
+    access = auth.tokens.mint(subject=session.subject, session_id=session.id, roles=roles)
+    auth.audit.record("refresh", result.outcome.value, actor=who, ip=_ip(request), user_agent=_ua(request),
+                      session_id=session.id)
     if via_cookie:
         response: Response[Any] = Response({"expires_in": auth.settings.access_token_ttl}, headers=NO_STORE)
         set_auth_cookies(response, auth.settings, access, result.token, session.csrf)
