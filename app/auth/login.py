@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -222,6 +224,14 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     return response
 
 
+async def _remember_logout_token(auth: AuthService, claims: dict[str, Any]) -> None:
+    """A logout token works once: its ``jti`` is kept in Redis until the token has expired (plus leeway)."""
+    ttl = max(1, int(claims["exp"]) - int(time.time()) + auth.settings.jwt_leeway_s)
+    jti = hashlib.sha256(f"{claims['iss']}\n{claims['jti']}".encode()).hexdigest()
+    if not await auth.resources.redis.set(f"auth:logout-jti:{jti}", "1", nx=True, ex=ttl):
+        raise TokenRejected("replayed_logout_token")
+
+
 @post("/auth/backchannel-logout", opt=PUBLIC, tags=["auth"], status_code=200,
       summary="OIDC back-channel logout from the IdP")
 async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -233,8 +243,9 @@ async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
             raise TokenRejected("missing_logout_token")
         header_, _ = split_token(token)
         claims = await auth.idp.verify(token, audience=auth.settings.oidc_client_id,
-                                       required=("iss", "aud", "iat", "jti", "events"))
+                                       required=("iss", "aud", "iat", "exp", "jti", "events"))
         sid, sub = check_logout_token(header_, claims)
+        await _remember_logout_token(auth, claims)
     except TokenRejected as exc:
         auth.audit.record("backchannel_logout", "refused", ip=_ip(request), reason=exc.reason)
         raise BadRequest(f"The logout token is not valid ({exc.reason}).", code="invalid_logout_token") from exc
