@@ -13,6 +13,8 @@ import msgspec
 from app.clientaddr import parse_networks
 
 PREFIX = "RESORT_"
+# The local IdP stand-in's secret for the backend client (oidc/provider.mjs): never acceptable in production.
+DEMO_OIDC_CLIENT_SECRET = "resort-backend-secret"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,7 +53,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     oidc_issuer: str = "http://127.0.0.1:59000"
     oidc_client_id: str = "resort-backend"
-    oidc_client_secret: str = "resort-backend-secret"
+    oidc_client_secret: str = DEMO_OIDC_CLIENT_SECRET
     oidc_scopes: str = "openid email profile groups offline_access"
     oidc_api_audience: str = "https://api.resort.local"
     # IdP group -> app role, as "group=role,group=role".
@@ -182,10 +184,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for var, ok in checks.items():
             if not ok:
                 raise SettingsError(f"{var} has an invalid value")
+        self._validate_production()
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise SettingsError(f"RESORT_TRUSTED_PROXIES has an invalid entry: {exc}") from None
+
+    def _validate_production(self) -> None:
+        """With ``RESORT_ENV=production`` the development defaults that would be unsafe stop the process."""
+        if self.env != "production":
+            return
+        if self.oidc_client_secret in ("", DEMO_OIDC_CLIENT_SECRET):
+            raise SettingsError("RESORT_OIDC_CLIENT_SECRET is the demo secret (or empty); production needs the "
+                                "backend's real client secret at the IdP")
+        if not self.cookie_secure:
+            raise SettingsError("RESORT_COOKIE_SECURE=false is refused in production: session cookies must be Secure")
 
     def roles_for_groups(self, groups: list[str]) -> list[str]:
         """Map IdP groups to the app's roles by ``role_map``; everyone is at least a guest."""
