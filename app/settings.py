@@ -87,6 +87,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idp_retry_after_s: int = 15
 
     health_timeout_s: float = 2.0
+    # /health/ready: its answer is reused for this long, and each address may ask this often per minute.
+    health_cache_ms: int = 1000
+    health_rate_limit_per_minute: int = 120
+    # Bearer token for the operators' /health/detail; empty: only callers on this machine (not in production).
+    health_token: str = ""
     seed_on_up: bool = True
 
     # Change propagation (sync/) and search (app/search/).
