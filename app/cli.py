@@ -32,9 +32,14 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Apply pending PostgreSQL migrations."""
+    from app.db.migrate import MigrationChanged
     from app.db.migrate import migrate as run_migrations
 
-    applied = asyncio.run(run_migrations(_settings().database_url))
+    try:
+        applied = asyncio.run(run_migrations(_settings().database_url))
+    except MigrationChanged as exc:
+        console.print(f"[red]refused[/]: {exc}")
+        raise SystemExit(1) from None
     console.print(f"applied migrations: {applied or 'none pending'}")
 
 
