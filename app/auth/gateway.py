@@ -161,6 +161,11 @@ async def _count_refusal(auth: AuthService, scope: Scope, reason: str) -> None:
 async def refuse(auth: AuthService, scope: Scope, exc: TokenRejected) -> Unauthorized:
     """Count, log and audit (sampled) a refusal; the 401 to raise."""
     await _count_refusal(auth, scope, exc.reason)
+    return unauthorized(exc)
+
+
+def unauthorized(exc: TokenRejected) -> Unauthorized:
+    """The 401 a refused token gets: expired (refresh), session ended (sign in again) or invalid."""
     if exc.expired:
         code, detail = "token_expired", "The access token has expired; refresh it."
     elif exc.reason == "session_ended":
@@ -169,6 +174,15 @@ async def refuse(auth: AuthService, scope: Scope, exc: TokenRejected) -> Unautho
         code, detail = "invalid_token", f"The access token is not valid ({exc.reason})."
     return Unauthorized(detail, code=code,
                         headers={"WWW-Authenticate": 'Bearer realm="resort", error="invalid_token"'})
+
+
+def admit(principal: Principal | None, public: bool, scope: Scope) -> str:
+    """Whether the request goes on (a 401 without a principal on a non-public route), and the key its API
+    rate limit is counted under: the principal's, or the client address's for anonymous calls."""
+    if principal is None and not public:
+        AUTH_REFUSALS.labels("no_token").inc()
+        raise sign_in_required()
+    return principal.actor if principal is not None else f"ip:{client_ip(scope)}"
 
 
 class Gateway(ASGIMiddleware):
@@ -192,13 +206,8 @@ class Gateway(ASGIMiddleware):
             auth.audit.record("access", "refused", ip=client_ip(scope), reason=exc.code, path=scope.get("path"))
             AUTH_REFUSALS.labels(exc.code).inc()
             raise
-        if principal is None and not public:
-            AUTH_REFUSALS.labels("no_token").inc()
-            raise sign_in_required()
+        who = admit(principal, public, scope)
         if principal is not None:
             scope.setdefault("state", {})["principal"] = principal
-            who = principal.actor
-        else:
-            who = f"ip:{client_ip(scope)}"
         await auth.limiter.hit("api", who, auth.settings.rate_limit_api_per_minute)
         await next_app(scope, receive, send)
