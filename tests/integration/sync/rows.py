@@ -18,6 +18,7 @@ from app.outbox import EventEnvelope, encode_envelope, record_event
 from app.resources import Resources
 from app.settings import Settings
 from sync.projector import CatalogProjector, consume
+from tests.support.wait import until  # noqa: F401 - re-exported: it used to live here
 
 
 async def create_property(db: asyncpg.Pool, property_id: str, *, lat: float = 33.25, lon: float = 126.5,
