@@ -38,9 +38,10 @@ def _free_dev_port() -> int:
 
 
 class World:
-    def __init__(self, idp: LocalStack, idp_name: str, issuer: str, api: str, keys_file: Path) -> None:
+    def __init__(self, idp: LocalStack, idp_name: str, issuer: str, api: str, data_dir: Path) -> None:
         self.idp, self.idp_name, self.issuer, self.api = idp, idp_name, issuer, api
-        self.keys_file = keys_file  # the private IdP's signing keys: the tests can sign as the IdP
+        self.keys_file = data_dir / "idp-keys.json"  # the private IdP's signing keys: tests sign as the IdP
+        self.groups_file = data_dir / "groups.json"  # users' groups changed while the IdP runs
 
     def logout_token(self, **changes: Any) -> str:
         """A back-channel logout token signed with the IdP's own RS256 key."""
@@ -59,11 +60,10 @@ def world(settings: Settings, stack: object) -> Iterator[World]:
     api_port, idp_port = _free_dev_port(), free_port()
     issuer = f"http://127.0.0.1:{idp_port}"
     data_dir = settings.data_path / "private" / f"oidc-{idp_port}"
-    keys_file = data_dir / "idp-keys.json"
     server = LocalServer(
         f"oidc-{idp_port}", "127.0.0.1", idp_port, data_dir, "oidc",
         env={"OIDC_BACKEND_BACKCHANNEL_LOGOUT_URI": f"http://127.0.0.1:{api_port}/auth/backchannel-logout",
-             "OIDC_KEYS_FILE": str(keys_file)},
+             "OIDC_KEYS_FILE": str(data_dir / "idp-keys.json"), "OIDC_GROUPS_FILE": str(data_dir / "groups.json")},
     )
     idp = LocalStack([server])
     idp.start_servers(timeout=30)
@@ -72,7 +72,7 @@ def world(settings: Settings, stack: object) -> Iterator[World]:
            "RESORT_IDP_TIMEOUT_S": "1.5"}
     try:
         with serve_api(env, api_port) as api:
-            yield World(idp, server.name, issuer, api, keys_file)
+            yield World(idp, server.name, issuer, api, data_dir)
     finally:
         idp.stop()
 
@@ -116,6 +116,22 @@ async def test_backchannel_logout_refuses_bad_tokens(world: World) -> None:
         wrong_kind = await client.post(f"{world.api}/auth/backchannel-logout",
                                        data={"logout_token": partner["access_token"]})
         assert wrong_kind.status_code == 400  # signed by the IdP, but not a logout token for us
+
+
+async def test_an_admin_demoted_at_the_idp_loses_the_role_at_the_next_refresh(world: World) -> None:
+    async with httpx.AsyncClient(timeout=10) as browser:
+        tokens = await _login(browser, world, "admin")
+        me = await browser.get(f"{world.api}/auth/me", headers=_bearer(tokens))
+        assert "admin" in me.json()["roles"], me.text
+        world.groups_file.write_text(json.dumps({"admin": ["customers"]}))  # demoted at the IdP
+        try:
+            refreshed = await browser.post(f"{world.api}/auth/token/refresh",
+                                           json={"refresh_token": tokens["refresh_token"]})
+            assert refreshed.status_code == 200, refreshed.text
+            me = await browser.get(f"{world.api}/auth/me", headers=_bearer(refreshed.json()))
+            assert me.json()["roles"] == ["guest"], me.text
+        finally:
+            world.groups_file.unlink()
 
 
 async def test_a_logout_token_works_once_and_must_expire(world: World) -> None:
