@@ -68,16 +68,16 @@ async def login(request: Request[Any, Any, Any], response: str = "redirect", ret
     except IdpUnavailable as exc:
         auth.audit.record("login", "idp_unavailable", ip=_ip(request), user_agent=_ua(request), error=str(exc)[:200])
         raise
-    response: Response[Any]
+    answer: Response[Any]
     if mode == "json":
         body = {"authorization_url": started.url, "state": started.state, "login_binding": started.binding}
-        response = Response(body, headers=NO_STORE)
+        answer = Response(body, headers=NO_STORE)
     else:
-        response = Redirect(started.url, status_code=302, headers=NO_STORE)
+        answer = Redirect(started.url, status_code=302, headers=NO_STORE)
     # Host-only (no Domain), HttpOnly, only sent to the callback, gone when the login state is.
-    response.set_cookie(binding_cookie(started.state), started.binding, max_age=auth.settings.login_state_ttl,
-                        path="/auth/callback", secure=auth.settings.cookie_secure, httponly=True, samesite="lax")
-    return response
+    answer.set_cookie(binding_cookie(started.state), started.binding, max_age=auth.settings.login_state_ttl,
+                      path="/auth/callback", secure=auth.settings.cookie_secure, httponly=True, samesite="lax")
+    return answer
 
 
 def _presented_binding(request: Request[Any, Any, Any], state: str) -> str | None:
