@@ -32,9 +32,14 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Apply pending PostgreSQL migrations."""
+    from app.db.migrate import MigrationChanged
     from app.db.migrate import migrate as run_migrations
 
-    applied = asyncio.run(run_migrations(_settings().database_url))
+    try:
+        applied = asyncio.run(run_migrations(_settings().database_url))
+    except MigrationChanged as exc:
+        console.print(f"[red]refused[/]: {exc}")
+        raise SystemExit(1) from None
     console.print(f"applied migrations: {applied or 'none pending'}")
 
 
@@ -52,6 +57,7 @@ def run(role: str) -> None:
         uvicorn.run(
             "app.main:asgi", factory=True, host=settings.api_host, port=settings.api_port,
             loop="uvloop", http="httptools", log_config=None, access_log=False, lifespan="on",
+            proxy_headers=False,  # X-Forwarded-For is read by app.clientaddr, from RESORT_TRUSTED_PROXIES only
             timeout_graceful_shutdown=10,
         )
         return

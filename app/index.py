@@ -26,7 +26,7 @@ CORE_LINKS: tuple[Link, ...] = (
     Link("/docs", "API docs", "Interactive API reference (Swagger UI), served by the app itself"),
     Link("/docs/openapi.json", "OpenAPI document", "The HTTP API, machine-readable"),
     Link("/asyncapi.json", "AsyncAPI document", "The WebSocket channels, machine-readable"),
-    Link("/health/ready", "Readiness", "One real round trip to each dependency"),
+    Link("/health/ready", "Readiness", "PostgreSQL and Redis answer (operators: /health/detail)"),
 )
 TITLE = "G Resort API"
 

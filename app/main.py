@@ -15,8 +15,11 @@ from litestar.di import Provide
 from litestar.plugins.prometheus import PrometheusConfig
 
 from app import docs, index
+from app.clientaddr import parse_networks
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
+from app.health.checks import Readiness
+from app.health.controller import ProbeLimiter
 from app.observability import MetricsController, RequestContextMiddleware, configure_logging
 from app.problem_docs import document_problems
 from app.resources import Resources, open_resources
@@ -54,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_resources(settings) as resources, contextlib.AsyncExitStack() as stack:
             app.state.resources = resources
+            app.state.readiness = Readiness(resources)
+            stack.push_async_callback(app.state.readiness.close)
             for feature in features:
                 if hasattr(feature, "lifespan"):
                     await stack.enter_async_context(feature.lifespan(app, resources))
@@ -74,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=middleware,
         lifespan=[lifespan],
         on_startup=[document_problems, index.publish_links(links)],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "probe_limiter": ProbeLimiter()}),
         dependencies={"resources": Provide(provide_resources, sync_to_thread=False),
                       "settings": Provide(provide_settings, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -88,7 +93,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Outermost, so unknown routes and errors raised before any handler get a request id and the headers too.
-    app.asgi_handler = SecurityHeadersMiddleware(RequestContextMiddleware(app.asgi_handler), settings)
+    app.asgi_handler = SecurityHeadersMiddleware(
+        RequestContextMiddleware(app.asgi_handler, parse_networks(settings.trusted_proxies)), settings)
     return app
 
 

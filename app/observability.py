@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -14,6 +15,7 @@ from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from app.clientaddr import Network, apply_trusted_proxies, client_ip
 from app.settings import Settings
 
 
@@ -53,14 +55,16 @@ class RequestContextMiddleware:
     """Gives every request an id (``X-Request-ID`` in or a new one), binds it to every log line,
     echoes it on the response and writes one access line."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, trusted_proxies: Sequence[Network] = ()) -> None:
         self.app = app
+        self.trusted_proxies = tuple(trusted_proxies)
         self.log = structlog.get_logger("app.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        apply_trusted_proxies(scope, self.trusted_proxies)  # the one place the client's address is derived
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 128 else uuid.uuid4().hex
@@ -87,6 +91,7 @@ class RequestContextMiddleware:
                     method=scope.get("method", "WS"),
                     path=path,
                     status=status,
+                    client=client_ip(scope),
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     **_principal(scope),
                 )

@@ -10,7 +10,11 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from app.clientaddr import parse_networks
+
 PREFIX = "RESORT_"
+# The local IdP stand-in's secret for the backend client (oidc/provider.mjs): never acceptable in production.
+DEMO_OIDC_CLIENT_SECRET = "resort-backend-secret"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,6 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     cors_origins: list[str] = []
+    # Load balancers / reverse proxies (addresses or networks, comma separated) whose X-Forwarded-For is
+    # believed; from anybody else the header is ignored. Empty: the TCP peer is the client.
+    trusted_proxies: list[str] = []
 
     database_url: str = "postgresql://postgres@127.0.0.1:55432/resort"
     database_pool_min: int = 2
@@ -46,7 +53,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     oidc_issuer: str = "http://127.0.0.1:59000"
     oidc_client_id: str = "resort-backend"
-    oidc_client_secret: str = "resort-backend-secret"
+    oidc_client_secret: str = DEMO_OIDC_CLIENT_SECRET
     oidc_scopes: str = "openid email profile groups offline_access"
     oidc_api_audience: str = "https://api.resort.local"
     # IdP group -> app role, as "group=role,group=role".
@@ -59,11 +66,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_ttl: int = 14 * 24 * 3600
     session_idle_timeout: int = 30 * 60
     session_absolute_timeout: int = 12 * 3600
+    # Seconds after a refresh during which the spent refresh token yields the same successor again (two
+    # tabs refreshing at once); 0 turns it off. Later use of a spent token is reuse and ends the session.
+    refresh_reuse_grace_s: int = 10
     cookie_secure: bool = True
 
     rate_limit_login_per_minute: int = 20
     rate_limit_refresh_per_minute: int = 30
     rate_limit_api_per_minute: int = 600
+    # Invalid tokens per client address and minute before its unverified tokens are answered 429 unchecked.
+    rate_limit_bad_tokens_per_minute: int = 60
     # Auth (app/auth): leeway, the gateway's local caches, login state, IdP calls and outage answers.
     jwt_leeway_s: int = 60
     auth_cache_ms: int = 500
@@ -75,6 +87,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idp_retry_after_s: int = 15
 
     health_timeout_s: float = 2.0
+    # /health/ready: its answer is reused for this long, and each address may ask this often per minute.
+    health_cache_ms: int = 1000
+    health_rate_limit_per_minute: int = 120
+    # Bearer token for the operators' /health/detail; empty: only callers on this machine (not in production).
+    health_token: str = ""
     seed_on_up: bool = True
 
     # Change propagation (sync/) and search (app/search/).
@@ -172,6 +189,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for var, ok in checks.items():
             if not ok:
                 raise SettingsError(f"{var} has an invalid value")
+        self._validate_production()
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise SettingsError(f"RESORT_TRUSTED_PROXIES has an invalid entry: {exc}") from None
+
+    def _validate_production(self) -> None:
+        """With ``RESORT_ENV=production`` the development defaults that would be unsafe stop the process."""
+        if self.env != "production":
+            return
+        if self.oidc_client_secret in ("", DEMO_OIDC_CLIENT_SECRET):
+            raise SettingsError("RESORT_OIDC_CLIENT_SECRET is the demo secret (or empty); production needs the "
+                                "backend's real client secret at the IdP")
+        if not self.cookie_secure:
+            raise SettingsError("RESORT_COOKIE_SECURE=false is refused in production: session cookies must be Secure")
 
     def roles_for_groups(self, groups: list[str]) -> list[str]:
         """Map IdP groups to the app's roles by ``role_map``; everyone is at least a guest."""

@@ -137,8 +137,20 @@ const USERS = [
   },
 ];
 
-const USERS_BY_LOGIN = new Map(USERS.map((user) => [user.login, user]));
-const USERS_BY_SUB = new Map(USERS.map((user) => [user.sub, user]));
+// OIDC_GROUPS_FILE (tests, demos): {"<login>": ["group", ...]} read at every use, so a user's groups can be
+// changed while the provider runs (a demotion at the IdP); users it does not name keep their own groups.
+const GROUPS_FILE = env.OIDC_GROUPS_FILE || '';
+
+function withCurrentGroups(user) {
+  if (!user || !GROUPS_FILE || !fs.existsSync(GROUPS_FILE)) return user;
+  const groups = JSON.parse(fs.readFileSync(GROUPS_FILE, 'utf8'))[user.login];
+  return Array.isArray(groups) ? { ...user, groups } : user;
+}
+
+const BUILT_IN_BY_LOGIN = new Map(USERS.map((user) => [user.login, user]));
+const BUILT_IN_BY_SUB = new Map(USERS.map((user) => [user.sub, user]));
+const USERS_BY_LOGIN = { get: (login) => withCurrentGroups(BUILT_IN_BY_LOGIN.get(login)) };
+const USERS_BY_SUB = { get: (sub) => withCurrentGroups(BUILT_IN_BY_SUB.get(sub)) };
 
 function checkPassword(user, password) {
   const expected = Buffer.from(`${user.login}-password`);

@@ -48,8 +48,16 @@ async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        await _cancel(listener)
         await auth.audit.stop()
         await auth.oauth.aclose()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel until it ends: redis-py's pub/sub can swallow a cancellation that lands while it (re)connects,
+    which left the app's shutdown waiting forever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.2)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()

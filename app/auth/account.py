@@ -10,6 +10,7 @@ from app.auth.guards import requires_login, requires_user
 from app.auth.principal import Principal, current_principal
 from app.auth.service import auth_of
 from app.auth.users import load_user
+from app.clientaddr import client_ip
 from app.errors import NotFound
 from app.resources import Resources
 from app.settings import Settings
@@ -66,7 +67,7 @@ async def revoke_session(request: Request[Any, Any, Any], session_id: str) -> No
         raise NotFound("No such session.", code="session_not_found")
     await auth.sessions.revoke(session_id)
     await auth.retire(session_id)
-    auth.audit.record("session_revoke", "ok", actor=principal.actor, ip=request.client.host if request.client else None,
+    auth.audit.record("session_revoke", "ok", actor=principal.actor, ip=client_ip(request.scope) or None,
                       session_id=session_id)
 
 

@@ -9,6 +9,7 @@ from litestar import Request, delete, get
 from app.auth.guards import requires_roles
 from app.auth.principal import current_principal
 from app.auth.service import auth_of
+from app.clientaddr import client_ip
 
 ADMIN = [requires_roles("admin")]
 
@@ -29,7 +30,7 @@ async def revoke_user_sessions(request: Request[Any, Any, Any], subject: str) ->
         await auth.retire(sid)
     admin = current_principal(request)
     auth.audit.record("admin_revoke_sessions", "ok", actor=admin.actor if admin else None,
-                      ip=request.client.host if request.client else None, subject=subject, count=len(ended))
+                      ip=client_ip(request.scope) or None, subject=subject, count=len(ended))
     return {"subject": subject, "revoked": ended}
 
 

@@ -4,6 +4,11 @@ Policy: every route requires a valid token unless its handler has ``opt={"public
 route a valid token still sets the principal (personalisation); an invalid, expired or revoked token is
 refused with 401 everywhere. ``/docs``, ``/swagger``, ``/metrics`` and ``/health`` bypass it entirely.
 Roles and scopes are then enforced per route by the guards in :mod:`app.auth.guards`.
+
+Token floods: every refused token counts against its client address (``rate_limit_bad_tokens_per_minute``);
+once an address has spent that budget, a token this instance has not verified before is answered 429 before
+any verification work, and only a sample of the flood's refusals (the first few, then one in a hundred,
+each with the count so far) becomes an audit row. Tokens already verified (cached) still pass.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from app.auth.audit import AUTH_REFUSALS
 from app.auth.guards import sign_in_required
 from app.auth.jwtcheck import TokenRejected, scopes_of, split_token
 from app.auth.principal import Principal
+from app.auth.ratelimit import limited
 from app.auth.service import AuthService
+from app.clientaddr import client_ip
 from app.errors import Forbidden, Unauthorized
 
 ACCESS_COOKIE = "resort_access"
@@ -28,6 +35,17 @@ CSRF_COOKIE = "resort_csrf"
 CSRF_HEADER = b"x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PARTNER_TYP = "at+jwt"
+BAD_TOKENS = "bad-token"
+AUDIT_FIRST, AUDIT_EVERY = 5, 100
+
+
+class TokenFlood(Exception):
+    """This address sent too many invalid tokens in the current window."""
+
+
+def sampled(count: int) -> bool:
+    """Whether the ``count``-th refusal of an address in a window is written to the audit log."""
+    return count <= AUDIT_FIRST or count % AUDIT_EVERY == 0
 
 
 def parse_cookies(raw: str) -> dict[str, str]:
@@ -44,11 +62,6 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
-
-
-def client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return client[0] if client else ""
 
 
 def bearer_or_cookie(scope: Scope) -> tuple[str | None, bool]:
@@ -103,7 +116,7 @@ def _partner(claims: dict[str, Any]) -> Principal:
     )
 
 
-async def _claims(auth: AuthService, token: str, via_cookie: bool) -> tuple[dict[str, Any], bool]:
+async def _claims(auth: AuthService, token: str, via_cookie: bool, ip: str) -> tuple[dict[str, Any], bool]:
     """Verified claims (from the local cache when this exact token was verified before) and whether the
     token is a partner's. The unverified ``iss`` only picks the verifier; each verifier checks it again."""
     cached = auth.verified.get(token)
@@ -111,6 +124,8 @@ async def _claims(auth: AuthService, token: str, via_cookie: bool) -> tuple[dict
     # A partner token is never accepted from the cookie, cached or not.
     if cached is not None and not (via_cookie and cached.get("iss") == partner_issuer):
         return cached, cached.get("iss") == partner_issuer
+    if await auth.limiter.exhausted(BAD_TOKENS, f"ip:{ip}", auth.settings.rate_limit_bad_tokens_per_minute):
+        raise TokenFlood()
     _, unverified = split_token(token)
     if unverified.get("iss") == partner_issuer and not via_cookie:
         claims = await auth.idp.verify(token, audience=auth.settings.oidc_api_audience, typ=PARTNER_TYP,
@@ -127,17 +142,30 @@ async def _claims(auth: AuthService, token: str, via_cookie: bool) -> tuple[dict
 
 
 async def authenticate(auth: AuthService, token: str, scope: Scope, via_cookie: bool) -> Principal:
-    claims, partner = await _claims(auth, token, via_cookie)
+    claims, partner = await _claims(auth, token, via_cookie, client_ip(scope))
     if partner:
         return _partner(claims)
     return await _user(auth, token, claims, scope, via_cookie)
 
 
-def refuse(auth: AuthService, scope: Scope, exc: TokenRejected) -> Unauthorized:
-    """Count, log and audit a refusal; the 401 to raise."""
-    AUTH_REFUSALS.labels(exc.reason).inc()
-    auth.audit.record("access", "refused", ip=client_ip(scope), user_agent=header(scope, b"user-agent"),
-                      reason=exc.reason, path=scope.get("path"), method=scope.get("method"))
+async def _count_refusal(auth: AuthService, scope: Scope, reason: str) -> None:
+    """Count a refused token against its address; audit a sample of a flood."""
+    AUTH_REFUSALS.labels(reason).inc()
+    ip = client_ip(scope)
+    count = await auth.limiter.count(BAD_TOKENS, f"ip:{ip}")
+    if sampled(count):
+        auth.audit.record("access", "refused", ip=ip, user_agent=header(scope, b"user-agent"), reason=reason,
+                          path=scope.get("path"), method=scope.get("method"), refusals_this_minute=count)
+
+
+async def refuse(auth: AuthService, scope: Scope, exc: TokenRejected) -> Unauthorized:
+    """Count, log and audit (sampled) a refusal; the 401 to raise."""
+    await _count_refusal(auth, scope, exc.reason)
+    return unauthorized(exc)
+
+
+def unauthorized(exc: TokenRejected) -> Unauthorized:
+    """The 401 a refused token gets: expired (refresh), session ended (sign in again) or invalid."""
     if exc.expired:
         code, detail = "token_expired", "The access token has expired; refresh it."
     elif exc.reason == "session_ended":
@@ -146,6 +174,15 @@ def refuse(auth: AuthService, scope: Scope, exc: TokenRejected) -> Unauthorized:
         code, detail = "invalid_token", f"The access token is not valid ({exc.reason})."
     return Unauthorized(detail, code=code,
                         headers={"WWW-Authenticate": 'Bearer realm="resort", error="invalid_token"'})
+
+
+def admit(principal: Principal | None, public: bool, scope: Scope) -> str:
+    """Whether the request goes on (a 401 without a principal on a non-public route), and the key its API
+    rate limit is counted under: the principal's, or the client address's for anonymous calls."""
+    if principal is None and not public:
+        AUTH_REFUSALS.labels("no_token").inc()
+        raise sign_in_required()
+    return principal.actor if principal is not None else f"ip:{client_ip(scope)}"
 
 
 class Gateway(ASGIMiddleware):
@@ -161,18 +198,16 @@ class Gateway(ASGIMiddleware):
             token, via_cookie = bearer_or_cookie(scope)
             principal = await authenticate(auth, token, scope, via_cookie) if token else None
         except TokenRejected as exc:
-            raise refuse(auth, scope, exc) from None
+            raise await refuse(auth, scope, exc) from None
+        except TokenFlood:
+            await _count_refusal(auth, scope, "token_flood")
+            raise limited(BAD_TOKENS) from None
         except Forbidden as exc:
             auth.audit.record("access", "refused", ip=client_ip(scope), reason=exc.code, path=scope.get("path"))
             AUTH_REFUSALS.labels(exc.code).inc()
             raise
-        if principal is None and not public:
-            AUTH_REFUSALS.labels("no_token").inc()
-            raise sign_in_required()
+        who = admit(principal, public, scope)
         if principal is not None:
             scope.setdefault("state", {})["principal"] = principal
-            who = principal.actor
-        else:
-            who = f"ip:{client_ip(scope)}"
         await auth.limiter.hit("api", who, auth.settings.rate_limit_api_per_minute)
         await next_app(scope, receive, send)

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.auth.audit import AUTH_REFUSALS
 from app.auth.principal import Principal, current_principal
+from app.clientaddr import client_ip
 from app.errors import Forbidden, Unauthorized
 
 Guard = Callable[[Any, Any], None]
@@ -34,9 +35,8 @@ def _refused(connection: Any, principal: Principal, error: Forbidden) -> Forbidd
     """Audit (who, what, from where) and count a refusal by a guard; the error to raise."""
     auth = getattr(getattr(getattr(connection, "app", None), "state", None), "auth", None)
     if auth is not None:
-        client = getattr(connection, "client", None)
         auth.audit.record("access", "forbidden", actor=principal.actor, client_id=principal.client_id,
-                     ip=client.host if client else None, reason=error.code, path=connection.scope.get("path"))
+                          ip=client_ip(connection.scope) or None, reason=error.code, path=connection.scope.get("path"))
     AUTH_REFUSALS.labels(error.code).inc()
     return error
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,7 +13,15 @@ from litestar.params import Parameter
 from litestar.response import Redirect
 
 from app.auth.cookies import clear_auth_cookies, set_auth_cookies
-from app.auth.flow import LoginRefused, finish_login, start_login, take_state
+from app.auth.flow import (
+    BINDING_HEADER,
+    GrantRevoked,
+    LoginRefused,
+    binding_cookie,
+    finish_login,
+    start_login,
+    take_state,
+)
 from app.auth.gateway import REFRESH_COOKIE, check_csrf
 from app.auth.guards import requires_user
 from app.auth.idp import IdpUnavailable
@@ -19,8 +29,11 @@ from app.auth.jwtcheck import TokenRejected, split_token
 from app.auth.oidc_claims import check_logout_token, safe_return_path
 from app.auth.principal import current_principal
 from app.auth.refresh import Rotation
+from app.auth.roles import current_roles
 from app.auth.service import AuthService, auth_of
+from app.auth.sessions import Session
 from app.auth.users import profile_from_claims, sync_profile
+from app.clientaddr import client_ip
 from app.errors import BadRequest, Unauthorized
 
 PUBLIC = {"public": True}
@@ -32,7 +45,7 @@ class RefreshBody(msgspec.Struct, forbid_unknown_fields=False):
 
 
 def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
+    return client_ip(request.scope) or None
 
 
 def _ua(request: Request[Any, Any, Any]) -> str | None:
@@ -50,14 +63,26 @@ async def login(request: Request[Any, Any, Any], response: str = "redirect", ret
     await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
     mode = "json" if response == "json" else "redirect"
     try:
-        url, state = await start_login(auth.idp, auth.oauth, auth.resources.redis, mode=mode,
-                                       return_to=safe_return_path(return_to))
+        started = await start_login(auth.idp, auth.oauth, auth.resources.redis, mode=mode,
+                                    return_to=safe_return_path(return_to))
     except IdpUnavailable as exc:
         auth.audit.record("login", "idp_unavailable", ip=_ip(request), user_agent=_ua(request), error=str(exc)[:200])
         raise
+    answer: Response[Any]
     if mode == "json":
-        return Response({"authorization_url": url, "state": state}, headers=NO_STORE)
-    return Redirect(url, status_code=302, headers=NO_STORE)
+        body = {"authorization_url": started.url, "state": started.state, "login_binding": started.binding}
+        answer = Response(body, headers=NO_STORE)
+    else:
+        answer = Redirect(started.url, status_code=302, headers=NO_STORE)
+    # Host-only (no Domain), HttpOnly, only sent to the callback, gone when the login state is.
+    answer.set_cookie(binding_cookie(started.state), started.binding, max_age=auth.settings.login_state_ttl,
+                      path="/auth/callback", secure=auth.settings.cookie_secure, httponly=True, samesite="lax")
+    return answer
+
+
+def _presented_binding(request: Request[Any, Any, Any], state: str) -> str | None:
+    """The login binding from this login's cookie (browsers) or the X-Login-Binding header (apps)."""
+    return request.cookies.get(binding_cookie(state)) or request.headers.get(BINDING_HEADER)
 
 
 @get("/auth/callback", opt=PUBLIC, tags=["auth"], summary="The IdP's redirect back with the code")
@@ -67,34 +92,39 @@ async def callback(request: Request[Any, Any, Any], code: str = "", iss: str | N
     auth = auth_of(request.app)
     await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
     try:
-        login_state = await take_state(auth.resources.redis, login_state_id)
+        login_state = await take_state(auth.resources.redis, login_state_id,
+                                       _presented_binding(request, login_state_id))
         if iss is not None and iss != auth.settings.oidc_issuer:
             raise LoginRefused("The authorization response names another issuer.", code="issuer_mismatch")
         if error:
             raise LoginRefused(f"The IdP answered {error}.", code="idp_error")
         if not code:
             raise LoginRefused("The authorization response has no code.", code="missing_code")
-        claims, id_token = await finish_login(auth.idp, auth.oauth, login_state, code)
+        signed_in = await finish_login(auth.idp, auth.oauth, login_state, code)
     except LoginRefused as exc:
         auth.audit.record("login", "refused", ip=_ip(request), user_agent=_ua(request), reason=exc.code)
         raise
+    claims, id_token = signed_in.claims, signed_in.id_token
     profile = profile_from_claims(auth.settings.oidc_issuer, claims)
     roles = auth.settings.roles_for_groups(list(profile.groups))
     await sync_profile(auth.resources.db, profile, roles)
     session = await auth.sessions.create(
         subject=profile.subject, roles=roles, locale=profile.locale or "", name=profile.name or "",
         email=profile.email or "", idp_sid=str(claims.get("sid") or ""), ip=_ip(request) or "",
-        user_agent=_ua(request) or "", id_token=id_token,
+        user_agent=_ua(request) or "", id_token=id_token, idp_refresh=signed_in.idp_refresh,
     )
     refresh = await auth.refresh.issue(session.id, profile.subject, auth.settings.session_absolute_timeout)
     access = auth.tokens.mint(subject=profile.subject, session_id=session.id, roles=roles)
     auth.audit.record("login", "ok", actor=f"user:{profile.subject}", ip=_ip(request), user_agent=_ua(request),
                       session_id=session.id, roles=roles)
+    response: Response[Any]
     if login_state.get("mode") == "json":
-        return Response(_tokens_body(auth, access, refresh, session.id), headers=NO_STORE)
-    redirect = Redirect(login_state.get("return_to") or "/", status_code=303, headers=NO_STORE)
-    set_auth_cookies(redirect, auth.settings, access, refresh, session.csrf)
-    return redirect
+        response = Response(_tokens_body(auth, access, refresh, session.id), headers=NO_STORE)
+    else:
+        response = Redirect(login_state.get("return_to") or "/", status_code=303, headers=NO_STORE)
+        set_auth_cookies(response, auth.settings, access, refresh, session.csrf)
+    response.delete_cookie(binding_cookie(login_state_id), path="/auth/callback")
+    return response
 
 
 async def _presented_refresh_token(request: Request[Any, Any, Any]) -> tuple[str, bool]:
@@ -114,6 +144,25 @@ async def _presented_refresh_token(request: Request[Any, Any, Any]) -> tuple[str
     return cookie, True
 
 
+async def _renewed_roles(request: Request[Any, Any, Any], auth: AuthService, session: Session) -> list[str]:
+    """The roles the IdP (or the user record) gives the user now, kept on the session; ends the session
+    when the IdP refuses the grant."""
+    try:
+        roles, idp_refresh = await current_roles(auth, session)
+    except GrantRevoked as exc:
+        await auth.sessions.revoke(session.id)
+        await auth.retire(session.id)
+        auth.audit.record("refresh", "idp_grant_revoked", actor=f"user:{session.subject}", ip=_ip(request),
+                          session_id=session.id, error=str(exc)[:100])
+        raise Unauthorized("The identity provider ended this sign-in; sign in again.", code="session_ended") from exc
+    if roles != list(session.roles) or idp_refresh != session.idp_refresh:
+        await auth.sessions.update(session.id, roles=roles, idp_refresh=idp_refresh)
+    if roles != list(session.roles):
+        auth.audit.record("refresh", "roles_changed", actor=f"user:{session.subject}", ip=_ip(request),
+                          session_id=session.id, before=list(session.roles), after=roles)
+    return roles
+
+
 @post("/auth/token/refresh", opt=PUBLIC, tags=["auth"], status_code=200,
       summary="Rotate the refresh token; a new access token")
 async def refresh_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -129,13 +178,17 @@ async def refresh_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
                           session_id=result.session_id)
         raise Unauthorized("This refresh token was already used; the session has been ended.",
                            code="refresh_token_reused")
-    session = await auth.sessions.touch(result.session_id) if result.outcome is Rotation.OK else None
+    live = result.outcome in (Rotation.OK, Rotation.GRACE)
+    session = await auth.sessions.touch(result.session_id) if live and result.session_id else None
     if session is None or result.token is None:
         auth.audit.record("refresh", "refused", actor=who, ip=_ip(request), user_agent=_ua(request),
                           reason=result.outcome.value)
         raise Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")
-    access = auth.tokens.mint(subject=session.subject, session_id=session.id, roles=session.roles)
-    auth.audit.record("refresh", "ok", actor=who, ip=_ip(request), user_agent=_ua(request), session_id=session.id)
+    # A new rotation learns the user's roles again; the grace answer (same rotation) keeps the session's.
+    roles = await _renewed_roles(request, auth, session) if result.outcome is Rotation.OK else list(session.roles)
+    access = auth.tokens.mint(subject=session.subject, session_id=session.id, roles=roles)
+    auth.audit.record("refresh", result.outcome.value, actor=who, ip=_ip(request), user_agent=_ua(request),
+                      session_id=session.id)
     if via_cookie:
         response: Response[Any] = Response({"expires_in": auth.settings.access_token_ttl}, headers=NO_STORE)
         set_auth_cookies(response, auth.settings, access, result.token, session.csrf)
@@ -171,6 +224,14 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     return response
 
 
+async def _remember_logout_token(auth: AuthService, claims: dict[str, Any]) -> None:
+    """A logout token works once: its ``jti`` is kept in Redis until the token has expired (plus leeway)."""
+    ttl = max(1, int(claims["exp"]) - int(time.time()) + auth.settings.jwt_leeway_s)
+    jti = hashlib.sha256(f"{claims['iss']}\n{claims['jti']}".encode()).hexdigest()
+    if not await auth.resources.redis.set(f"auth:logout-jti:{jti}", "1", nx=True, ex=ttl):
+        raise TokenRejected("replayed_logout_token")
+
+
 @post("/auth/backchannel-logout", opt=PUBLIC, tags=["auth"], status_code=200,
       summary="OIDC back-channel logout from the IdP")
 async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -182,8 +243,9 @@ async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
             raise TokenRejected("missing_logout_token")
         header_, _ = split_token(token)
         claims = await auth.idp.verify(token, audience=auth.settings.oidc_client_id,
-                                       required=("iss", "aud", "iat", "jti", "events"))
+                                       required=("iss", "aud", "iat", "exp", "jti", "events"))
         sid, sub = check_logout_token(header_, claims)
+        await _remember_logout_token(auth, claims)
     except TokenRejected as exc:
         auth.audit.record("backchannel_logout", "refused", ip=_ip(request), reason=exc.reason)
         raise BadRequest(f"The logout token is not valid ({exc.reason}).", code="invalid_logout_token") from exc

@@ -27,6 +27,13 @@ redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), abs - now))
 return redis.call('HGETALL', KEYS[1])
 """
 
+# Update fields of a live session only: never recreate a revoked session's hash (it would have no TTL).
+_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
 
 def session_key(sid: str) -> str:
     return f"auth:session:{sid}"
@@ -61,6 +68,7 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     ip: str = ""
     user_agent: str = ""
     id_token: str = ""
+    idp_refresh: str = ""
 
     def public(self) -> dict[str, object]:
         """What a user may see of their own sessions."""
@@ -81,6 +89,7 @@ def _decode(raw: dict[bytes, bytes] | list[bytes] | None) -> Session | None:
             csrf=fields.get("csrf", ""), locale=fields.get("locale", ""), name=fields.get("name", ""),
             email=fields.get("email", ""), idp_sid=fields.get("idp_sid", ""), ip=fields.get("ip", ""),
             user_agent=fields.get("ua", ""), id_token=fields.get("id_token", ""),
+            idp_refresh=fields.get("idp_rt", ""),
         )
     except (KeyError, ValueError):
         return None
@@ -93,21 +102,23 @@ class SessionStore:
         self.redis = redis
         self.settings = settings
         self._touch = redis.register_script(_TOUCH)
+        self._update = redis.register_script(_UPDATE)
 
     async def create(self, *, subject: str, roles: list[str] | tuple[str, ...], locale: str = "", name: str = "",
                      email: str = "", idp_sid: str = "", ip: str = "", user_agent: str = "",
-                     id_token: str = "") -> Session:
+                     id_token: str = "", idp_refresh: str = "") -> Session:
         now = _ms()
         session = Session(
             id=secrets.token_urlsafe(24), subject=subject, roles=tuple(roles), created=now, last_seen=now,
             abs_exp=now + self.settings.session_absolute_timeout * 1000, csrf=secrets.token_urlsafe(24),
             locale=locale, name=name, email=email, idp_sid=idp_sid, ip=ip, user_agent=user_agent[:300],
-            id_token=id_token,
+            id_token=id_token, idp_refresh=idp_refresh,
         )
         mapping = {
             "id": session.id, "sub": subject, "roles": " ".join(roles), "created": now, "last_seen": now,
             "abs_exp": session.abs_exp, "csrf": session.csrf, "locale": locale, "name": name, "email": email,
             "idp_sid": idp_sid, "ip": ip, "ua": session.user_agent, "id_token": id_token,
+            "idp_rt": idp_refresh,
         }
         absolute = self.settings.session_absolute_timeout
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -126,6 +137,11 @@ class SessionStore:
         raw = await self._touch(keys=[session_key(sid)],
                                 args=[_ms(), self.settings.session_idle_timeout * 1000])
         return _decode(raw)
+
+    async def update(self, sid: str, *, roles: list[str] | tuple[str, ...], idp_refresh: str) -> bool:
+        """New roles (and the IdP's rotated refresh token) for a live session; False if it has ended."""
+        fields = ["roles", " ".join(roles), "idp_rt", idp_refresh]
+        return bool(await self._update(keys=[session_key(sid)], args=fields))
 
     async def get(self, sid: str) -> Session | None:
         session = _decode(await self.redis.hgetall(session_key(sid)))

@@ -50,6 +50,19 @@ async def sync_profile(db: asyncpg.Pool, profile: Profile, roles: list[str]) -> 
                                    profile.name, profile.locale, list(profile.groups), roles)
 
 
+_REFRESH = """
+UPDATE users SET email = $3, email_verified = $4, name = $5, locale = $6, groups = $7, roles = $8, updated_at = now()
+WHERE issuer = $1 AND subject = $2
+"""
+
+
+async def refresh_profile(db: asyncpg.Pool, profile: Profile, roles: list[str]) -> None:
+    """What the IdP said at a refresh (not a login: ``last_login_at`` stays)."""
+    async with db.acquire() as conn:
+        await conn.execute(_REFRESH, profile.issuer, profile.subject, profile.email, profile.email_verified,
+                           profile.name, profile.locale, list(profile.groups), roles)
+
+
 async def load_user(db: asyncpg.Pool, issuer: str, subject: str) -> dict[str, Any] | None:
     async with db.acquire() as conn:
         row = await conn.fetchrow(

@@ -1,8 +1,14 @@
-"""One real round trip per dependency, each bounded by a timeout."""
+"""One real round trip per dependency, each bounded by a timeout.
+
+Only PostgreSQL and Redis are *required*: without them the api can serve nothing, so their failure takes it
+out of the load balancer (503). Every other dependency failing is *degraded* (200): search, the change feed,
+details or new logins suffer, but bookings and existing sessions go on.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -12,8 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from app.resources import Resources
 
-# The IdP is "degraded", not "down", for the api's readiness: existing sessions keep working without it.
-SOFT_DEPENDENCIES = frozenset({"idp"})
+REQUIRED = ("postgres", "redis")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +28,12 @@ class CheckResult:
     latency_ms: float
     error: str | None = None
 
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else ("down" if self.name in REQUIRED else "degraded")
+
     def as_dict(self) -> dict[str, object]:
-        status = "ok" if self.ok else ("degraded" if self.name in SOFT_DEPENDENCIES else "down")
-        out: dict[str, object] = {"status": status, "latency_ms": round(self.latency_ms, 2)}
+        out: dict[str, object] = {"status": self.status, "latency_ms": round(self.latency_ms, 2)}
         if self.error:
             out["error"] = self.error
         return out
@@ -50,27 +58,6 @@ async def check_elasticsearch(res: Resources) -> None:
     await res.es.indices.exists(index=res.settings.search_index)
 
 
-async def check_kafka(res: Resources) -> None:
-    """Produce a unique message on the health topic, then read that very offset back."""
-    topic = res.settings.topic("health")
-    nonce = uuid.uuid4().bytes
-    meta = await res.kafka.send_and_wait(topic, nonce, partition=0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=res.settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        consumer.seek(tp, meta.offset)
-        while True:
-            batch = await consumer.getmany(tp, timeout_ms=500)
-            if any(record.value == nonce for record in batch.get(tp, [])):
-                return
-    finally:
-        await consumer.stop()
-
-
 async def check_idp(res: Resources) -> None:
     url = res.settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
     response = await res.http.get(url)
@@ -79,17 +66,52 @@ async def check_idp(res: Resources) -> None:
         raise RuntimeError("discovery document names another issuer")
 
 
-CHECKS: dict[str, Callable[[Resources], Awaitable[None]]] = {
-    "postgres": check_postgres,
-    "redis": check_redis,
-    "kafka": check_kafka,
-    "mongodb": check_mongodb,
-    "elasticsearch": check_elasticsearch,
-    "idp": check_idp,
-}
+class KafkaProbe:
+    """Produce a unique message on the health topic and read that very offset back, with ONE consumer kept
+    for the process (opened at the first check, replaced after a failure), not one per probe."""
+
+    def __init__(self) -> None:
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+        self.consumers_opened = 0
+
+    async def _open(self, res: Resources, tp: TopicPartition) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(bootstrap_servers=res.settings.kafka_bootstrap, enable_auto_commit=False,
+                                        group_id=None)
+            await consumer.start()
+            consumer.assign([tp])
+            self._consumer = consumer
+            self.consumers_opened += 1
+        return self._consumer
+
+    async def __call__(self, res: Resources) -> None:
+        async with self._lock:
+            topic = res.settings.topic("health")
+            tp, nonce = TopicPartition(topic, 0), uuid.uuid4().bytes
+            try:
+                meta = await res.kafka.send_and_wait(topic, nonce, partition=0)
+                consumer = await self._open(res, tp)
+                consumer.seek(tp, meta.offset)
+                while True:
+                    batch = await consumer.getmany(tp, timeout_ms=500)
+                    if any(record.value == nonce for record in batch.get(tp, [])):
+                        return
+            except BaseException:
+                await self.close()  # a broken connection is not reused; the next check opens a new one
+                raise
+
+    async def close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
 
 
-async def _timed(name: str, check: Callable[[Resources], Awaitable[None]], res: Resources) -> CheckResult:
+Check = Callable[[Resources], Awaitable[None]]
+
+
+async def _timed(name: str, check: Check, res: Resources) -> CheckResult:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(check(res), timeout=res.settings.health_timeout_s)
@@ -99,5 +121,33 @@ async def _timed(name: str, check: Callable[[Resources], Awaitable[None]], res: 
     return CheckResult(name, True, (time.perf_counter() - started) * 1000)
 
 
-async def run_checks(res: Resources) -> list[CheckResult]:
-    return list(await asyncio.gather(*(_timed(n, c, res) for n, c in CHECKS.items())))
+class Readiness:
+    """The api's readiness: the cheap public answer (required dependencies only, cached for
+    ``health_cache_ms`` so a flood of probes costs one round trip each per period) and the operators' full
+    report (every dependency)."""
+
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+        self.kafka = KafkaProbe()
+        self.checks: dict[str, Check] = {
+            "postgres": check_postgres, "redis": check_redis, "kafka": self.kafka, "mongodb": check_mongodb,
+            "elasticsearch": check_elasticsearch, "idp": check_idp,
+        }
+        self._cached: tuple[float, list[CheckResult]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def _run(self, names: tuple[str, ...]) -> list[CheckResult]:
+        return list(await asyncio.gather(*(_timed(n, self.checks[n], self.res) for n in names)))
+
+    async def required(self) -> list[CheckResult]:
+        async with self._lock:  # concurrent probes share one round trip
+            now = time.monotonic()
+            if self._cached is None or now - self._cached[0] >= self.res.settings.health_cache_ms / 1000:
+                self._cached = (now, await self._run(REQUIRED))
+            return self._cached[1]
+
+    async def everything(self) -> list[CheckResult]:
+        return await self._run(tuple(self.checks))
+
+    async def close(self) -> None:
+        await self.kafka.close()

@@ -3,21 +3,26 @@ OIDC back-channel logout, and the IdP stopped mid-test then started again."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import socket
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from joserfc import jwk, jwt
 
+from app.auth.oidc_claims import BACKCHANNEL_EVENT
 from app.settings import Settings
 from app.stack import LocalServer, LocalStack
 from tests.support.auth import serve_api, subprocess_environment
 from tests.support.idp import complete_idp_login, complete_idp_logout
 from tests.support.servers import free_port
+from tests.support.wait import until
 
 
 def _free_dev_port() -> int:
@@ -33,17 +38,32 @@ def _free_dev_port() -> int:
 
 
 class World:
-    def __init__(self, idp: LocalStack, idp_name: str, issuer: str, api: str) -> None:
+    def __init__(self, idp: LocalStack, idp_name: str, issuer: str, api: str, data_dir: Path) -> None:
         self.idp, self.idp_name, self.issuer, self.api = idp, idp_name, issuer, api
+        self.keys_file = data_dir / "idp-keys.json"  # the private IdP's signing keys: tests sign as the IdP
+        self.groups_file = data_dir / "groups.json"  # users' groups changed while the IdP runs
+
+    def logout_token(self, **changes: Any) -> str:
+        """A back-channel logout token signed with the IdP's own RS256 key."""
+        key = next(k for k in json.loads(self.keys_file.read_text())["keys"] if k["alg"] == "RS256")
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": "resort-backend", "iat": now, "exp": now + 120,
+                  "jti": uuid.uuid4().hex, "sub": f"nobody-{uuid.uuid4().hex[:8]}", "sid": uuid.uuid4().hex,
+                  "events": {BACKCHANNEL_EVENT: {}}}
+        claims = {k: v for k, v in {**claims, **changes}.items() if v is not None}
+        header = {"alg": "RS256", "kid": key["kid"], "typ": "logout+jwt"}
+        return jwt.encode(header, claims, jwk.RSAKey.import_key(key), algorithms=["RS256"])
 
 
 @pytest.fixture(scope="module")
 def world(settings: Settings, stack: object) -> Iterator[World]:
     api_port, idp_port = _free_dev_port(), free_port()
     issuer = f"http://127.0.0.1:{idp_port}"
+    data_dir = settings.data_path / "private" / f"oidc-{idp_port}"
     server = LocalServer(
-        f"oidc-{idp_port}", "127.0.0.1", idp_port, settings.data_path / "private" / f"oidc-{idp_port}", "oidc",
-        env={"OIDC_BACKEND_BACKCHANNEL_LOGOUT_URI": f"http://127.0.0.1:{api_port}/auth/backchannel-logout"},
+        f"oidc-{idp_port}", "127.0.0.1", idp_port, data_dir, "oidc",
+        env={"OIDC_BACKEND_BACKCHANNEL_LOGOUT_URI": f"http://127.0.0.1:{api_port}/auth/backchannel-logout",
+             "OIDC_KEYS_FILE": str(data_dir / "idp-keys.json"), "OIDC_GROUPS_FILE": str(data_dir / "groups.json")},
     )
     idp = LocalStack([server])
     idp.start_servers(timeout=30)
@@ -52,7 +72,7 @@ def world(settings: Settings, stack: object) -> Iterator[World]:
            "RESORT_IDP_TIMEOUT_S": "1.5"}
     try:
         with serve_api(env, api_port) as api:
-            yield World(idp, server.name, issuer, api)
+            yield World(idp, server.name, issuer, api, data_dir)
     finally:
         idp.stop()
 
@@ -76,11 +96,11 @@ async def test_backchannel_logout_ends_the_session(world: World) -> None:
         assert (await browser.get(f"{world.api}/auth/me", headers=_bearer(tokens))).status_code == 200
         end_session = f"{world.issuer}/session/end?" + urlencode({"client_id": "resort-backend"})
         await complete_idp_logout(end_session, client=browser)
-        deadline = time.monotonic() + 5
-        while (status := (await browser.get(f"{world.api}/auth/me", headers=_bearer(tokens))).status_code) == 200:
-            assert time.monotonic() < deadline, "the back-channel logout did not end the session"
-            await asyncio.sleep(0.1)
-        assert status == 401
+
+        async def ended() -> bool:
+            return (await browser.get(f"{world.api}/auth/me", headers=_bearer(tokens))).status_code == 401
+
+        await until(ended, timeout=5)  # the IdP's back-channel call reached the api
         refresh = await browser.post(f"{world.api}/auth/token/refresh",
                                      json={"refresh_token": tokens["refresh_token"]})
         assert refresh.status_code == 401
@@ -96,6 +116,38 @@ async def test_backchannel_logout_refuses_bad_tokens(world: World) -> None:
         wrong_kind = await client.post(f"{world.api}/auth/backchannel-logout",
                                        data={"logout_token": partner["access_token"]})
         assert wrong_kind.status_code == 400  # signed by the IdP, but not a logout token for us
+
+
+async def test_an_admin_demoted_at_the_idp_loses_the_role_at_the_next_refresh(world: World) -> None:
+    async with httpx.AsyncClient(timeout=10) as browser:
+        tokens = await _login(browser, world, "admin")
+        me = await browser.get(f"{world.api}/auth/me", headers=_bearer(tokens))
+        assert "admin" in me.json()["roles"], me.text
+        world.groups_file.write_text(json.dumps({"admin": ["customers"]}))  # demoted at the IdP
+        try:
+            refreshed = await browser.post(f"{world.api}/auth/token/refresh",
+                                           json={"refresh_token": tokens["refresh_token"]})
+            assert refreshed.status_code == 200, refreshed.text
+            me = await browser.get(f"{world.api}/auth/me", headers=_bearer(refreshed.json()))
+            assert me.json()["roles"] == ["guest"], me.text
+        finally:
+            world.groups_file.unlink()
+
+
+async def test_a_logout_token_works_once_and_must_expire(world: World) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        async def post(token: str) -> httpx.Response:
+            return await client.post(f"{world.api}/auth/backchannel-logout", data={"logout_token": token})
+
+        token = world.logout_token()
+        first = await post(token)
+        assert first.status_code == 200, first.text
+        replay = await post(token)
+        assert replay.status_code == 400 and replay.json()["code"] == "invalid_logout_token"
+        assert "replayed_logout_token" in replay.json()["detail"]
+        forever = await post(world.logout_token(exp=None))
+        assert forever.status_code == 400 and forever.json()["code"] == "invalid_logout_token"
+        assert "exp" in forever.json()["detail"]
 
 
 async def test_idp_outage_keeps_sessions_and_refuses_logins(world: World) -> None:
@@ -117,7 +169,7 @@ async def test_idp_outage_keeps_sessions_and_refuses_logins(world: World) -> Non
             redirect_login = await browser.get(f"{world.api}/auth/login", follow_redirects=False)
             assert redirect_login.status_code == 503
 
-            ready = await browser.get(f"{world.api}/health/ready")
+            ready = await browser.get(f"{world.api}/health/detail")  # from this machine: the full report
             assert ready.json()["dependencies"]["idp"]["status"] == "degraded"
             assert "idp" not in ready.json()["failed"]
         finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -11,6 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from app.settings import Settings
 from tests.integration.auth.conftest import bearer, idp_callback_url, local, login_json
+from tests.support.wait import until
 
 
 async def test_browser_login_call_refresh_logout(browser: AsyncTestClient[Litestar], settings: Settings) -> None:
@@ -78,13 +78,9 @@ async def test_login_mirrors_profile_and_audits(auth_client: AsyncTestClient[Lit
         assert user["email"] == "frontdesk@gresort.example" and sorted(user["roles"]) == ["front_desk", "guest"]
         assert sorted(user["groups"]) == ["front-desk", "staff"]
         await auth_client.get("/auth/me", headers=bearer(tokens["access_token"]))
-        for _ in range(50):
-            row = await conn.fetchrow(
-                "SELECT * FROM audit_log WHERE action = 'login' AND outcome = 'ok' AND actor = $1"
-                " AND detail->>'session_id' = $2", "user:u-frontdesk-0001", tokens["session_id"])
-            if row is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert row is not None and row["detail"]
+        row = await until(lambda: conn.fetchrow(
+            "SELECT * FROM audit_log WHERE action = 'login' AND outcome = 'ok' AND actor = $1"
+            " AND detail->>'session_id' = $2", "user:u-frontdesk-0001", tokens["session_id"]), timeout=5)
+        assert row["detail"]
     finally:
         await conn.close()

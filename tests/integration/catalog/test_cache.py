@@ -10,23 +10,44 @@ from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 
 from app.catalog import cache
+from tests.support.wait import until
 
 
 def _counter(name: str) -> float:
     return REGISTRY.get_sample_value(name, {"cache": "product_view"}) or 0.0
 
 
+class _LockWatch:
+    """The app's real Redis client, counting the fill locks it was refused (``SET NX`` answered no)."""
+
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._redis, name)
+
+    async def set(self, *args: Any, **kwargs: Any) -> Any:
+        taken = await self._redis.set(*args, **kwargs)
+        self.refused += bool(kwargs.get("nx")) and not taken
+        return taken
+
+
 async def _stampede(redis: Any, product_id: str, callers: int) -> tuple[int, list[bytes | None]]:
-    loads = 0
+    loads, watched = 0, _LockWatch(redis)
 
     async def load() -> bytes:
         nonlocal loads
         loads += 1
-        await asyncio.sleep(0.15)
+
+        async def everyone_else_waits() -> bool:
+            return watched.refused == callers - 1
+
+        await until(everyone_else_waits, timeout=5, step=0.001)  # still loading while they all arrive
         return b'"v1-en"\n{}'
 
     results = await asyncio.gather(
-        *(cache.cached_view(redis, product_id, "en", load) for _ in range(callers))
+        *(cache.cached_view(watched, product_id, "en", load) for _ in range(callers))
     )
     return loads, [body for body, _ in results]
 

@@ -32,9 +32,9 @@ from app.holds.sweeper import run as run_sweeper
 from app.resources import Resources, open_resources
 from app.settings import Settings
 from tests.integration.holds.conftest import hold_body
-from tests.integration.sync.rows import until
 from tests.support.auth import subprocess_environment
 from tests.support.servers import private_server
+from tests.support.wait import until
 
 
 def _guest() -> Principal:

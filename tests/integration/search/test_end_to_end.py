@@ -23,7 +23,8 @@ from litestar.testing import AsyncTestClient
 from app.resources import Resources
 from app.settings import Settings
 from sync.relay import OutboxRelay
-from tests.integration.sync.rows import create_product, create_property, reprice, running_projector, until
+from tests.integration.sync.rows import create_product, create_property, reprice, running_projector
+from tests.support.wait import until
 
 BOUND_S = 15.0  # a change must be searchable within this
 

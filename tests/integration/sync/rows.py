@@ -18,6 +18,7 @@ from app.outbox import EventEnvelope, encode_envelope, record_event
 from app.resources import Resources
 from app.settings import Settings
 from sync.projector import CatalogProjector, consume
+from tests.support.wait import until  # noqa: F401 - re-exported: it used to live here
 
 
 async def create_property(db: asyncpg.Pool, property_id: str, *, lat: float = 33.25, lon: float = 126.5,
@@ -141,15 +142,3 @@ async def _first(ready: asyncio.Event, task: asyncio.Task[None]) -> None:
         task.result()
         raise RuntimeError("the projector stopped before it was ready")
     waiter.cancel()
-
-
-async def until(predicate: Any, timeout: float = 20.0, step: float = 0.05) -> Any:
-    """Poll the async ``predicate`` until it returns something truthy (or fail after ``timeout``)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(step)

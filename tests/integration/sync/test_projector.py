@@ -25,8 +25,8 @@ from tests.integration.sync.rows import (
     put_details,
     running_projector,
     send,
-    until,
 )
+from tests.support.wait import until
 
 
 async def _es_doc(resources: Resources, settings: Settings, pid: str) -> dict[str, Any] | None:

@@ -13,13 +13,13 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from app.outbox import decode_envelope, record_event
 from app.resources import Resources
 from app.settings import Settings
 from sync.relay import OutboxRelay
-from tests.integration.sync.rows import until
+from tests.support.wait import until
 
 
 async def _record(resources: Resources, topic: str, count: int, aggregates: int = 3) -> list[uuid.UUID]:
@@ -47,20 +47,30 @@ async def _relays(resources: Resources, settings: Settings, topic: str, count: i
 
 
 async def _consume(settings: Settings, topic: str, expected: int, timeout: float = 20) -> list[tuple[bytes, bytes]]:
-    consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap,
-                                group_id=None, auto_offset_reset="earliest", enable_auto_commit=False)
+    """Everything on the topic, up to its end offsets read once publishing is over (call it after the relays
+    stopped or the outbox is drained): duplicates included, no waiting for ones that may never come."""
+    name = settings.topic(topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                                enable_auto_commit=False)
     await consumer.start()
     got: list[tuple[bytes, bytes]] = []
     try:
+        async def partitions() -> set[int] | None:
+            await consumer.topics()  # refreshes the metadata
+            return consumer.partitions_for_topic(name)
+
+        tps = [TopicPartition(name, p) for p in sorted(await until(partitions, timeout=timeout))]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
         deadline = time.monotonic() + timeout
-        while len(got) < expected and time.monotonic() < deadline:
-            for messages in (await consumer.getmany(timeout_ms=300)).values():
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            assert time.monotonic() < deadline, f"{name}: not all of {sum(ends.values())} messages read"
+            for messages in (await consumer.getmany(*tps, timeout_ms=300)).values():
                 got.extend((m.key, m.value) for m in messages)
-        await asyncio.sleep(0.5)  # anything extra (a duplicate) would arrive now
-        for messages in (await consumer.getmany(timeout_ms=300)).values():
-            got.extend((m.key, m.value) for m in messages)
     finally:
         await consumer.stop()
+    assert len(got) >= expected, (len(got), expected)
     return got
 
 
@@ -160,6 +170,10 @@ async def _leads(relay: OutboxRelay) -> bool:
     return relay.is_leader
 
 
+async def _holds_back(relay: OutboxRelay) -> bool:
+    return relay.pending
+
+
 async def test_two_relays_publish_every_row_exactly_once(sync_resources: Resources, settings: Settings,
                                                          unique: str) -> None:
     topic = f"relay{unique}"
@@ -219,13 +233,16 @@ async def test_a_row_committed_early_waits_for_a_lower_id_still_in_flight(
                                   event_type="product.changed", version=n, payload={"n": n})
 
     async with sync_resources.db.acquire() as slow, sync_resources.db.acquire() as fast:
-        async with _relays(sync_resources, settings, topic):
+        async with _relays(sync_resources, settings, topic) as (relay,):
+            await until(lambda: _leads(relay))
             slow_tx = slow.transaction()
             await slow_tx.start()
             first = await record(slow, 1)  # the lower id, not committed yet
             async with fast.transaction():
                 second = await record(fast, 2)  # the higher id, committed first
-            await asyncio.sleep(0.5)
+            # The leader looked at the outbox after that commit and held the committed row back (a relay
+            # that published it would have nothing pending).
+            await until(lambda: _holds_back(relay), timeout=10)
             published = await sync_resources.db.fetchval(
                 "SELECT count(*) FROM outbox WHERE topic = $1 AND published_at IS NOT NULL", topic)
             assert published == 0  # held back while the lower id is in flight
