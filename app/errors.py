@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
@@ -148,6 +149,15 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem(request, status, code, code.replace("_", " ").capitalize(), exc.detail, None, exc.headers)
 
 
+def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """PostgreSQL went away mid-request (a restart, a terminated connection): the transaction did not
+    commit, nothing was written; the client may retry."""
+    log.warning("database_unavailable", error=repr(exc), path=request.url.path)
+    return problem(request, 503, "database_unavailable", "Temporarily unavailable",
+                   "the database connection was lost; nothing was written, retry shortly", None,
+                   {"Retry-After": "1"})
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled_exception", exc_info=exc, path=request.url.path)
     return problem(request, 500, "internal_error", "Internal server error", "An unexpected error occurred.")
@@ -155,6 +165,11 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
 
 EXCEPTION_HANDLERS = {
     AppError: app_error_handler,
+    asyncpg.PostgresConnectionError: database_unavailable,
+    asyncpg.InterfaceError: database_unavailable,
+    asyncpg.exceptions.AdminShutdownError: database_unavailable,
+    asyncpg.exceptions.CannotConnectNowError: database_unavailable,
+    asyncpg.exceptions.TooManyConnectionsError: database_unavailable,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
     Exception: unexpected_error_handler,

@@ -129,6 +129,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     saga_deadline_s: int = 120
     payment_timeout_s: float = 2.0
     saga_group: str = "saga-orchestrator"
+    views_reconcile_interval_s: float = 5.0
     services_group: str = "saga-services"
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0

@@ -13,6 +13,7 @@ re-sent until they finish.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 
@@ -29,6 +30,7 @@ from sagas.metrics import SAGA_RESENDS, SAGA_STEP_SECONDS, SAGA_TRANSITIONS
 
 log = structlog.get_logger("sagas.orchestrator")
 ACTOR = "system:saga"
+RESERVE = 0.25
 CONSUMER = "saga-orchestrator"
 
 
@@ -77,8 +79,10 @@ async def deadlines(db: asyncpg.Pool, settings: Settings, batch: int = 50) -> in
     """Steps past their deadline: re-send, or compensate; several sweepers share (SKIP LOCKED)."""
     async with db.acquire() as conn, conn.transaction():
         due = await repo.due(conn, batch)
+        now = await conn.fetchval("SELECT now()")
         for booking in due:
-            overdue = booking["deadline"] <= await conn.fetchval("SELECT now()")
+            # the last quarter of the saga's time is kept for its compensations, so it ends in time
+            overdue = booking["deadline"] - dt.timedelta(seconds=settings.saga_deadline_s * RESERVE) <= now
             attempt = settings.saga_max_resends if overdue else booking["attempt"]
             move = on_deadline(booking["step"], booking["status"], attempt, settings.saga_max_resends)
             if move is None:

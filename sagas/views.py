@@ -21,8 +21,10 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from app.outbox import EventEnvelope
 from app.resources import Resources
+from app.worker import sleep_or_stop
 from sagas import repository as repo
 from sagas.consumer import consume
+from sagas.metrics import VIEW_DRIFT
 from sagas.schemas import BookingOut, booking_out
 
 log = structlog.get_logger("sagas.views")
@@ -47,7 +49,11 @@ async def load(db: Any, booking_id: uuid.UUID) -> tuple[dict[str, Any], int] | N
 
 async def project(resources: Resources, envelope: EventEnvelope) -> None:
     """One ``bookings`` event: refresh the view if PostgreSQL holds a newer version."""
-    loaded = await load(resources.db, uuid.UUID(envelope.aggregate_id))
+    await refresh(resources, uuid.UUID(envelope.aggregate_id))
+
+
+async def refresh(resources: Resources, booking_id: uuid.UUID) -> None:
+    loaded = await load(resources.db, booking_id)
     if loaded is None:
         return
     view, version = loaded
@@ -121,11 +127,37 @@ def as_out(document: dict[str, Any]) -> BookingOut:
     return msgspec.convert(fields, BookingOut, strict=False)
 
 
+async def reconcile(resources: Resources, window_s: float = 3600) -> int:
+    """Views older than PostgreSQL (their event was lost: a broker restart forgets messages) are
+    refreshed; returns how many drifted."""
+    rows = await resources.db.fetch("SELECT id::text AS id, version FROM bookings"
+                                    " WHERE updated_at > now() - make_interval(secs => $1)", window_s)
+    stored = {d["_id"]: d["version"] async for d in collection(resources).find(
+        {"_id": {"$in": [r["id"] for r in rows]}}, {"version": 1})}
+    drifted = [r["id"] for r in rows if stored.get(r["id"], 0) < r["version"]]
+    for booking_id in drifted:
+        await refresh(resources, uuid.UUID(booking_id))
+    VIEW_DRIFT.inc(len(drifted))
+    return len(drifted)
+
+
+async def reconcile_periodically(resources: Resources, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        await sleep_or_stop(stop, resources.settings.views_reconcile_interval_s)
+        try:
+            if drifted := await reconcile(resources):
+                log.info("booking_views_repaired", count=drifted)
+        except Exception as exc:  # noqa: BLE001 - a store is down: next round
+            log.warning("booking_views_reconcile_failed", error=repr(exc))
+
+
 async def run(resources: Resources, stop: asyncio.Event) -> None:
-    """The ``booking-views`` role."""
+    """The ``booking-views`` role: the views from events, and a reconciliation for events that were lost."""
     await collection(resources).create_index([("owner_kind", 1), ("owner_id", 1), ("created_at", -1)])
 
     async def handle(envelope: EventEnvelope) -> None:
         await project(resources, envelope)
 
-    await consume(resources.settings, repo.EVENTS_TOPIC, f"{resources.settings.saga_group}-views", handle, stop)
+    await asyncio.gather(
+        consume(resources.settings, repo.EVENTS_TOPIC, f"{resources.settings.saga_group}-views", handle, stop),
+        reconcile_periodically(resources, stop))
