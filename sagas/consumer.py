@@ -16,7 +16,8 @@ from app.outbox import EventEnvelope, decode_envelope
 from app.settings import Settings
 
 log = structlog.get_logger("sagas.consumer")
-_COMMIT_TIMEOUT_S = 3.0
+_COMMIT_TIMEOUT_S = 0.5
+_COMMIT_PAUSE_S = 5.0
 Handler = Callable[[EventEnvelope], Awaitable[None]]
 
 
@@ -26,6 +27,7 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
+    commits = _Commits(consumer)
     announced = False
     try:
         while not stop.is_set():
@@ -44,20 +46,31 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
             for tp, messages in batches.items():
                 for message in messages:
                     await _handle(handle, message.value, stop)
-                await _commit(consumer, {tp: messages[-1].offset + 1})
+                await commits.commit({tp: messages[-1].offset + 1})
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(consumer.stop(), 5)
 
 
-async def _commit(consumer: AIOKafkaConsumer, offsets: dict) -> None:  # type: ignore[type-arg]
-    """A commit refused after a rebalance or a broker restart is not fatal: the messages come again and
-    the handlers are idempotent."""
-    try:
-        async with asyncio.timeout(_COMMIT_TIMEOUT_S):  # aiokafka retries some errors forever
-            await consumer.commit(offsets)
-    except (KafkaError, TimeoutError) as exc:
-        log.warning("saga_commit_failed", error=repr(exc))
+class _Commits:
+    """Offsets are committed after their effects; a commit refused after a rebalance or a broker restart
+    is not fatal (the messages come again, the handlers are idempotent), and while the broker keeps
+    refusing them (a restarted broker forgets its topics for a while) commits pause instead of blocking
+    the loop on aiokafka's retries."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer, self.paused_until = consumer, 0.0
+
+    async def commit(self, offsets: dict) -> None:  # type: ignore[type-arg]
+        loop = asyncio.get_running_loop()
+        if loop.time() < self.paused_until:
+            return
+        try:
+            async with asyncio.timeout(_COMMIT_TIMEOUT_S):  # aiokafka retries some errors forever
+                await self.consumer.commit(offsets)
+        except (KafkaError, TimeoutError) as exc:
+            self.paused_until = loop.time() + _COMMIT_PAUSE_S
+            log.warning("saga_commit_failed", error=repr(exc))
 
 
 async def _handle(handle: Handler, raw: bytes, stop: asyncio.Event) -> None:
