@@ -12,7 +12,7 @@ from app.settings import PROJECT_ROOT
 from bench.faults.nemesis import KINDS
 
 
-def test_the_quick_fault_run_keeps_every_promise() -> None:
+def test_the_quick_fault_run_keeps_every_promise(stack: object) -> None:
     env = {**os.environ, "RESORT_DATABASE_URL": "postgresql://postgres@127.0.0.1:55432/resort_faults"}
     run = subprocess.run([sys.executable, "-m", "bench.faults", "--quick"], cwd=PROJECT_ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
