@@ -12,12 +12,14 @@ command re-sent after a lost reply gets the same answer again (the state says it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import asyncpg
 import structlog
 
 from app.holds import repository as holds_repo
+from app.holds.locks import HoldLocks, LocksUnavailable
 from app.holds.service import end as end_hold
 from app.outbox import EventEnvelope
 from app.resources import Resources
@@ -33,6 +35,8 @@ _CHARGE_ATTEMPTS = 4
 class Participants:
     def __init__(self, resources: Resources, provider: PaymentProvider) -> None:
         self.db, self.settings, self.provider = resources.db, resources.settings, provider
+        s = resources.settings
+        self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
         self.handlers = {"inventory.convert": self.convert, "inventory.revert": self.revert,
                          "inventory.release": self.release, "payment.charge": self.charge,
                          "payment.void": self.void, "payment.refund": self.refund}
@@ -70,6 +74,7 @@ class Participants:
 
     async def _give_back(self, booking_id: uuid.UUID, step: str, expected: str, answer: str) -> None:
         """Every night of the booking back to inventory: sold ones unsold, held ones released."""
+        returned: list[asyncpg.Record] = []
         async with self.db.acquire() as conn, conn.transaction():
             booking = await repo.get_booking(conn, booking_id, lock=True)
             if booking is None or booking["step"] != step or step != expected:
@@ -79,9 +84,12 @@ class Participants:
                     rows = await holds_repo.unsell(conn, hold["id"])
                     ended = await holds_repo.set_status(conn, hold["id"], "released", "converted")
                     await holds_repo.record_changes(conn, ended, "released", ACTOR, None, rows)
+                    returned += rows
                 elif hold["status"] == "held":
-                    await end_hold(conn, hold["id"], "released", ACTOR, None)
+                    returned += (await end_hold(conn, hold["id"], "released", ACTOR, None))[1]
             await repo.reply(conn, str(booking_id), step, answer)
+        with contextlib.suppress(LocksUnavailable):  # the nights are free again: no sold-out mark may say otherwise
+            await self.locks.clear_sold_out([f"{r['product_id']}:{r['night'].isoformat()}" for r in returned])
 
     # -- payment ----------------------------------------------------------------------------------
 
