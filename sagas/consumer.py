@@ -84,7 +84,7 @@ async def _handle(handle: Handler, raw: bytes, stop: asyncio.Event) -> None:
         try:
             return await handle(envelope)
         except Exception as exc:  # noqa: BLE001 - a store is down: retry, the offset stays uncommitted
-            log.warning("saga_message_retry", event=envelope.event_type, booking_id=envelope.aggregate_id,
+            log.warning("saga_message_retry", message_type=envelope.event_type, booking_id=envelope.aggregate_id,
                         error=repr(exc))
             if stop.is_set():
                 raise

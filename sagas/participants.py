@@ -45,8 +45,17 @@ class Participants:
         handler = self.handlers.get(envelope.event_type)
         if handler is None:
             return
+        booking_id = uuid.UUID(envelope.payload["booking_id"])
+        if not await self._current(booking_id, envelope.payload["step"], envelope.payload.get("attempt", 0)):
+            return  # the saga left this step, or a newer copy of the command is on its way: nothing to do
         log.info("saga_command", command=envelope.event_type, booking_id=envelope.aggregate_id)
-        await handler(uuid.UUID(envelope.payload["booking_id"]), envelope.payload["step"])
+        await handler(booking_id, envelope.payload["step"])
+
+    async def _current(self, booking_id: uuid.UUID, step: str, attempt: int) -> bool:
+        """One cheap read before any work: replays of old commands (redelivery after a broker restart,
+        duplicated deliveries) cost a single SELECT."""
+        row = await self.db.fetchrow("SELECT step, attempt FROM bookings WHERE id = $1", booking_id)
+        return row is not None and row["step"] == step and attempt >= row["attempt"]
 
     # -- inventory --------------------------------------------------------------------------------
 

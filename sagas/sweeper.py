@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import structlog
 
 from app.holds import sweeper as holds_sweeper
@@ -24,7 +23,7 @@ async def saga_deadlines(resources: Resources, stop: asyncio.Event) -> None:
                 pass
             for row in await resources.db.fetch("SELECT status, count(*) AS n FROM bookings GROUP BY status"):
                 BOOKINGS_BY_STATUS.labels(row["status"]).set(row["n"])
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a lost connection, a store restarting: next round
             log.warning("saga_deadlines_failed", error=str(exc))
         await sleep_or_stop(stop, resources.settings.sweeper_interval_s)
 

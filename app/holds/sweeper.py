@@ -65,7 +65,7 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
             if time.monotonic() - housekeeping > _HOUSEKEEPING_S:
                 housekeeping = time.monotonic()
                 await purge_expired(resources.db, 10_000)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a lost connection, a store restarting: next round
             log.warning("sweeper_round_failed", error=str(exc))
         await sleep_or_stop(stop, settings.sweeper_interval_s)
 
