@@ -110,7 +110,7 @@ async def active_count(conn: asyncpg.Connection, owner_kind: str, owner_id: str)
     await conn.execute("SELECT pg_advisory_xact_lock(7250200, hashtext($1))", f"{owner_kind}:{owner_id}")
     return await conn.fetchval(
         "SELECT count(*) FROM holds WHERE owner_kind = $1 AND owner_id = $2 AND status = 'held'"
-        " AND expires_at > now()", owner_kind, owner_id)
+        " AND expires_at > now() AND booking_id IS NULL", owner_kind, owner_id)  # a hold being paid is not hoarded
 
 
 async def insert_hold(conn: asyncpg.Connection, values: dict[str, Any], lines: list[Line]) -> asyncpg.Record:
