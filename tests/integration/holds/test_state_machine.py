@@ -27,8 +27,8 @@ async def _nothing(conn: Any, hold: Any) -> None:
 
 
 @pytest.fixture
-def machine(sync_resources: Any, catalog_factory: Any, catalog_resort: Any) -> Any:
-    loop = asyncio.get_event_loop()
+async def machine(sync_resources: Any, catalog_factory: Any, catalog_resort: Any) -> Any:
+    loop = asyncio.get_running_loop()
     room, start = catalog_resort.room, catalog_resort.start
     loop_run = asyncio.run_coroutine_threadsafe
 
