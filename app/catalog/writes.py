@@ -19,6 +19,7 @@ import msgspec
 
 from app.catalog import rates as rates_repo
 from app.catalog import repository as repo
+from app.catalog.availability import INVENTORY_RETURNING, record_availability
 from app.catalog.domain import ProductKind, RangeError, capacity_conflicts, nights_of
 from app.catalog.headers import check_if_match
 from app.catalog.schemas import CapacityIn, ComponentIn, PricesIn, ProductIn, PropertyIn, RatePlanIn
@@ -260,4 +261,7 @@ async def set_capacity(
                 },
             )
         count = await rates_repo.upsert_capacity(conn, product["id"], nights, data.capacity)
+        rows = await conn.fetch(f"SELECT {INVENTORY_RETURNING} FROM inventory WHERE product_id = $1"
+                                " AND night = ANY($2::date[]) ORDER BY night", product["id"], nights)
+        await record_availability(conn, product["id"], product["property_id"], "capacity", None, rows)
         return count, await changed(conn, product, "inventory")

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from app.catalog.availability import record_availability as record_availability_event
 from app.holds.domain import Line
 from app.outbox import record_event
 
@@ -182,10 +183,7 @@ async def record_availability(conn: asyncpg.Connection, hold: asyncpg.Record, ev
     for row in rows:
         by_product.setdefault(row["product_id"], []).append(row)
     for product_id, nights in sorted(by_product.items()):
-        await record_event(
-            conn, topic="inventory", aggregate_type="product", aggregate_id=str(product_id),
-            event_type="availability.changed", version=max(r["version"] for r in nights),
-            payload=availability_payload(product_id, hold["property_id"], f"hold.{event}", hold["id"], nights))
+        await record_availability_event(conn, product_id, hold["property_id"], f"hold.{event}", hold["id"], nights)
 
 
 def hold_payload(hold: asyncpg.Record) -> dict[str, Any]:
@@ -196,15 +194,4 @@ def hold_payload(hold: asyncpg.Record) -> dict[str, Any]:
         "owner_kind": hold["owner_kind"], "owner_id": hold["owner_id"],
         "expires_at": hold["expires_at"].isoformat(), "total_amount": hold["total_amount"],
         "currency": hold["currency"].strip(),
-    }
-
-
-def availability_payload(product_id: uuid.UUID, property_id: str, cause: str, hold_id: uuid.UUID | None,
-                         rows: list[asyncpg.Record]) -> dict[str, Any]:
-    return {
-        "product_id": str(product_id), "property_id": property_id, "cause": cause,
-        "hold_id": str(hold_id) if hold_id else None,
-        "nights": [{"night": r["night"].isoformat(), "capacity": r["capacity"], "held": r["held"],
-                    "sold": r["sold"], "free": max(0, r["capacity"] - r["held"] - r["sold"]),
-                    "version": r["version"]} for r in sorted(rows, key=lambda r: r["night"])],
     }

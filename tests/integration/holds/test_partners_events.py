@@ -3,6 +3,7 @@ events (never as a product change) and leaves an audit row naming the actor."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -92,3 +93,13 @@ async def test_holds_are_counted_in_metrics(client: Any, catalog_resort: Any, gu
     assert _sample(after, refused) == _sample(before, refused) + 1
     assert _sample(after, created) == _sample(before, created) + 1
     assert _sample(after, "resort_hold_decision_seconds_count") == _sample(before, "resort_hold_decision_seconds_count") + 2
+
+
+async def test_a_capacity_change_travels_as_an_availability_event(catalog_resort: Any, catalog_factory: Any) -> None:
+    room, night = catalog_resort.room, catalog_resort.start
+    before = len(await _events(catalog_factory, [str(room["id"])]))
+    await catalog_factory.capacity(room["id"], night, night + dt.timedelta(days=2), 8)
+    events = [e for e in (await _events(catalog_factory, [str(room["id"])]))[before:] if e["topic"] == "inventory"]
+    assert len(events) == 1 and events[0]["payload"]["cause"] == "capacity"
+    assert [(n["night"], n["capacity"], n["free"]) for n in events[0]["payload"]["nights"]] == [
+        (night.isoformat(), 8, 8), ((night + dt.timedelta(days=1)).isoformat(), 8, 8)]

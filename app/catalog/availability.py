@@ -1,0 +1,33 @@
+"""Availability changes as their own events (topic ``inventory``, keyed by product): the nights and their
+new counts, so the realtime and read sides follow inventory without re-projecting the whole product.
+Written by holds (``app.holds``), bookings (``sagas``) and capacity changes (``writes.set_capacity``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from app.outbox import record_event
+
+INVENTORY_RETURNING = "product_id, night, capacity, held, sold, version"
+
+
+async def record_availability(conn: asyncpg.Connection, product_id: uuid.UUID, property_id: str, cause: str,
+                              hold_id: uuid.UUID | None, rows: list[asyncpg.Record]) -> None:
+    """One ``availability.changed`` event for the nights of one product (in the writing transaction)."""
+    await record_event(conn, topic="inventory", aggregate_type="product", aggregate_id=str(product_id),
+                       event_type="availability.changed", version=max(r["version"] for r in rows),
+                       payload=availability_payload(product_id, property_id, cause, hold_id, rows))
+
+
+def availability_payload(product_id: uuid.UUID, property_id: str, cause: str, hold_id: uuid.UUID | None,
+                         rows: list[asyncpg.Record]) -> dict[str, Any]:
+    return {
+        "product_id": str(product_id), "property_id": property_id, "cause": cause,
+        "hold_id": str(hold_id) if hold_id else None,
+        "nights": [{"night": r["night"].isoformat(), "capacity": r["capacity"], "held": r["held"],
+                    "sold": r["sold"], "free": max(0, r["capacity"] - r["held"] - r["sold"]),
+                    "version": r["version"]} for r in sorted(rows, key=lambda r: r["night"])],
+    }
