@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 
-from app.settings import PROJECT_ROOT
+from app.settings import PROJECT_ROOT, Settings
 from bench.faults.nemesis import KINDS
 
 
-def test_the_quick_fault_run_keeps_every_promise(stack: object) -> None:
-    env = {**os.environ, "RESORT_DATABASE_URL": "postgresql://postgres@127.0.0.1:55432/resort_faults"}
+def test_the_quick_fault_run_keeps_every_promise(settings: Settings, stack: object) -> None:
+    # a database of its own next to the test database (the run terminates every connection to it)
+    env = {**os.environ, "RESORT_DATABASE_URL": f"{settings.database_url}_faults",
+           "RESORT_MONGO_DB": f"{settings.mongo_db}_faults"}
     run = subprocess.run([sys.executable, "-m", "bench.faults", "--quick"], cwd=PROJECT_ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
     report = json.loads(run.stdout[run.stdout.index("{"):])
