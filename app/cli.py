@@ -59,6 +59,9 @@ def run(role: str) -> None:
             loop="uvloop", http="httptools", log_config=None, access_log=False, lifespan="on",
             proxy_headers=False,  # X-Forwarded-For is read by app.clientaddr, from RESORT_TRUSTED_PROXIES only
             timeout_graceful_shutdown=10,
+            # /live sends the same small frames to many sockets: compressing each one per socket would
+            # cost more CPU than the frames themselves.
+            ws_per_message_deflate=False,
         )
         return
     from app.observability import configure_logging

@@ -25,10 +25,11 @@ from app.problem_docs import document_problems
 from app.resources import Resources, open_resources
 from app.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings, get_settings
+from realtime.endpoint import RawSend
 
 # Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE``, ``lifespan(app, resources)`` and
 # ``PAGES`` (``app.index.Link`` entries for the index at ``/``; HTML pages get the security headers anyway).
-FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "sagas.api")
+FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "sagas.api", "realtime")
 
 
 def _features() -> list[ModuleType]:
@@ -87,14 +88,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=docs.openapi_config(
             title="G Resort API",
             version="0.1.0",
-            description="Single sign-on, catalogue, search, availability and bookings of the G Resort group.",
+            description="Single sign-on, catalogue, search, availability and bookings of the G Resort group. "
+            "Live updates: the WebSocket `/live`, documented by the AsyncAPI document at "
+            "[/asyncapi.json](/asyncapi.json); pages [/live/guest](/live/guest) and "
+            "[/live/frontdesk](/live/frontdesk).",
         ),
         logging_config=None,  # app.observability configures structlog and the stdlib once
         debug=False,
     )
     # Outermost, so unknown routes and errors raised before any handler get a request id and the headers too.
-    app.asgi_handler = SecurityHeadersMiddleware(
-        RequestContextMiddleware(app.asgi_handler, parse_networks(settings.trusted_proxies)), settings)
+    # RawSend (realtime): /live writes its frames with the server's own send, past the per-call wrappers.
+    app.asgi_handler = RawSend(SecurityHeadersMiddleware(
+        RequestContextMiddleware(app.asgi_handler, parse_networks(settings.trusted_proxies)), settings))
     return app
 
 

@@ -131,6 +131,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     saga_group: str = "saga-orchestrator"
     views_reconcile_interval_s: float = 5.0
     services_group: str = "saga-services"
+    # Live updates (realtime/): the publisher's consumer group, per-channel retention, per-connection
+    # buffers, the auth deadline of a connection without a session, and when `reauth` is sent.
+    live_publisher_group: str = "realtime-publisher"
+    live_stream_maxlen: int = 1000
+    live_buffer_frames: int = 256
+    live_auth_timeout_s: float = 5.0
+    live_reauth_before_s: int = 30
+    live_max_range_days: int = 62
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0
 

@@ -29,6 +29,7 @@ ROLES: dict[str, str] = {
     "saga": "sagas.orchestrator:run",
     "services": "sagas.participants:run",
     "booking-views": "sagas.views:run",
+    "publisher": "realtime.publisher:run",
 }
 HEARTBEAT_S = 5
 

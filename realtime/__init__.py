@@ -1,1 +1,38 @@
-"""WebSocket channels and live availability (Litestar channels over Redis pub/sub)."""
+"""Live availability, booking progress and the front-desk feed over one WebSocket endpoint, ``/live``.
+
+- ``realtime.publisher`` (worker role ``publisher``): Kafka ``inventory``, ``holds``, ``bookings`` ->
+  sequenced per-channel entries in Redis Streams (``realtime.store``), each with an epoch.
+- ``realtime.hub``: one reader per channel per api process, fanning entries out to local connections.
+- ``realtime.session`` / ``realtime.connection``: the protocol, snapshots and resume, bounded buffers,
+  conflation and slow-client closes; ``realtime.access``: who may listen.
+- ``/asyncapi.json`` documents the protocol; ``/live/guest`` and ``/live/frontdesk`` are the two pages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from app.resources import Resources
+from realtime.asyncapi import asyncapi
+from realtime.endpoint import live
+from realtime.pages import ROUTES as PAGE_ROUTES
+from realtime.service import LiveService
+
+ROUTES: list[Any] = [live, asyncapi, *PAGE_ROUTES]
+
+__all__ = ["ROUTES", "lifespan"]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
+    """Build the hub; close this process's sockets of a session as soon as it is revoked anywhere."""
+    service = LiveService.build(resources.settings, resources.db, resources.redis, app.state.auth)
+    app.state.live = service
+    app.state.auth.live.on_revoke.append(service.hub.revoked)
+    try:
+        yield
+    finally:
+        app.state.auth.live.on_revoke.remove(service.hub.revoked)
+        await service.hub.stop()

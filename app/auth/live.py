@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -22,6 +23,8 @@ class LiveSessions:
         self.store = store
         self.ttl = max(0, ttl_ms) / 1000
         self._cache: dict[str, tuple[float, Session | None]] = {}
+        # Called with each revoked sid as it is published (e.g. realtime closes that session's sockets).
+        self.on_revoke: list[Callable[[str], None]] = []
 
     async def get(self, sid: str) -> Session | None:
         """The live session (touched in Redis at most once per cache period), or None."""
@@ -48,7 +51,10 @@ class LiveSessions:
                 self._cache.clear()
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
-                        self.drop(message["data"].decode())
+                        sid = message["data"].decode()
+                        self.drop(sid)
+                        for callback in self.on_revoke:
+                            callback(sid)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect; the cache is cleared on resubscribe

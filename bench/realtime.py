@@ -1,0 +1,203 @@
+"""Live updates benchmark: ``python -m bench.realtime [--subscribers 1000,5000] [--updates 40]
+[--frames-per-second 20000] [--workers 2]``.
+
+For each subscriber count, in one run: the api (uvicorn, uvloop, as ``resort run api``) serving ``/live``,
+then a reference server built on ``websockets.broadcast()`` (``bench.realtime_ref``), each started fresh,
+each fed by the same Redis stream entries (written as the publisher writes them), each with the same
+clients (``bench.realtime_clients``, the ``websockets`` library, in ``--workers`` processes). Updates are
+paced so that both see the same frames per second. Reported: event -> client p50 and p99, server CPU per
+delivered frame, server memory per connection (RSS growth / connections), and the api's ratios to the
+reference. Uses the bench database and Redis db of ``bench.catalog`` (override with ``RESORT_*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import asyncpg
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.table import Table
+
+from app.db.migrate import migrate
+from app.settings import PROJECT_ROOT, Settings
+from bench.catalog import bench_env
+from bench.server import _wait_ready, free_port
+from realtime.channels import meta_key, stream_key
+from realtime.store import Append, StreamStore
+
+console = Console(width=130)
+PROPERTY = "bench-live"
+CHANNEL = f"availability:{PROPERTY}"
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Case:
+    server: str
+    subscribers: int
+    p50: float
+    p99: float
+    cpu_us: float
+    mem_kb: float
+    frames: int
+    closed: int
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def rss_kb(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@contextlib.contextmanager
+def _process(argv: list[str], env: dict[str, str], name: str) -> Iterator[subprocess.Popen]:
+    log = PROJECT_ROOT / ".data" / "logs" / f"bench-{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if name == "ref" else out, stderr=out,
+                                   cwd=PROJECT_ROOT, text=True)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
+def api(env: dict[str, str]) -> Iterator[tuple[int, str]]:
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "app.main:asgi", "--host", "127.0.0.1", "--port",
+            str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    with _process(argv, env | {"RESORT_API_PORT": str(port)}, "live-api") as process:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, process, PROJECT_ROOT / ".data" / "logs" / "bench-live-api.log")
+        yield process.pid, f"ws://127.0.0.1:{port}/live"
+
+
+@contextlib.contextmanager
+def reference(env: dict[str, str], redis_url: str) -> Iterator[tuple[int, str]]:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.realtime_ref", str(port), redis_url, CHANNEL]
+    with _process(argv, env, "ref") as process:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise SystemExit("the reference server did not start; see .data/logs/bench-ref.log")
+        yield process.pid, f"ws://127.0.0.1:{port}"
+
+
+async def _workers(url: str, subscribers: int, workers: int, updates: int) -> list[asyncio.subprocess.Process]:
+    shares = [subscribers // workers + (1 if i < subscribers % workers else 0) for i in range(workers)]
+    procs = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.realtime_clients", url, str(n), CHANNEL, str(updates), cwd=PROJECT_ROOT,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26) for n in shares]
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 300)
+        if line.strip() != b"ready":
+            raise SystemExit("a client worker failed to connect its sockets")
+    return procs
+
+
+async def run_case(name: str, pid: int, url: str, store: StreamStore, subscribers: int, updates: int,
+                   fps: int, workers: int) -> Case:
+    before = rss_kb(pid)
+    procs = await _workers(url, subscribers, workers, updates)
+    memory = (rss_kb(pid) - before) / subscribers
+    cpu = cpu_seconds(pid)
+    pause = subscribers / fps
+    for i in range(updates):
+        append = Append(f"bench-{name}-{subscribers}-{time.time_ns()}-{i}", int(time.time() * 1000))
+        append.entries.append((CHANNEL, json.dumps({"items": [], "sent": time.time() * 1000}).encode()))
+        await store.append(append)
+        await asyncio.sleep(pause)
+    latencies: list[float] = []
+    frames = closed = 0
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdin is not None
+        try:
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        except TimeoutError:
+            proc.stdin.close()
+            line = await proc.stdout.readline()
+        result = json.loads(line)
+        latencies += result["latencies"]
+        frames, closed = frames + result["frames"], closed + result["closed"]
+        proc.stdin.close()
+        await proc.wait()
+    used = cpu_seconds(pid) - cpu
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return Case(name, subscribers, cuts[49], cuts[98], used / max(frames, 1) * 1e6, memory, frames, closed)
+
+
+async def prepare(settings: Settings) -> None:
+    await migrate(settings.database_url)
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute("INSERT INTO properties (id, name, latitude, longitude) VALUES ($1, 'Bench', 33.2, 126.5)"
+                           " ON CONFLICT (id) DO NOTHING", PROPERTY)
+    finally:
+        await conn.close()
+
+
+async def main(args: argparse.Namespace) -> list[Case]:
+    env = bench_env()
+    settings = Settings.from_env(env)
+    await prepare(settings)
+    redis = Redis.from_url(settings.redis_url)
+    await redis.delete(stream_key(CHANNEL), meta_key(CHANNEL))  # only the bench's own channel
+    store = StreamStore(redis, settings.live_stream_maxlen)
+    cases = []
+    for subscribers in args.subscribers:
+        for name, server in (("api /live", api(env)), ("websockets.broadcast()", reference(env, settings.redis_url))):
+            with server as (pid, url):
+                console.print(f"{name}: {subscribers} subscribers ...")
+                cases.append(await run_case(name, pid, url, store, subscribers, args.updates,
+                                            args.frames_per_second, args.workers))
+    await redis.aclose()
+    return cases
+
+
+def report(cases: list[Case]) -> None:
+    table = Table(title="Live updates: event -> client, one server process, same clients and frames")
+    for column in ("server", "subscribers", "p50 ms", "p99 ms", "CPU/frame µs", "memory/conn KB", "frames",
+                   "closed", "CPU ratio", "p99 ratio"):
+        table.add_column(column, justify="left" if column == "server" else "right")
+    refs = {c.subscribers: c for c in cases if c.server != "api /live"}
+    for c in cases:
+        ref = refs.get(c.subscribers)
+        ratio = f"{c.cpu_us / ref.cpu_us:.2f}×" if ref and ref.cpu_us else "-"
+        p99 = f"{c.p99 / ref.p99:.2f}×" if ref and ref.p99 else "-"
+        table.add_row(c.server, str(c.subscribers), f"{c.p50:.1f}", f"{c.p99:.1f}", f"{c.cpu_us:.1f}",
+                      f"{c.mem_kb:.1f}", str(c.frames), str(c.closed), ratio, p99)
+    console.print(table)
+    console.print("Goals: p99 ≤ 150 ms at 5,000 subscribers, CPU per frame ≤ 1.5× the reference, ≤ 40 KB per "
+                  "connection. Client and servers share the machine's cores: compare ratios, not absolutes.")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subscribers", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 5000])
+    parser.add_argument("--updates", type=int, default=40)
+    parser.add_argument("--frames-per-second", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2)
+    report(asyncio.run(main(parser.parse_args())))

@@ -1,0 +1,59 @@
+"""The live-update parts of one api process, built in the app's lifespan (``app.state.live``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+
+from app.auth.service import AuthService
+from app.settings import Settings
+from realtime.access import allowed_origins
+from realtime.channels import Channel
+from realtime.hub import Hub
+from realtime.snapshots import Snapshot, Snapshots
+from realtime.store import StreamStore
+
+_PROPERTY_TTL_S = 60.0
+
+
+@dataclass(slots=True)
+class LiveService:
+    settings: Settings
+    db: asyncpg.Pool
+    redis: Redis
+    auth: AuthService
+    store: StreamStore
+    hub: Hub
+    snapshots: Snapshots
+    origins: frozenset[str]
+    _properties: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, db: asyncpg.Pool, redis: Redis, auth: AuthService) -> LiveService:
+        store = StreamStore(redis, settings.live_stream_maxlen)
+        return cls(settings, db, redis, auth, store, Hub(redis, store), Snapshots(db, redis, store),
+                   allowed_origins(settings))
+
+    async def property_exists(self, property_id: str) -> bool:
+        """Whether the property exists (positive answers cached a minute: properties are not deleted)."""
+        now = time.monotonic()
+        if self._properties.get(property_id, 0) > now:
+            return True
+        if await self.db.fetchval("SELECT 1 FROM properties WHERE id = $1", property_id) is None:
+            return False
+        if len(self._properties) > 10_000:
+            self._properties.clear()
+        self._properties[property_id] = now + _PROPERTY_TTL_S
+        return True
+
+    async def snapshot(self, channel: Channel, params: dict[str, Any]) -> Snapshot | None:
+        if channel.kind == "availability":
+            start, end = params["range"]
+            return await self.snapshots.availability(channel.name, channel.key, start, end)
+        if channel.kind == "booking":
+            return await self.snapshots.booking(channel.name, channel.key)
+        return await self.snapshots.frontdesk(channel.name, channel.key)

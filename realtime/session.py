@@ -1,0 +1,240 @@
+"""One /live connection's protocol: auth, subscribe (snapshot or resume), unsubscribe, ping, expiry.
+
+Subscribing reads the channel's position, then the snapshot (or, with ``since`` in the same epoch,
+nothing), attaches to the channel's reader, then reads the entries after the position: the reader's
+entries arriving meanwhile wait in the subscription's backlog, so the handover has no gap and no
+duplicate (entries are ordered and deduplicated by seq).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+import msgspec
+
+from app.auth.gateway import authenticate
+from app.auth.jwtcheck import TokenRejected
+from app.auth.principal import Principal
+from realtime.access import Refused, authorize
+from realtime.channels import (
+    CLOSE_AUTH_TIMEOUT,
+    CLOSE_TOKEN_EXPIRED,
+    PONG,
+    Channel,
+    error_frame,
+    parse_channel,
+    reauth_frame,
+    snapshot_frame,
+    update_frame,
+)
+from realtime.connection import Connection, Subscription
+from realtime.metrics import SUBSCRIPTIONS
+from realtime.service import LiveService
+from realtime.snapshots import Snapshot
+from realtime.store import Entry
+
+MAX_SUBSCRIPTIONS = 32
+MAX_FRAME = 4096
+_decode = msgspec.json.decode
+_encode = msgspec.json.encode
+
+
+class Invalid(Exception):
+    def __init__(self, code: str, detail: str, channel: str | None = None) -> None:
+        super().__init__(detail)
+        self.frame = error_frame(code, detail, channel)
+
+
+def _range(msg: dict[str, Any], max_days: int) -> tuple[dt.date, dt.date]:
+    today = dt.date.today()
+    try:
+        start = dt.date.fromisoformat(msg["from"]) if msg.get("from") is not None else today
+        end = dt.date.fromisoformat(msg["to"]) if msg.get("to") is not None else start + dt.timedelta(days=14)
+    except (TypeError, ValueError):
+        raise Invalid("bad_range", "from and to must be dates (YYYY-MM-DD).", msg.get("channel")) from None
+    if not start < end or (end - start).days > max_days or start < today - dt.timedelta(days=1):
+        raise Invalid("bad_range", f"Need from < to, at most {max_days} nights, not in the past.",
+                      msg.get("channel"))
+    return start, end
+
+
+def _since(msg: dict[str, Any]) -> tuple[str, int] | None:
+    since = msg.get("since")
+    if since is None:
+        return None
+    if (not isinstance(since, dict) or not isinstance(since.get("epoch"), str)
+            or type(since.get("seq")) is not int or since["seq"] < 0):
+        raise Invalid("bad_since", "since must be {\"epoch\": string, \"seq\": integer >= 0}.", msg.get("channel"))
+    return since["epoch"], since["seq"]
+
+
+class LiveSession:
+    def __init__(self, service: LiveService, conn: Connection, principal: Principal | None) -> None:
+        self.service = service
+        self.conn = conn
+        self.principal: Principal | None = None
+        self.timers: list[asyncio.TimerHandle] = []
+        conn.on_resync = self._resync
+        if principal is not None:
+            self._signed_in(principal)
+        else:
+            self.timers.append(asyncio.get_running_loop().call_later(
+                service.settings.live_auth_timeout_s, self._auth_deadline))
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def _auth_deadline(self) -> None:
+        if self.principal is None and not self.conn.subs:
+            self.conn.close(CLOSE_AUTH_TIMEOUT, "auth_timeout")
+
+    def _signed_in(self, principal: Principal) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
+        self.service.hub.untrack(self.principal.session_id if self.principal else None, self.conn)
+        self.principal = principal
+        self.service.hub.track(principal.session_id, self.conn)
+        left = principal.expires_at - time.time()
+        loop = asyncio.get_running_loop()
+        before = min(self.service.settings.live_reauth_before_s, max(left / 2, 0))
+        self.timers.append(loop.call_later(max(left - before, 0), self._reauth))
+        self.timers.append(loop.call_later(max(left, 0), self.conn.close, CLOSE_TOKEN_EXPIRED, "token_expired"))
+
+    def _reauth(self) -> None:
+        if self.principal is not None:
+            self.conn.push(reauth_frame(max(int(self.principal.expires_at - time.time()), 0)))
+
+    def end(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.service.hub.untrack(self.principal.session_id if self.principal else None, self.conn)
+        for sub in list(self.conn.subs.values()):
+            self._detach(sub)
+
+    # -- frames -----------------------------------------------------------------------------------
+    async def on_text(self, text: str) -> None:
+        try:
+            if len(text) > MAX_FRAME:
+                raise Invalid("frame_too_large", f"Frames are at most {MAX_FRAME} characters.")
+            try:
+                msg = _decode(text)
+            except msgspec.DecodeError:
+                raise Invalid("malformed", "Frames are JSON objects with an op.") from None
+            if not isinstance(msg, dict):
+                raise Invalid("malformed", "Frames are JSON objects with an op.")
+            await self._dispatch(msg)
+        except Invalid as exc:
+            self.conn.push(exc.frame)
+
+    async def _dispatch(self, msg: dict[str, Any]) -> None:
+        op = msg.get("op")
+        if op == "ping":
+            self.conn.push(PONG)
+        elif op == "subscribe":
+            await self._subscribe(msg)
+        elif op == "unsubscribe":
+            sub = self.conn.subs.get(msg.get("channel"))  # type: ignore[arg-type]
+            if sub is None:
+                raise Invalid("not_subscribed", "No such subscription.", msg.get("channel"))
+            self._detach(sub)
+        elif op == "auth":
+            await self._auth(msg.get("token"))
+        else:
+            raise Invalid("unknown_op", "op must be auth, subscribe, unsubscribe or ping.")
+
+    async def _auth(self, token: Any) -> None:
+        if not isinstance(token, str) or not token:
+            raise Invalid("malformed", "The auth op needs a token.")
+        try:
+            principal = await authenticate(self.service.auth, token, {"type": "websocket", "headers": []}, False)
+        except TokenRejected as exc:
+            code = "token_expired" if exc.expired else "session_ended" if exc.reason == "session_ended" \
+                else "invalid_token"
+            raise Invalid(code, f"The token was refused ({exc.reason}).") from None
+        if self.principal is not None and (principal.kind, principal.subject) != (
+                self.principal.kind, self.principal.subject):
+            raise Invalid("subject_mismatch", "A renewed token must be for the same caller.")
+        self._signed_in(principal)
+
+    # -- subscriptions ----------------------------------------------------------------------------
+    async def _subscribe(self, msg: dict[str, Any]) -> None:
+        channel = parse_channel(msg.get("channel"))
+        if channel is None:
+            raise Invalid("unknown_channel", "Channels: availability:<property>, booking:<id>, frontdesk:<property>.")
+        if channel.name in self.conn.subs:
+            raise Invalid("already_subscribed", "Already subscribed.", channel.name)
+        if len(self.conn.subs) >= MAX_SUBSCRIPTIONS:
+            raise Invalid("too_many_subscriptions", f"At most {MAX_SUBSCRIPTIONS} per connection.", channel.name)
+        params: dict[str, Any] = {}
+        if channel.kind == "availability":
+            params["range"] = _range(msg, self.service.settings.live_max_range_days)
+        since = _since(msg)
+        try:
+            await authorize(self.service.redis, channel, self.principal)
+        except Refused as exc:
+            raise Invalid(exc.code, exc.detail, channel.name) from None
+        if channel.kind != "booking" and not await self.service.property_exists(channel.key):
+            raise Invalid("unknown_channel", "No such property.", channel.name)
+        await self._attach(channel, params, since)
+
+    async def _resync(self, sub: Subscription) -> None:
+        if self.conn.subs.get(sub.channel) is sub:
+            self._detach(sub)
+            channel = parse_channel(sub.channel)
+            assert channel is not None
+            await self._attach(channel, sub.params, None)
+
+    async def _attach(self, channel: Channel, params: dict[str, Any], since: tuple[str, int] | None,
+                      attempts: int = 3) -> None:
+        name, store = channel.name, self.service.store
+        snapshot: Snapshot | None = None
+        epoch, seq = await store.position(name)
+        newest = seq
+        if since is None or since[0] != epoch or since[1] > seq:
+            snapshot = await self.service.snapshot(channel, params)
+            if snapshot is None:
+                raise Invalid("unknown_channel", "No such property.", name)
+            epoch, seq = snapshot.epoch, snapshot.seq
+        else:
+            seq = since[1]
+        sub = Subscription(self.conn, name, channel.kind, epoch, seq, params)
+        self.conn.subs[name] = sub
+        SUBSCRIPTIONS.labels(channel.kind).inc()
+        reader = await self.service.hub.add(sub)
+        entries = await store.after(name, seq)
+        if self.conn.subs.get(name) is not sub:  # unsubscribed or closed meanwhile
+            return
+        lost = reader.epoch != epoch
+        trimmed = entries[0].seq != seq + 1 if entries else newest > seq
+        if (lost or trimmed) and attempts > 1:
+            self._detach(sub)
+            await self._attach(channel, params, None, attempts - 1)
+            return
+        if snapshot is not None:
+            self.conn.push(snapshot_frame(name, epoch, seq, snapshot.data))
+        sub.catching_up = False
+        for entry in entries:
+            self.conn.offer(sub, self._fresh(sub, entry, snapshot), force=True)
+        backlog, sub.backlog = sub.backlog, []
+        for entry in backlog:
+            self.conn.offer(sub, entry)
+
+    def _fresh(self, sub: Subscription, entry: Entry, snapshot: Snapshot | None) -> Entry:
+        """A caught-up entry framed for this subscriber, without availability items the snapshot already
+        had (same or newer per-night version)."""
+        data = entry.data
+        if snapshot is not None and snapshot.versions:
+            body = _decode(data)
+            items = [i for i in body.get("items", [])
+                     if i["version"] > snapshot.versions.get((i["product_id"], i["night"]), -1)]
+            if len(items) != len(body.get("items", [])):
+                data = _encode(body | {"items": items})
+        return Entry(entry.seq, data, entry.t, update_frame(sub.channel, sub.epoch, entry.seq, data))
+
+    def _detach(self, sub: Subscription) -> None:
+        if self.conn.subs.get(sub.channel) is sub:
+            del self.conn.subs[sub.channel]
+            SUBSCRIPTIONS.labels(sub.kind).dec()
+        self.service.hub.remove(sub)
