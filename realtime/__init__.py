@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from app.index import Link
 from app.resources import Resources
 from realtime.asyncapi import asyncapi
 from realtime.endpoint import live
@@ -21,8 +22,12 @@ from realtime.pages import ROUTES as PAGE_ROUTES
 from realtime.service import LiveService
 
 ROUTES: list[Any] = [live, asyncapi, *PAGE_ROUTES]
+PAGES = [
+    Link("/live/guest", "Live availability", "A resort's rooms night by night as they change, and a booking's progress"),
+    Link("/live/frontdesk", "Front-desk dashboard", "Arrivals, departures, in-house, occupancy and the live feed"),
+]
 
-__all__ = ["ROUTES", "lifespan"]
+__all__ = ["PAGES", "ROUTES", "lifespan"]
 
 
 @contextlib.asynccontextmanager

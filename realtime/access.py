@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
+import asyncpg
 from redis.asyncio import Redis
 
 from app.auth.principal import Principal
@@ -32,7 +34,24 @@ def origin_ok(origin: str | None, allowed: frozenset[str]) -> bool:
     return origin is not None and origin.rstrip("/").lower() in allowed
 
 
-async def authorize(redis: Redis, channel: Channel, principal: Principal | None) -> None:
+async def booking_owner(redis: Redis, db: asyncpg.Pool, booking_id: str) -> tuple[str | None, ...]:
+    """(owner kind, owner id, partner client id): as the publisher recorded it from the booking's events,
+    else from PostgreSQL (a booking whose first event is still on its way, or a Redis that lost it)."""
+    owner = await redis.hmget(booking_key(booking_id), ["owner_kind", "owner_id", "partner_client_id"])
+    kind, owner_id, partner = (v.decode() if v is not None else None for v in owner)
+    if kind is not None:
+        return kind, owner_id, partner
+    try:
+        key = uuid.UUID(booking_id)
+    except ValueError:
+        return None, None, None
+    row = await db.fetchrow("SELECT owner_kind, owner_id FROM bookings WHERE id = $1", key)
+    if row is None:
+        return None, None, None
+    return row["owner_kind"], row["owner_id"], row["owner_id"] if row["owner_kind"] == "partner" else None
+
+
+async def authorize(redis: Redis, db: asyncpg.Pool, channel: Channel, principal: Principal | None) -> None:
     """Raise :class:`Refused` unless ``principal`` may subscribe to ``channel``."""
     if channel.kind == "availability":
         return
@@ -42,8 +61,7 @@ async def authorize(redis: Redis, channel: Channel, principal: Principal | None)
         return
     if channel.kind == "frontdesk":
         raise Refused("forbidden", "Only front desk and administrators may subscribe to this channel.")
-    owner = await redis.hmget(booking_key(channel.key), ["owner_kind", "owner_id", "partner_client_id"])
-    kind, owner_id, partner = (v.decode() if v is not None else None for v in owner)
+    kind, owner_id, partner = await booking_owner(redis, db, channel.key)
     if principal.kind == "user" and kind == "user" and owner_id == principal.subject:
         return
     if principal.kind == "partner" and principal.client_id and principal.client_id in (

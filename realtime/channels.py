@@ -62,11 +62,6 @@ def booking_key(booking_id: str) -> str:
     return f"rt:booking:{booking_id}"
 
 
-def frontdesk_bookings_key(property_id: str) -> str:
-    """The latest state of each booking of the property (arrivals, departures and in-house come from it)."""
-    return f"rt:frontdesk-bookings:{property_id}"
-
-
 def update_frame(channel: str, epoch: str, seq: int, data: bytes) -> str:
     """An ``update`` frame around already-encoded data (no re-encoding of the data)."""
     return f'{{"type":"update","channel":"{channel}","epoch":"{epoch}","seq":{seq},"data":{data.decode()}}}'

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
 from app.settings import Settings
-from realtime.channels import booking_key, frontdesk_bookings_key, seen_key, versions_key
+from realtime.channels import booking_key, seen_key, versions_key
 from realtime.metrics import PUBLISHED, PUBLISHER_SKIPPED
 from realtime.queries import items_for
 from realtime.store import Append, StreamStore
@@ -107,8 +107,6 @@ class Publisher:
                  "partner_client_id": payload.get("partner_client_id"), "property_id": payload.get("property_id")}
         append.fields += [(key, name, str(value)) for name, value in owner.items() if value is not None]
         append.fields.append((key, "state", _encode(state).decode()))
-        append.fields.append((frontdesk_bookings_key(str(payload["property_id"])), booking_id,
-                              _encode(state).decode()))
         return append
 
 

@@ -172,7 +172,7 @@ class LiveSession:
             params["range"] = _range(msg, self.service.settings.live_max_range_days)
         since = _since(msg)
         try:
-            await authorize(self.service.redis, channel, self.principal)
+            await authorize(self.service.redis, self.service.db, channel, self.principal)
         except Refused as exc:
             raise Invalid(exc.code, exc.detail, channel.name) from None
         if channel.kind != "booking" and not await self.service.property_exists(channel.key):

@@ -5,6 +5,7 @@ items carry per-night versions, and the subscriber drops items not newer than th
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,14 +14,15 @@ import asyncpg
 import msgspec
 from redis.asyncio import Redis
 
-from realtime.channels import booking_key, frontdesk_bookings_key, stream_key
+from realtime.channels import booking_key, stream_key
 from realtime.queries import availability_snapshot, occupancy_rows, product_names, property_products
 from realtime.store import StreamStore, parse_entries
 
 OCCUPANCY_NIGHTS = 14
 FEED_SIZE = 30
 _decode = msgspec.json.decode
-_ACTIVE = {"pending", "reserved", "converted", "paid", "confirmed"}
+_STATE = ("SELECT id::text AS booking_id, status, step, reason, property_id, check_in::text, check_out::text,"
+          " confirmation_code, guest->>'name' AS guest_name FROM bookings")
 
 
 @dataclass(slots=True)
@@ -46,27 +48,27 @@ class Snapshots:
         return Snapshot(epoch, seq, data, versions)
 
     async def booking(self, channel: str, booking_id: str) -> Snapshot:
-        """The booking's latest state, read in one MULTI with the position (exact, no overlap)."""
+        """The booking's latest state as its events told it, read in one MULTI with the position (exact);
+        if Redis has none (lost, or the first event still on its way), from PostgreSQL."""
         async with self.redis.pipeline(transaction=True) as pipe:
             await self.store.queue_position(pipe, channel)
             pipe.hget(booking_key(booking_id), "state")
             (epoch, seq), state = await pipe.execute()
-        return Snapshot(epoch.decode(), int(seq), _decode(state) if state else {"booking_id": booking_id,
-                                                                                 "status": None})
+        data = _decode(state) if state else await booking_row(self.db, booking_id)
+        return Snapshot(epoch.decode(), int(seq), data or {"booking_id": booking_id, "status": None})
 
     async def frontdesk(self, channel: str, property_id: str) -> Snapshot | None:
-        """Today's arrivals, departures and in-house guests and the recent feed (from Redis, in one MULTI
-        with the position), then inventory rows of the next 14 nights (PostgreSQL, versioned)."""
+        """The recent feed (Redis, in one MULTI with the position), then from PostgreSQL today's arrivals,
+        departures and in-house guests and the inventory rows of the next 14 nights (versioned)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             await self.store.queue_position(pipe, channel)
-            pipe.hvals(frontdesk_bookings_key(property_id))
             pipe.xrevrange(stream_key(channel), "+", "-", count=FEED_SIZE)
-            (epoch, seq), bookings, recent = await pipe.execute()
+            (epoch, seq), recent = await pipe.execute()
         zone = await self.db.fetchval("SELECT time_zone FROM properties WHERE id = $1", property_id)
         if zone is None:
             return None
         today = dt.datetime.now(zoneinfo.ZoneInfo(zone)).date()
-        states = [_decode(b) for b in bookings]
+        states = await stays_around(self.db, property_id, today)
         feed = [{"seq": e.seq, "t": e.t, "data": _decode(e.data)} for e in reversed(parse_entries(recent))]
         data = {"property_id": property_id, "today": today.isoformat(), **_stays(states, today),
                 "occupancy": await occupancy_rows(self.db, property_id, today, OCCUPANCY_NIGHTS),
@@ -75,9 +77,25 @@ class Snapshots:
         return Snapshot(epoch.decode(), int(seq), data)
 
 
+async def booking_row(db: asyncpg.Pool, booking_id: str) -> dict[str, Any] | None:
+    try:
+        key = uuid.UUID(booking_id)
+    except ValueError:
+        return None
+    row = await db.fetchrow(_STATE + " WHERE id = $1", key)
+    return dict(row) if row is not None else None
+
+
+async def stays_around(db: asyncpg.Pool, property_id: str, today: dt.date) -> list[dict[str, Any]]:
+    """Confirmed bookings of the property arriving, staying or leaving ``today``."""
+    rows = await db.fetch(_STATE + " WHERE property_id = $1 AND status = 'confirmed' AND check_in <= $2"
+                          " AND check_out >= $2 ORDER BY check_in, id", property_id, today)
+    return [dict(r) for r in rows]
+
+
 def _stays(states: list[dict[str, Any]], today: dt.date) -> dict[str, list[dict[str, Any]]]:
     day = today.isoformat()
-    live = [s for s in states if s.get("status") in _ACTIVE and s.get("check_in") and s.get("check_out")]
+    live = [s for s in states if s.get("status") == "confirmed" and s.get("check_in") and s.get("check_out")]
     return {
         "arrivals": [s for s in live if s["check_in"] == day],
         "departures": [s for s in live if s["check_out"] == day],

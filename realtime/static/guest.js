@@ -3,7 +3,13 @@
   "use strict";
   const { LiveClient, el, fillProperties, statusLine } = window.ResortLive;
   const { t, apply, lang } = window.ResortI18n;
-  const STEPS = ["pending", "reserved", "converted", "paid", "confirmed"];
+  // The saga's progress: created (pending), rooms being secured (step convert), payment (step pay), confirmed.
+  const STEPS = ["requested", "convert", "pay", "confirmed"];
+  function stageOf(state) {
+    if (state.status === "confirmed") return 3;
+    if (state.status !== "pending") return -1;
+    return { convert: 1, pay: 2 }[state.step] || 0;
+  }
   const query = new URLSearchParams(location.search);
   const form = document.getElementById("query");
   const table = document.getElementById("availability");
@@ -61,12 +67,12 @@
     list.replaceChildren(...STEPS.map((s) => el("li", { dataset: { step: s } }, t("step." + s))));
     const show = (state) => {
       if (!state || !state.status) { note.textContent = t("guest.no_booking"); return; }
-      const at = STEPS.indexOf(state.status);
+      const at = stageOf(state);
       list.querySelectorAll("li").forEach((li, i) => {
         li.classList.toggle("done", at >= 0 && i <= at);
         li.classList.toggle("current", i === at);
       });
-      note.textContent = t("step." + state.status) + (state.reason ? " — " + state.reason : "");
+      note.textContent = t("status." + state.status) + (state.reason ? " — " + state.reason : "");
       note.dataset.status = state.status;
     };
     live.subscribe("booking:" + bookingId, {}, { onSnapshot: show, onUpdate: show,

@@ -38,8 +38,9 @@ async def hold(db: asyncpg.Pool, property_id: str, product_id: Any, start: dt.da
 
 
 async def booking(db: asyncpg.Pool, property_id: str, booking_id: str, status: str, owner_id: str,
-                  owner_kind: str = "user", partner_client_id: str | None = None, version: int = 1) -> EventEnvelope:
-    payload = {"booking_id": booking_id, "status": status, "step": status, "property_id": property_id,
+                  owner_kind: str = "user", partner_client_id: str | None = None, version: int = 1,
+                  step: str | None = None) -> EventEnvelope:
+    payload = {"booking_id": booking_id, "status": status, "step": step or status, "property_id": property_id,
                "owner_kind": owner_kind, "owner_id": owner_id, "partner_client_id": partner_client_id,
                "check_in": "2030-01-01", "check_out": "2030-01-02", "at": dt.datetime.now(dt.UTC).isoformat()}
     async with db.acquire() as conn, conn.transaction():

@@ -112,6 +112,6 @@ async def test_booking_and_frontdesk_channels_are_not_for_everyone(live_api: str
     channel = parse_channel(f"booking:{booking_id}")
     assert channel is not None
     acme = Principal(subject="acme", kind="partner", roles=("partner",), client_id="partner-acme")
-    await authorize(sync_resources.redis, channel, acme)
+    await authorize(sync_resources.redis, sync_resources.db, channel, acme)
     with pytest.raises(Refused):
-        await authorize(sync_resources.redis, channel, Principal(subject="x", kind="partner", client_id="other"))
+        await authorize(sync_resources.redis, sync_resources.db, channel, Principal(subject="x", kind="partner", client_id="other"))

@@ -64,7 +64,8 @@ def test_front_desk_stays_of_the_day() -> None:
     day = dt.date(2030, 5, 2)
     states = [
         {"booking_id": "a", "status": "confirmed", "check_in": "2030-05-02", "check_out": "2030-05-04"},
-        {"booking_id": "b", "status": "paid", "check_in": "2030-04-30", "check_out": "2030-05-02"},
+        {"booking_id": "b", "status": "confirmed", "check_in": "2030-04-30", "check_out": "2030-05-02"},
+        {"booking_id": "e", "status": "pending", "check_in": "2030-05-02", "check_out": "2030-05-03"},
         {"booking_id": "c", "status": "confirmed", "check_in": "2030-05-01", "check_out": "2030-05-03"},
         {"booking_id": "d", "status": "cancelled", "check_in": "2030-05-02", "check_out": "2030-05-03"},
     ]
