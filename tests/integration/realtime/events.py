@@ -1,5 +1,5 @@
-"""Events of the contract (notes/EVENTS.md) made the way holds and the saga make them: the change and its
-outbox row in one transaction. ``hold`` moves ``held`` up (or down) on real inventory rows."""
+"""Events of the contract (notes/EVENTS.md). ``hold`` makes them the way holds do: the inventory change and
+its outbox row in one transaction (``held`` moves up or down on real rows)."""
 
 from __future__ import annotations
 
@@ -40,10 +40,11 @@ async def hold(db: asyncpg.Pool, property_id: str, product_id: Any, start: dt.da
 async def booking(db: asyncpg.Pool, property_id: str, booking_id: str, status: str, owner_id: str,
                   owner_kind: str = "user", partner_client_id: str | None = None, version: int = 1,
                   step: str | None = None) -> EventEnvelope:
+    """A ``bookings`` event of the contract, in memory only: handed to the publisher directly, it never
+    reaches the real topic, whose other consumers (booking views, partner feed) expect real bookings."""
     payload = {"booking_id": booking_id, "status": status, "step": step or status, "property_id": property_id,
                "owner_kind": owner_kind, "owner_id": owner_id, "partner_client_id": partner_client_id,
                "check_in": "2030-01-01", "check_out": "2030-01-02", "at": dt.datetime.now(dt.UTC).isoformat()}
-    async with db.acquire() as conn, conn.transaction():
-        event_id = await record_event(conn, topic="bookings", aggregate_type="booking", aggregate_id=booking_id,
-                                      event_type=f"booking.{status}", version=version, payload=payload)
-        return envelope_of(await conn.fetchrow(_ROW, event_id))
+    return EventEnvelope(event_id=uuid.uuid4(), topic="bookings", event_type=f"booking.{status}",
+                         aggregate_type="booking", aggregate_id=booking_id, version=version,
+                         occurred_at=dt.datetime.now(dt.UTC), payload=payload)
