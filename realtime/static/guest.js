@@ -58,10 +58,18 @@
       onUpdate: (data) => data.items.forEach((item) => apply_(item, true)),
       onError: (frame) => { table.replaceChildren(el("caption", {}, frame.detail)); },
     });
-    history.replaceState(null, "", "?" + new URLSearchParams({ property, from, to, lang }).toString());
+    remember({ property, from, to, lang });
+  }
+
+  function remember(values) {
+    // The address keeps what is shown (a reload or a shared link shows the same), other parameters kept.
+    const params = new URLSearchParams(location.search);
+    Object.entries(values).forEach(([k, v]) => params.set(k, v));
+    history.replaceState(null, "", "?" + params.toString());
   }
 
   function follow(bookingId) {
+    remember({ booking: bookingId });
     const list = document.getElementById("steps");
     const note = document.getElementById("booking-note");
     list.replaceChildren(...STEPS.map((s) => el("li", { dataset: { step: s } }, t("step." + s))));
