@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.bookings.conftest import FAST, Roles, _topics_exist, booking_body
+from tests.integration.bookings.conftest import FAST, Roles, booking_body, topics_exist
 from tests.integration.holds.conftest import hold_body
 from tests.integration.realtime.client import Live
 from tests.support.auth import subprocess_environment
@@ -28,7 +28,7 @@ def live_roles(settings: Any, stack: object, tmp_path_factory: pytest.TempPathFa
     for role in ("relay", "saga", "services", "publisher"):
         roles.start(role)
     try:
-        asyncio.run(_topics_exist(settings))
+        asyncio.run(topics_exist(settings))
         for role in ("saga", "services"):
             roles.wait_ready(role)
         yield roles
