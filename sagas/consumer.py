@@ -16,6 +16,9 @@ from app.outbox import EventEnvelope, decode_envelope
 from app.settings import Settings
 
 log = structlog.get_logger("sagas.consumer")
+# A message this code cannot read (a malformed id, a missing field): skipped and logged. What it asked for
+# is not lost: deadlines re-send commands, the views reconcile against PostgreSQL.
+POISON = (ValueError, KeyError, TypeError)
 _COMMIT_TIMEOUT_S = 0.5
 _COMMIT_PAUSE_S = 5.0
 Handler = Callable[[EventEnvelope], Awaitable[None]]
@@ -83,6 +86,10 @@ async def _handle(handle: Handler, raw: bytes, stop: asyncio.Event) -> None:
     while True:
         try:
             return await handle(envelope)
+        except POISON as exc:  # not the store's fault: retrying would block the partition forever
+            log.error("saga_message_skipped", message_type=envelope.event_type, booking_id=envelope.aggregate_id,
+                      error=repr(exc))
+            return
         except Exception as exc:  # noqa: BLE001 - a store is down: retry, the offset stays uncommitted
             log.warning("saga_message_retry", message_type=envelope.event_type, booking_id=envelope.aggregate_id,
                         error=repr(exc))
