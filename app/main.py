@@ -28,7 +28,7 @@ from app.settings import Settings, get_settings
 
 # Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE``, ``lifespan(app, resources)`` and
 # ``PAGES`` (``app.index.Link`` entries for the index at ``/``; HTML pages get the security headers anyway).
-FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "sagas.api")
+FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "sagas.api", "app.frontdesk")
 
 
 def _features() -> list[ModuleType]:
