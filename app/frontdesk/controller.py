@@ -41,7 +41,7 @@ def _problems(**answers: str) -> dict[int, ResponseSpec]:
 
 PROPERTY_404 = _problems(s404="`property_not_found`")
 BOOKING_404 = "`booking_not_found`"
-TRANSITION = "`invalid_status` (with the stay's `status`)"
+TRANSITION = "`invalid_status` (with the `stay_status`)"
 ASSIGN_ANSWERS = _problems(
     s404=BOOKING_404,
     s409="`room_taken` (with the other `booking_id` and its nights), `room_out_of_service`, " + TRANSITION,

@@ -64,7 +64,7 @@ def check_out(stay: Stay) -> bool:
         return False
     if stay.status != "checked_in":
         raise FrontDeskRefused(409, "not_checked_in", f"the stay is {stay.status}: check in first",
-                               status=stay.status)
+                               stay_status=stay.status)
     return True
 
 
@@ -84,7 +84,7 @@ def no_show(stay: Stay, today: dt.date) -> bool:
 def _must_be_confirmed(stay: Stay, what: str) -> None:
     if stay.status != "confirmed":
         raise FrontDeskRefused(409, "invalid_status", f"cannot {what} a stay that is {stay.status}",
-                               status=stay.status)
+                               stay_status=stay.status)
 
 
 def unused_from(stay: Stay, today: dt.date) -> dt.date | None:
@@ -96,7 +96,7 @@ def unused_from(stay: Stay, today: dt.date) -> dt.date | None:
 def may_assign(status: str) -> None:
     if status not in ASSIGNABLE:
         raise FrontDeskRefused(409, "invalid_status", f"cannot assign a room to a stay that is {status}",
-                               status=status)
+                               stay_status=status)
 
 
 def board_range(start: dt.date, end: dt.date) -> list[dt.date]:
