@@ -23,6 +23,7 @@ from app.frontdesk import repository as repo
 from app.frontdesk.domain import FrontDeskRefused, Stay
 from app.holds.locks import HoldLocks
 from app.resources import Resources
+from sagas import views
 
 log = structlog.get_logger("app.frontdesk")
 _AUTO_ATTEMPTS = 8
@@ -45,7 +46,7 @@ def _id(raw: str, code: str, what: str) -> uuid.UUID:
 class FrontDeskService:
     def __init__(self, resources: Resources) -> None:
         s = resources.settings
-        self.db = resources.db
+        self.resources, self.db = resources, resources.db
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
 
     # -- rooms ------------------------------------------------------------------------------------
@@ -186,6 +187,7 @@ class FrontDeskService:
             moved = await repo.set_status(conn, bid, status, booking["status"])
             await repo.record(conn, moved, actor, f"booking.{status}", detail, returned)
             room = await repo.assignment(conn, bid)
+        await views.remember(self.resources, actor, str(bid), moved["version"])  # the clerk reads what they did
         if returned:
             await self.locks.clear_sold_out([f"{r['product_id']}:{r['night'].isoformat()}" for r in returned])
         log.info("stay_moved", booking_id=str(bid), status=status, actor=actor, nights_returned=len(returned))

@@ -1,8 +1,10 @@
 """A guest books tonight through POST /bookings (the saga over Kafka, real role processes); the desk puts the
-stay in a room, checks the guest in, and checks out early: the unused night comes back to inventory."""
+stay in a room, checks the guest in (the guest can no longer cancel), and checks out early: the unused night
+comes back to inventory; the guest's view follows through the booking events."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -40,10 +42,28 @@ async def test_a_booking_made_through_the_saga_is_assigned_checked_in_and_out(
         (booking["id"], "701", "Hong Gil-dong")]
     checked_in = await client.post(f"{desk}/check-in", headers=front_desk_headers)
     assert checked_in.status_code == 200 and checked_in.json()["status"] == "checked_in"
-    assert (await client.get(f"/bookings/{booking['id']}", headers=guest_headers)).json()["status"] == "checked_in"
+    seen = (await client.get(f"/bookings/{booking['id']}", headers=front_desk_headers)).json()
+    assert seen["status"] == "checked_in"  # the clerk reads what they did
+    await _guest_sees(client, guest_headers, booking["id"], "checked_in")  # booking.checked_in -> booking-views
+    hold_row = "SELECT held, sold FROM inventory WHERE product_id = $1 AND night = $2"
+    before = await catalog_factory.fetch(hold_row, room_type["id"], today)
+    cancel = await client.post(f"/bookings/{booking['id']}/cancel", headers=guest_headers | {
+        "Idempotency-Key": uuid.uuid4().hex})
+    assert cancel.status_code == 409 and cancel.json()["code"] == "booking_checked_in", cancel.text
+    assert await catalog_factory.fetch(hold_row, room_type["id"], today) == before
+    assert await catalog_factory.fetchval("SELECT status FROM bookings WHERE id = $1",
+                                          uuid.UUID(booking["id"])) == "checked_in"
 
     sold = "SELECT sold FROM inventory WHERE product_id = $1 AND night = $2"
     assert [await catalog_factory.fetchval(sold, room_type["id"], today + i * DAY) for i in range(2)] == [1, 1]
     checked_out = await client.post(f"{desk}/check-out", headers=front_desk_headers)
     assert checked_out.status_code == 200 and checked_out.json()["status"] == "checked_out"
     assert [await catalog_factory.fetchval(sold, room_type["id"], today + i * DAY) for i in range(2)] == [0, 0]
+    await _guest_sees(client, guest_headers, booking["id"], "checked_out")
+
+
+async def _guest_sees(client: Any, headers: dict[str, str], booking_id: str, status: str, timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (body := (await client.get(f"/bookings/{booking_id}", headers=headers)).json())["status"] != status:
+        assert asyncio.get_running_loop().time() < deadline, body
+        await asyncio.sleep(0.1)
