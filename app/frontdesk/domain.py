@@ -143,7 +143,7 @@ def board(room_ids: Iterable[Any], nights: list[dt.date], rows: Iterable[Occupan
         if row is None:
             continue
         lo, hi = max(0, (occ.start - first).days), min(len(nights), (occ.end - first).days)
-        for i in range(lo, hi):
-            row.cells[i] = occ.state
-            row.bookings[i] = str(occ.booking_id) if occ.booking_id else None
+        if hi > lo:
+            row.cells[lo:hi] = [occ.state] * (hi - lo)
+            row.bookings[lo:hi] = [str(occ.booking_id) if occ.booking_id else None] * (hi - lo)
     return grid
