@@ -91,6 +91,13 @@ class AdminRoomsController(Controller):
                                                  _actor(request))
         return OutOfServiceOut(id=row["id"], room_id=room_id, start=row["start"], end=row["end"], reason=row["reason"])
 
+    @delete("/{room_id:str}/out-of-service/{period_id:int}", summary="End an out-of-service period (admin; idempotent)",
+            status_code=204, responses=_problems(s404="`room_not_found`"))
+    async def back_in_service(self, request: Request[Any, Any, Any], property_id: str, room_id: str, period_id: int,
+                              frontdesk: FrontDeskService) -> None:
+        with refusals():
+            await frontdesk.back_in_service(property_id, room_id, period_id, _actor(request))
+
 
 class FrontDeskController(Controller):
     path = "/frontdesk"

@@ -109,6 +109,11 @@ async def insert_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, st
         " RETURNING id, lower(stay) AS start, upper(stay) AS end, reason", room_id, start, end, reason, actor)
 
 
+async def delete_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, period_id: int) -> bool:
+    return await conn.fetchval("DELETE FROM room_assignments WHERE id = $1 AND room_id = $2 AND kind = 'out_of_service'"
+                               " RETURNING true", period_id, room_id) or False
+
+
 async def delete_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("DELETE FROM room_assignments WHERE booking_id = $1 AND kind = 'booking'"
                                " RETURNING room_id", booking_id)
@@ -176,8 +181,12 @@ async def record(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str, 
         await record_event(conn, topic="inventory", aggregate_type="product", aggregate_id=str(product_id),
                            event_type="availability.changed", version=max(r["version"] for r in nights),
                            payload=availability_payload(product_id, booking["property_id"], action, None, nights))
+    await audit(conn, actor, action, {"booking_id": str(booking["id"]), **detail})
+
+
+async def audit(conn: asyncpg.Connection, actor: str, action: str, detail: dict[str, Any]) -> None:
     await conn.execute("INSERT INTO audit_log (actor, action, outcome, detail) VALUES ($1, $2, 'ok', $3::jsonb)",
-                       actor, action, json.dumps({"booking_id": str(booking["id"]), **detail}, default=str))
+                       actor, action, json.dumps(detail, default=str))
 
 
 async def stays(db: asyncpg.Pool, property_id: str, where: str, day: dt.date) -> list[asyncpg.Record]:

@@ -77,9 +77,22 @@ class FrontDeskService:
                 raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
             try:
                 async with conn.transaction():
-                    return await repo.insert_out_of_service(conn, rid, start, end, reason, actor)
+                    period = await repo.insert_out_of_service(conn, rid, start, end, reason, actor)
             except asyncpg.ExclusionViolationError:
                 raise await self._conflict(conn, rid, start, end, None) from None
+            await repo.audit(conn, actor, "room.out_of_service", {"room_id": str(rid), "period_id": period["id"],
+                                                                   "start": start, "end": end})
+            return period
+
+    async def back_in_service(self, property_id: str, room_id: str, period_id: int, actor: str) -> None:
+        """End an out-of-service period (idempotent: an unknown period is already gone)."""
+        rid = _id(room_id, "room_not_found", "room")
+        async with self.db.acquire() as conn, conn.transaction():
+            room = await repo.room(conn, rid)
+            if room is None or room["property_id"] != property_id:
+                raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
+            if await repo.delete_out_of_service(conn, rid, period_id):
+                await repo.audit(conn, actor, "room.back_in_service", {"room_id": str(rid), "period_id": period_id})
 
     # -- assignment -------------------------------------------------------------------------------
 

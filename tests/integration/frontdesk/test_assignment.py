@@ -123,7 +123,8 @@ async def test_an_out_of_service_room_cannot_be_assigned_and_a_taken_room_cannot
     url = f"/admin/properties/{desk.property_id}/rooms/{room}/out-of-service"
     body = {"start": (desk.today + DAY).isoformat(), "end": (desk.today + 3 * DAY).isoformat(), "reason": "paint"}
     assert (await client.post(url, json=body, headers=front_desk_headers)).status_code == 403
-    assert (await client.post(url, json=body, headers=admin_headers)).status_code == 201
+    period = await client.post(url, json=body, headers=admin_headers)
+    assert period.status_code == 201, period.text
     booking = await desk.booking(desk.today, desk.today + 2 * DAY)
     refused = await client.put(f"/frontdesk/bookings/{booking}/room", json={"room_id": str(room)},
                                headers=front_desk_headers)
@@ -134,3 +135,8 @@ async def test_an_out_of_service_room_cannot_be_assigned_and_a_taken_room_cannot
                              json=body, headers=admin_headers)
     assert busy.status_code == 409 and busy.json()["booking_id"] == str(booking)
     assert await desk.overlaps() == 0
+    for _ in range(2):  # back in service, idempotently: now the room can be given
+        assert (await client.delete(f"{url}/{period.json()['id']}", headers=admin_headers)).status_code == 204
+    other = await desk.booking(desk.today, desk.today + 2 * DAY)
+    assert (await client.put(f"/frontdesk/bookings/{other}/room", json={"room_id": str(room)},
+                             headers=front_desk_headers)).status_code == 200
