@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+from collections.abc import Iterator
 from typing import Any
+
+import httpx
+import pytest
 
 from app.frontdesk.domain import FrontDeskRefused
 from app.frontdesk.service import FrontDeskService
 from tests.integration.frontdesk.conftest import DAY
+from tests.support.auth import serve_api, subprocess_environment
+from tests.support.servers import free_port
 
 ROUNDS = 25
 
@@ -41,21 +48,30 @@ async def test_two_clerks_assigning_one_room_to_overlapping_stays_exactly_one_wi
     assert await desk.overlaps() == 0
 
 
-async def test_two_clerks_through_the_api_one_409_names_the_other_booking(
-    client: Any, desk: Any, front_desk_headers: dict[str, str], admin_headers: dict[str, str]
+@pytest.fixture(scope="module")
+def two_apis(settings: Any, stack: object) -> Iterator[list[str]]:
+    """Two api processes: each clerk's desk talks to its own."""
+    with contextlib.ExitStack() as stack_:
+        yield [stack_.enter_context(serve_api(subprocess_environment(settings), free_port())) for _ in range(2)]
+
+
+async def test_two_clerks_through_two_api_processes_one_409_names_the_other_booking(
+    two_apis: list[str], desk: Any, auth_kit: Any
 ) -> None:
-    for i in range(5):
-        first = await desk.booking(desk.today + DAY, desk.today + 4 * DAY)
-        second = await desk.booking(desk.today, desk.today + 2 * DAY)
-        room = str(await desk.room(f"A{i}"))
-        answers = await asyncio.gather(
-            client.put(f"/frontdesk/bookings/{first}/room", json={"room_id": room}, headers=front_desk_headers),
-            client.put(f"/frontdesk/bookings/{second}/room", json={"room_id": room}, headers=admin_headers))
-        assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
-        loser = next(a for a in answers if a.status_code == 409)
-        winner = first if answers[0].status_code == 200 else second
-        assert loser.headers["content-type"].startswith("application/problem+json")
-        assert (loser.json()["code"], loser.json()["booking_id"]) == ("room_taken", str(winner))
+    clerks = [(await auth_kit.sign_in(["front_desk"], subject=f"clerk-{n}"))[0] for n in ("a", "b")]
+    async with httpx.AsyncClient(timeout=30) as http:
+        for i in range(10):
+            first = await desk.booking(desk.today + DAY, desk.today + 4 * DAY)
+            second = await desk.booking(desk.today, desk.today + 2 * DAY)
+            room = str(await desk.room(f"A{i}"))
+            answers = await asyncio.gather(*(
+                http.put(f"{api}/frontdesk/bookings/{booking}/room", json={"room_id": room}, headers=clerk)
+                for api, booking, clerk in zip(two_apis, (first, second), clerks, strict=True)))
+            assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+            loser = next(a for a in answers if a.status_code == 409)
+            winner = first if answers[0].status_code == 200 else second
+            assert loser.headers["content-type"].startswith("application/problem+json")
+            assert (loser.json()["code"], loser.json()["booking_id"]) == ("room_taken", str(winner))
     assert await desk.overlaps() == 0
 
 
