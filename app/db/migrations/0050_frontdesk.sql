@@ -35,3 +35,14 @@ ALTER TABLE bookings DROP CONSTRAINT bookings_status_check,
                                                            'checked_in', 'checked_out', 'no_show'));
 ALTER TABLE bookings ADD COLUMN checked_in_at timestamptz, ADD COLUMN checked_out_at timestamptz;
 CREATE INDEX bookings_property_departures ON bookings (property_id, check_out);
+
+-- A booking that ends without a stay (cancelled by its saga, failed) gives its room back in the same
+-- transaction, whoever moved it: the saga need not know about rooms.
+CREATE FUNCTION room_assignments_release() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM room_assignments WHERE booking_id = NEW.id AND kind = 'booking';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bookings_release_room AFTER UPDATE OF status ON bookings
+    FOR EACH ROW WHEN (NEW.status IN ('cancelled', 'failed') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION room_assignments_release();

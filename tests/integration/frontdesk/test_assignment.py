@@ -155,3 +155,18 @@ async def test_an_out_of_service_room_cannot_be_assigned_and_a_taken_room_cannot
     other = await desk.booking(desk.today, desk.today + 2 * DAY)
     assert (await client.put(f"/frontdesk/bookings/{other}/room", json={"room_id": str(room)},
                              headers=front_desk_headers)).status_code == 200
+
+
+async def test_a_cancelled_booking_gives_its_room_back(
+    client: Any, desk: Any, front_desk_headers: dict[str, str]
+) -> None:
+    booking = await desk.booking(desk.today + DAY, desk.today + 3 * DAY)
+    room = {"room_id": str(desk.rooms[0])}
+    assert (await client.put(f"/frontdesk/bookings/{booking}/room", json=room, headers=front_desk_headers)).status_code == 200
+    await desk.db.execute("UPDATE bookings SET status = 'cancelling' WHERE id = $1", booking)  # as the saga does
+    other = await desk.booking(desk.today + DAY, desk.today + 2 * DAY)
+    taken = await client.put(f"/frontdesk/bookings/{other}/room", json=room, headers=front_desk_headers)
+    assert taken.status_code == 409 and taken.json()["booking_id"] == str(booking)
+    await desk.db.execute("UPDATE bookings SET status = 'cancelled' WHERE id = $1", booking)
+    assert (await desk.written(booking))[3] == []
+    assert (await client.put(f"/frontdesk/bookings/{other}/room", json=room, headers=front_desk_headers)).status_code == 200
