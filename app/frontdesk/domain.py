@@ -99,6 +99,12 @@ def may_assign(status: str) -> None:
                                stay_status=status)
 
 
+def stay_start(status: str, check_in: dt.date, today: dt.date) -> dt.date:
+    """The first night a (re)assignment claims: a guest in the house moves from tonight on (the nights
+    already slept are not claimed again in the new room)."""
+    return max(check_in, today) if status == "checked_in" else check_in
+
+
 def board_range(start: dt.date, end: dt.date) -> list[dt.date]:
     """The board's nights, [start, end); at most ``BOARD_MAX_NIGHTS``."""
     nights = (end - start).days

@@ -82,14 +82,16 @@ async def assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg
         " JOIN rooms r ON r.id = a.room_id WHERE a.booking_id = $1 AND a.kind = 'booking'", booking_id)
 
 
-async def put_assignment(conn: asyncpg.Connection, booking: asyncpg.Record, room_id: uuid.UUID, actor: str) -> None:
-    """Assign or move the booking's stay to ``room_id``. Raises ``asyncpg.ExclusionViolationError`` when
-    the room is taken for any of its nights (another stay or an out-of-service period)."""
+async def put_assignment(conn: asyncpg.Connection, booking: asyncpg.Record, room_id: uuid.UUID, actor: str,
+                         start: dt.date | None = None) -> None:
+    """Assign or move the booking's stay (from ``start``, default its arrival) to ``room_id``. Raises
+    ``asyncpg.ExclusionViolationError`` when the room is taken for any of those nights (another stay or an
+    out-of-service period)."""
     await conn.execute(
         "INSERT INTO room_assignments (room_id, kind, booking_id, stay, created_by)"
         " VALUES ($1, 'booking', $2, daterange($3, $4), $5) ON CONFLICT (booking_id) WHERE kind = 'booking'"
         " DO UPDATE SET room_id = excluded.room_id, stay = excluded.stay, created_by = excluded.created_by,"
-        " created_at = now()", room_id, booking["id"], booking["check_in"], booking["check_out"], actor)
+        " created_at = now()", room_id, booking["id"], start or booking["check_in"], booking["check_out"], actor)
 
 
 async def conflict_with(conn: asyncpg.Connection, room_id: uuid.UUID, start: dt.date, end: dt.date,

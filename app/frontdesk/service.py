@@ -112,11 +112,13 @@ class FrontDeskService:
             before = await repo.assignment(conn, bid)
             if before is not None and before["room_id"] == rid:
                 return before  # idempotent
+            start = domain.stay_start(booking["status"], booking["check_in"], await self._property_today(
+                conn, booking["property_id"]))
             try:
                 async with conn.transaction():
-                    await repo.put_assignment(conn, booking, rid, actor)
+                    await repo.put_assignment(conn, booking, rid, actor, start)
             except asyncpg.ExclusionViolationError:
-                raise await self._conflict(conn, rid, booking["check_in"], booking["check_out"], bid) from None
+                raise await self._conflict(conn, rid, start, booking["check_out"], bid) from None
             detail = {"room_id": str(rid), "room_number": room["number"],
                       "previous_room_id": str(before["room_id"]) if before else None}
             await repo.record(conn, booking, actor, "room.assigned", detail)

@@ -118,17 +118,22 @@ async def test_each_refusal_is_a_409_problem_and_writes_nothing(
     assert await desk.written(booking) == before
 
 
-async def test_a_checked_in_stay_cannot_be_unassigned_but_can_move(
+async def test_a_checked_in_stay_cannot_be_unassigned_but_moves_from_tonight(
     client: Any, desk: Any, front_desk_headers: dict[str, str]
 ) -> None:
-    booking = await desk.booking(desk.today, desk.today + 2 * DAY)
+    booking = await desk.booking(desk.today - DAY, desk.today + 2 * DAY)
     await _assign(client, front_desk_headers, booking, desk.rooms[0])
+    earlier = await desk.booking(desk.today - 3 * DAY, desk.today)  # left room 102 this morning
+    await desk.db.execute("INSERT INTO room_assignments (room_id, kind, booking_id, stay) VALUES ($1, 'booking', $2,"
+                          " daterange($3, $4))", desk.rooms[1], earlier, desk.today - 3 * DAY, desk.today)
     assert (await client.post(f"/frontdesk/bookings/{booking}/check-in", headers=front_desk_headers)).status_code == 200
     before = await desk.written(booking)
     refused = await client.delete(f"/frontdesk/bookings/{booking}/room", headers=front_desk_headers)
     assert refused.status_code == 409 and refused.json()["code"] == "checked_in"
     assert await desk.written(booking) == before
     await _assign(client, front_desk_headers, booking, desk.rooms[1])
+    stay = await desk.db.fetchval("SELECT stay::text FROM room_assignments WHERE booking_id = $1", booking)
+    assert stay == f"[{desk.today.isoformat()},{(desk.today + 2 * DAY).isoformat()})"
 
 
 async def test_only_front_desk_and_admin_and_unknown_bookings_are_404(

@@ -49,6 +49,12 @@ def test_unused_nights_start_tonight_and_a_checked_in_stay_cannot_be_cancelled_b
         True, False, False, False]
 
 
+def test_a_guest_in_the_house_moves_from_tonight() -> None:
+    assert domain.stay_start("checked_in", D, D + 2 * DAY) == D + 2 * DAY
+    assert domain.stay_start("confirmed", D, D + 2 * DAY) == D
+    assert domain.stay_start("checked_in", D, D) == D
+
+
 def test_the_board_marks_each_night_of_each_room() -> None:
     nights = domain.board_range(D, D + 4 * DAY)
     rows = [Occupancy("a", D - DAY, D + DAY, "booking", "b1", "checked_in"),
