@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from app.holds.repository import availability_payload
+from app.catalog.availability import record_availability
 from app.outbox import record_event
 from sagas.repository import BOOKING_COLUMNS, announce
 
@@ -180,9 +180,7 @@ async def record(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str, 
     for row in inventory or []:
         by_product.setdefault(row["product_id"], []).append(row)
     for product_id, nights in sorted(by_product.items()):
-        await record_event(conn, topic="inventory", aggregate_type="product", aggregate_id=str(product_id),
-                           event_type="availability.changed", version=max(r["version"] for r in nights),
-                           payload=availability_payload(product_id, booking["property_id"], action, None, nights))
+        await record_availability(conn, product_id, booking["property_id"], action, None, nights)
     await audit(conn, actor, action, {"booking_id": str(booking["id"]), **detail})
 
 
