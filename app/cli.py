@@ -149,7 +149,8 @@ def seed() -> None:
     report = asyncio.run(seed_command(settings, progress=True))
     console.print(
         f"[green]seeded[/]: {report.properties} properties, {report.products} products, {report.rates} nightly"
-        f" rates, {report.inventory} inventory nights, {report.reviews} reviews (0 everywhere = already seeded)"
+        f" rates, {report.inventory} inventory nights, {report.reviews} reviews, {report.rooms} rooms"
+        " (0 everywhere = already seeded)"
     )
 
 

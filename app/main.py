@@ -29,7 +29,7 @@ from realtime.endpoint import RawSend
 
 # Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE``, ``lifespan(app, resources)`` and
 # ``PAGES`` (``app.index.Link`` entries for the index at ``/``; HTML pages get the security headers anyway).
-FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "sagas.api", "realtime")
+FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "sagas.api", "app.frontdesk", "realtime")
 
 
 def _features() -> list[ModuleType]:

@@ -42,6 +42,7 @@ from app.catalog.seed_data import (
 )
 from app.catalog.writes import announce
 from app.db.documents import document_models
+from app.frontdesk.repository import seed_rooms
 from app.settings import Settings
 
 DAYS = 365
@@ -54,6 +55,7 @@ class SeedReport:
     rates: int = 0
     inventory: int = 0
     reviews: int = 0
+    rooms: int = 0
     created_ids: list[str] = field(default_factory=list)
 
 
@@ -228,6 +230,7 @@ async def _core(
                 conn, "inventory", INVENTORY_COLUMNS, _inventory(resort, ids, nights), returning="night"
             )
         )
+        report.rooms += await seed_rooms(conn, resort.id, list(_rooms(resort, ids)))
         for row in created:
             await announce(conn, row["id"], resort.id, row["version"], "created", "product.created")
             report.created_ids.append(str(row["id"]))
@@ -259,3 +262,11 @@ def _inventory(resort: SeedResort, ids: dict, nights: list[dt.date]) -> Iterator
             continue
         for night in nights:
             yield (ids[p.code], night, p.capacity)
+
+
+def _rooms(resort: SeedResort, ids: dict) -> Iterator[tuple]:
+    """Physical rooms: one floor per room type (from the 2nd), as many rooms as its inventory, 201, 202, ..."""
+    types = [p for p in resort.products if p.kind == "room_type"]
+    for floor, p in enumerate(types, start=2):
+        for i in range(1, p.capacity + 1):
+            yield (f"{floor}{i:02d}" if p.capacity < 100 else f"{floor}{i:03d}", floor, ids[p.code])

@@ -30,6 +30,7 @@ async def test_seed_loads_everything_once_and_announces_each_product(
     assert (first.properties, first.products) == (3, products)
     stocked = sum(1 for r in resorts for p in r.products if p.kind != "package")
     assert first.rates == products * 20 and first.inventory == stocked * 20 and first.reviews == 45
+    assert first.rooms == sum(p.capacity for r in resorts for p in r.products if p.kind == "room_type")
     kinds = await catalog_factory.fetch(
         "SELECT DISTINCT kind::text AS kind FROM products WHERE property_id = $1", resorts[0].id
     )
@@ -43,7 +44,7 @@ async def test_seed_loads_everything_once_and_announces_each_product(
     assert await app_call(_mongo_counts, first.created_ids) == (products, 45)
 
     again = await app_call(lambda: seed(resources.db, days=20, resorts=resorts))
-    assert (again.properties, again.products, again.rates, again.inventory, again.reviews) == (0, 0, 0, 0, 0)
+    assert (again.properties, again.products, again.rates, again.inventory, again.reviews, again.rooms) == (0,) * 6
     assert (
         await catalog_factory.fetchval(
             "SELECT count(*) FROM outbox WHERE aggregate_id = ANY($1::text[])", first.created_ids

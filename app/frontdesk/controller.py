@@ -1,0 +1,184 @@
+"""HTTP for the front desk: translate requests to the service and answers back; nothing else lives here."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from app.auth.guards import requires_roles
+from app.auth.principal import current_principal
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.frontdesk.domain import FrontDeskRefused
+from app.frontdesk.schemas import (
+    AssignIn,
+    AssignmentOut,
+    AutoAssignOut,
+    BoardOut,
+    OutOfServiceIn,
+    OutOfServiceOut,
+    RoomIn,
+    RoomOut,
+    StayList,
+    StayOut,
+    board_out,
+    room_out,
+    stay_of_booking,
+    stay_out,
+)
+from app.frontdesk.service import FrontDeskService
+
+
+def _problems(**answers: str) -> dict[int, ResponseSpec]:
+    """Error answers of an operation, documented as problem+json (see app/problem_docs.py)."""
+    return {int(status[1:]): ResponseSpec(data_container=dict, description=text) for status, text in answers.items()}
+
+
+PROPERTY_404 = _problems(s404="`property_not_found`")
+BOOKING_404 = "`booking_not_found`"
+TRANSITION = "`invalid_status` (with the `stay_status`)"
+ASSIGN_ANSWERS = _problems(
+    s404=BOOKING_404,
+    s409="`room_taken` (with the other `booking_id` and its nights), `room_out_of_service`, " + TRANSITION,
+    s422="`validation_failed`, `room_not_found`, `room_type_mismatch`")
+Day = Annotated[dt.date | None, Parameter(query="date", description="the property's local date (default: today)")]
+
+
+def problem_of(exc: FrontDeskRefused) -> AppError:
+    error = {404: NotFound, 409: Conflict}.get(exc.status, ValidationFailed)
+    return error(str(exc), code=exc.code, extra=exc.extra)
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    try:
+        yield
+    except FrontDeskRefused as exc:
+        raise problem_of(exc) from None
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    principal = current_principal(request)
+    assert principal is not None  # the guards ran
+    return principal.actor
+
+
+class AdminRoomsController(Controller):
+    path = "/admin/properties/{property_id:str}/rooms"
+    tags = ["front desk"]
+    guards = [requires_roles("admin")]
+    request_max_body_size = 4096
+
+    @post("/", summary="Add a physical room of a room type (admin)", status_code=201,
+          responses=PROPERTY_404 | _problems(s409="`room_exists`", s422="`validation_failed`, `unknown_room_type`"))
+    async def create(self, property_id: str, data: RoomIn, frontdesk: FrontDeskService) -> RoomOut:
+        with refusals():
+            return room_out(await frontdesk.add_room(property_id, data.number, data.floor, data.room_type_id))
+
+    @post("/{room_id:str}/out-of-service", summary="Take a room out of service for some nights (admin)",
+          status_code=201, responses=_problems(
+              s404="`room_not_found`", s409="`room_taken` (naming the booking), `room_out_of_service`",
+              s422="`validation_failed`, `invalid_date_range`, `date_range_too_long`"))
+    async def out_of_service(self, request: Request[Any, Any, Any], property_id: str, room_id: str,
+                             data: OutOfServiceIn, frontdesk: FrontDeskService) -> OutOfServiceOut:
+        with refusals():
+            row = await frontdesk.out_of_service(property_id, room_id, data.start, data.end, data.reason,
+                                                 _actor(request))
+        return OutOfServiceOut(id=row["id"], room_id=room_id, start=row["start"], end=row["end"], reason=row["reason"])
+
+    @delete("/{room_id:str}/out-of-service/{period_id:int}", summary="End an out-of-service period (admin; idempotent)",
+            status_code=204, responses=_problems(s404="`room_not_found`"))
+    async def back_in_service(self, request: Request[Any, Any, Any], property_id: str, room_id: str, period_id: int,
+                              frontdesk: FrontDeskService) -> None:
+        with refusals():
+            await frontdesk.back_in_service(property_id, room_id, period_id, _actor(request))
+
+
+class FrontDeskController(Controller):
+    path = "/frontdesk"
+    tags = ["front desk"]
+    guards = [requires_roles("front_desk", "admin")]
+    request_max_body_size = 4096
+
+    @get("/{property_id:str}/rooms", summary="The property's rooms", responses=PROPERTY_404)
+    async def rooms(self, property_id: str, frontdesk: FrontDeskService) -> list[RoomOut]:
+        with refusals():
+            return [room_out(r) for r in await frontdesk.rooms(property_id)]
+
+    @put("/bookings/{booking_id:str}/room", summary="Assign (or move) the stay to a room of its type; never overlaps",
+         responses=ASSIGN_ANSWERS)
+    async def assign(self, request: Request[Any, Any, Any], booking_id: str, data: AssignIn,
+                     frontdesk: FrontDeskService) -> AssignmentOut:
+        with refusals():
+            row = await frontdesk.assign(booking_id, data.room_id, _actor(request))
+        return AssignmentOut(booking_id=booking_id, room_id=str(row["room_id"]), room_number=row["number"],
+                             start=row["start"], end=row["end"])
+
+    @delete("/bookings/{booking_id:str}/room", summary="Unassign the stay's room (idempotent)", status_code=204,
+            responses=_problems(s404=BOOKING_404, s409="`checked_in`: move the guest instead"))
+    async def unassign(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> None:
+        with refusals():
+            await frontdesk.unassign(booking_id, _actor(request))
+
+    @post("/{property_id:str}/assign", summary="Assign rooms to every unassigned arrival of a date", status_code=200,
+          responses=PROPERTY_404)
+    async def auto_assign(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService,
+                          day: Annotated[dt.date, Parameter(query="date")]) -> AutoAssignOut:
+        with refusals():
+            result = await frontdesk.auto_assign(property_id, day, _actor(request))
+        return AutoAssignOut(date=day, **result)
+
+    @post("/bookings/{booking_id:str}/check-in", status_code=200, responses=_problems(
+        s404=BOOKING_404, s409=f"`before_arrival`, `stay_over`, `no_room_assigned`, {TRANSITION}"),
+        summary="Check the guest in: on or after the arrival date (property time), with a room (idempotent)")
+    async def check_in(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
+        with refusals():
+            return stay_of_booking(*await frontdesk.check_in(booking_id, _actor(request)))
+
+    @post("/bookings/{booking_id:str}/check-out", status_code=200, responses=_problems(
+        s404=BOOKING_404, s409="`not_checked_in`"),
+        summary="Check the guest out; an early departure gives the unused nights back (idempotent)")
+    async def check_out(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
+        with refusals():
+            return stay_of_booking(*await frontdesk.check_out(booking_id, _actor(request)))
+
+    @post("/bookings/{booking_id:str}/no-show", status_code=200, responses=_problems(
+        s404=BOOKING_404, s409=f"`arrival_day_not_over`, `checked_in`, {TRANSITION}"),
+        summary="Mark a no-show once the arrival day has ended at the property (idempotent)")
+    async def no_show(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
+        with refusals():
+            return stay_of_booking(*await frontdesk.no_show(booking_id, _actor(request)))
+
+    @get("/{property_id:str}/arrivals", summary="Arrivals of a date, with rooms and status", responses=PROPERTY_404)
+    async def arrivals(self, property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
+        return await self._view(frontdesk, property_id, "arrivals", day)
+
+    @get("/{property_id:str}/departures", summary="Departures of a date, with rooms and status",
+         responses=PROPERTY_404)
+    async def departures(self, property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
+        return await self._view(frontdesk, property_id, "departures", day)
+
+    @get("/{property_id:str}/in-house", summary="Guests in the house on the night of a date", responses=PROPERTY_404)
+    async def in_house(self, property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
+        return await self._view(frontdesk, property_id, "in-house", day)
+
+    @staticmethod
+    async def _view(frontdesk: FrontDeskService, property_id: str, which: str, day: dt.date | None) -> StayList:
+        with refusals():
+            day, rows = await frontdesk.view(property_id, which, day)
+        return StayList(property_id=property_id, date=day, items=[stay_out(r) for r in rows])
+
+    @get("/{property_id:str}/board", summary="The room board: rooms x nights (free, assigned, occupied, "
+         "out_of_service); at most 62 nights", responses=PROPERTY_404 | _problems(
+             s422="`validation_failed`, `invalid_date_range`, `date_range_too_long`"))
+    async def board(self, property_id: str, frontdesk: FrontDeskService,
+                    start: Annotated[dt.date | None, Parameter(query="from")] = None,
+                    end: Annotated[dt.date | None, Parameter(query="to")] = None) -> BoardOut:
+        with refusals():
+            nights, rooms, grid = await frontdesk.board(property_id, start, end)
+        return board_out(property_id, nights, rooms, grid)

@@ -1,0 +1,155 @@
+"""The front desk's rules, pure: which stay transitions are allowed when, and the room board's cells.
+
+A stay after the saga: ``confirmed`` -> ``checked_in`` -> ``checked_out``, or ``confirmed`` -> ``no_show``.
+Each transition is idempotent (asking again for the state it is already in answers the same), and every
+date is the property's local date (``today`` is computed in its time zone by the caller).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+STAY_STATES = ("checked_in", "checked_out", "no_show")
+# A guest (or partner) may not cancel a stay in these states: the saga's cancellation checks this.
+NOT_CANCELLABLE = frozenset(STAY_STATES)
+ASSIGNABLE = frozenset({"confirmed", "checked_in"})
+BOARD_MAX_NIGHTS = 62
+FREE, ASSIGNED, OCCUPIED, OUT_OF_SERVICE = "free", "assigned", "occupied", "out_of_service"
+
+
+class FrontDeskRefused(ValueError):
+    """A refusal of the rules: HTTP ``status``, a stable ``code``, and details for the problem body."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.extra = status, code, extra
+
+
+def guest_may_cancel(status: str) -> bool:
+    """False once the guest is (or was) in the house: a checked-in stay cannot be cancelled by the guest."""
+    return status not in NOT_CANCELLABLE
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """What the rules need of a booking."""
+
+    status: str
+    check_in: dt.date
+    check_out: dt.date
+    has_room: bool
+
+
+def check_in(stay: Stay, today: dt.date) -> bool:
+    """True to move to ``checked_in``; False when already there (idempotent); refuses otherwise."""
+    if stay.status == "checked_in":
+        return False
+    _must_be_confirmed(stay, "check in")
+    if today < stay.check_in:
+        raise FrontDeskRefused(409, "before_arrival", f"the stay starts on {stay.check_in.isoformat()}; today is "
+                               f"{today.isoformat()} at the property", check_in=stay.check_in.isoformat())
+    if today >= stay.check_out:
+        raise FrontDeskRefused(409, "stay_over", f"the stay ended on {stay.check_out.isoformat()}")
+    if not stay.has_room:
+        raise FrontDeskRefused(409, "no_room_assigned", "assign a room before checking in")
+    return True
+
+
+def check_out(stay: Stay) -> bool:
+    """True to move to ``checked_out``; False when already checked out; only after check-in."""
+    if stay.status == "checked_out":
+        return False
+    if stay.status != "checked_in":
+        raise FrontDeskRefused(409, "not_checked_in", f"the stay is {stay.status}: check in first",
+                               stay_status=stay.status)
+    return True
+
+
+def no_show(stay: Stay, today: dt.date) -> bool:
+    """True to move to ``no_show``; only a confirmed stay whose arrival day has ended at the property."""
+    if stay.status == "no_show":
+        return False
+    if stay.status == "checked_in":
+        raise FrontDeskRefused(409, "checked_in", "the guest has checked in: not a no-show")
+    _must_be_confirmed(stay, "mark as no-show")
+    if today <= stay.check_in:
+        raise FrontDeskRefused(409, "arrival_day_not_over", f"the arrival day {stay.check_in.isoformat()} has not "
+                               "ended at the property", check_in=stay.check_in.isoformat())
+    return True
+
+
+def _must_be_confirmed(stay: Stay, what: str) -> None:
+    if stay.status != "confirmed":
+        raise FrontDeskRefused(409, "invalid_status", f"cannot {what} a stay that is {stay.status}",
+                               stay_status=stay.status)
+
+
+def unused_from(stay: Stay, today: dt.date) -> dt.date | None:
+    """On check-out, the first night given back to inventory (the guest does not sleep tonight), or None."""
+    first = max(today, stay.check_in)
+    return first if first < stay.check_out else None
+
+
+def may_assign(status: str) -> None:
+    if status not in ASSIGNABLE:
+        raise FrontDeskRefused(409, "invalid_status", f"cannot assign a room to a stay that is {status}",
+                               stay_status=status)
+
+
+def stay_start(status: str, check_in: dt.date, today: dt.date) -> dt.date:
+    """The first night a (re)assignment claims: a guest in the house moves from tonight on (the nights
+    already slept are not claimed again in the new room)."""
+    return max(check_in, today) if status == "checked_in" else check_in
+
+
+def board_range(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The board's nights, [start, end); at most ``BOARD_MAX_NIGHTS``."""
+    nights = (end - start).days
+    if nights <= 0:
+        raise FrontDeskRefused(422, "invalid_date_range", "`to` must be after `from`")
+    if nights > BOARD_MAX_NIGHTS:
+        raise FrontDeskRefused(422, "date_range_too_long", f"at most {BOARD_MAX_NIGHTS} nights per board")
+    return [start + dt.timedelta(days=i) for i in range(nights)]
+
+
+@dataclass(frozen=True, slots=True)
+class Occupancy:
+    """One occupancy row: a room, its nights [start, end), a kind, and the booking's id and status."""
+
+    room_id: Any
+    start: dt.date
+    end: dt.date
+    kind: str
+    booking_id: Any = None
+    status: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.kind == "out_of_service":
+            return OUT_OF_SERVICE
+        return OCCUPIED if self.status in ("checked_in", "checked_out") else ASSIGNED
+
+
+@dataclass
+class BoardRow:
+    room_id: Any
+    cells: list[str]
+    bookings: list[Any] = field(default_factory=list)
+
+
+def board(room_ids: Iterable[Any], nights: list[dt.date], rows: Iterable[Occupancy]) -> dict[Any, BoardRow]:
+    """Rooms x nights: each cell free, assigned, occupied or out of service, with the booking of each cell."""
+    first = nights[0]
+    grid = {r: BoardRow(r, [FREE] * len(nights), [None] * len(nights)) for r in room_ids}
+    for occ in rows:
+        row = grid.get(occ.room_id)
+        if row is None:
+            continue
+        lo, hi = max(0, (occ.start - first).days), min(len(nights), (occ.end - first).days)
+        if hi > lo:
+            row.cells[lo:hi] = [occ.state] * (hi - lo)
+            row.bookings[lo:hi] = [str(occ.booking_id) if occ.booking_id else None] * (hi - lo)
+    return grid

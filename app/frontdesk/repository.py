@@ -1,0 +1,218 @@
+"""PostgreSQL for the front desk: rooms, occupancy rows (under the exclusion constraint), stay status moves,
+unused nights given back, events and audit rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from app.catalog.availability import record_availability
+from app.outbox import record_event
+from sagas.repository import BOOKING_COLUMNS, announce
+
+ROOM_COLUMNS = "r.id, r.property_id, r.number, r.floor, r.room_type_id"
+STAY_COLUMNS = (
+    "b.id, b.property_id, b.status, b.check_in, b.check_out, b.guest->>'name' AS guest_name, b.confirmation_code,"
+    " b.owner_kind, b.owner_id, r.id AS room_id, r.number AS room_number"
+)
+_STAYS = ("SELECT {cols} FROM bookings b LEFT JOIN room_assignments a ON a.booking_id = b.id AND a.kind = 'booking'"
+          " LEFT JOIN rooms r ON r.id = a.room_id WHERE b.property_id = $1 AND {where} ORDER BY r.number NULLS LAST, b.id")
+# Room types of a booking: each hold's product when it is a room type, else its package's room-type components.
+_ROOM_TYPES = (
+    "SELECT DISTINCT p.id FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
+    " JOIN products p ON p.kind = 'room_type' AND (p.id = h.product_id OR p.id IN"
+    " (SELECT component_id FROM package_components WHERE package_id = h.product_id))"
+    " WHERE bh.booking_id = $1"
+)
+
+
+async def property_today(db: asyncpg.Pool | asyncpg.Connection, property_id: str) -> dt.date | None:
+    """The property's local date now (its time zone), or None when there is no such property."""
+    return await db.fetchval("SELECT (now() AT TIME ZONE time_zone)::date FROM properties WHERE id = $1", property_id)
+
+
+async def room_type_of(conn: asyncpg.Connection, property_id: str, product_id: uuid.UUID) -> bool:
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1 AND property_id = $2"
+                               " AND kind = 'room_type')", product_id, property_id)
+
+
+async def insert_room(conn: asyncpg.Connection, property_id: str, number: str, floor: int,
+                      room_type_id: uuid.UUID) -> asyncpg.Record | None:
+    """The new room, or None when the property already has a room with this number."""
+    return await conn.fetchrow(
+        "INSERT INTO rooms AS r (property_id, number, floor, room_type_id) VALUES ($1, $2, $3, $4)"
+        f" ON CONFLICT (property_id, number) DO NOTHING RETURNING {ROOM_COLUMNS}",
+        property_id, number, floor, room_type_id)
+
+
+async def seed_rooms(conn: asyncpg.Connection, property_id: str, rooms: list[tuple[str, int, uuid.UUID]]) -> int:
+    """Demo rooms (number, floor, room type); existing numbers are left alone. Returns how many were new."""
+    result = await conn.execute(
+        "INSERT INTO rooms (property_id, number, floor, room_type_id)"
+        " SELECT $1, n, f, t FROM unnest($2::text[], $3::int[], $4::uuid[]) AS x(n, f, t)"
+        " ON CONFLICT (property_id, number) DO NOTHING",
+        property_id, [r[0] for r in rooms], [r[1] for r in rooms], [r[2] for r in rooms])
+    return int(result.split()[-1])
+
+
+async def rooms_of(db: asyncpg.Pool | asyncpg.Connection, property_id: str) -> list[asyncpg.Record]:
+    return await db.fetch(f"SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.property_id = $1 ORDER BY r.number", property_id)
+
+
+async def room(conn: asyncpg.Connection, room_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = $1", room_id)
+
+
+async def lock_booking(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
+    """The booking, locked: every front-desk change of one booking runs one at a time."""
+    return await conn.fetchrow(f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1 FOR UPDATE", booking_id)
+
+
+async def room_types(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[uuid.UUID]:
+    return [r["id"] for r in await conn.fetch(_ROOM_TYPES, booking_id)]
+
+
+async def assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT a.room_id, r.number, lower(a.stay) AS start, upper(a.stay) AS end FROM room_assignments a"
+        " JOIN rooms r ON r.id = a.room_id WHERE a.booking_id = $1 AND a.kind = 'booking'", booking_id)
+
+
+async def put_assignment(conn: asyncpg.Connection, booking: asyncpg.Record, room_id: uuid.UUID, actor: str,
+                         start: dt.date | None = None) -> None:
+    """Assign or move the booking's stay (from ``start``, default its arrival) to ``room_id``. Raises
+    ``asyncpg.ExclusionViolationError`` when the room is taken for any of those nights (another stay or an
+    out-of-service period)."""
+    await conn.execute(
+        "INSERT INTO room_assignments (room_id, kind, booking_id, stay, created_by)"
+        " VALUES ($1, 'booking', $2, daterange($3, $4), $5) ON CONFLICT (booking_id) WHERE kind = 'booking'"
+        " DO UPDATE SET room_id = excluded.room_id, stay = excluded.stay, created_by = excluded.created_by,"
+        " created_at = now()", room_id, booking["id"], start or booking["check_in"], booking["check_out"], actor)
+
+
+async def conflict_with(conn: asyncpg.Connection, room_id: uuid.UUID, start: dt.date, end: dt.date,
+                        booking_id: uuid.UUID | None) -> asyncpg.Record | None:
+    """The occupancy row that overlaps these nights of the room (for a 409 naming it)."""
+    return await conn.fetchrow(
+        "SELECT kind, booking_id, lower(stay) AS start, upper(stay) AS end FROM room_assignments"
+        " WHERE room_id = $1 AND stay && daterange($2, $3) AND booking_id IS DISTINCT FROM $4 LIMIT 1",
+        room_id, start, end, booking_id)
+
+
+async def insert_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, start: dt.date, end: dt.date,
+                                reason: str | None, actor: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "INSERT INTO room_assignments (room_id, kind, stay, reason, created_by)"
+        " VALUES ($1, 'out_of_service', daterange($2, $3), $4, $5)"
+        " RETURNING id, lower(stay) AS start, upper(stay) AS end, reason", room_id, start, end, reason, actor)
+
+
+async def delete_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, period_id: int) -> bool:
+    return await conn.fetchval("DELETE FROM room_assignments WHERE id = $1 AND room_id = $2 AND kind = 'out_of_service'"
+                               " RETURNING true", period_id, room_id) or False
+
+
+async def delete_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("DELETE FROM room_assignments WHERE booking_id = $1 AND kind = 'booking'"
+                               " RETURNING room_id", booking_id)
+
+
+async def shorten_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID, until: dt.date) -> None:
+    """After an early departure the room is free from ``until`` (no row left if the guest slept no night)."""
+    await conn.execute("DELETE FROM room_assignments WHERE booking_id = $1 AND kind = 'booking'"
+                       " AND lower(stay) >= $2", booking_id, until)
+    await conn.execute("UPDATE room_assignments SET stay = daterange(lower(stay), $2) WHERE booking_id = $1"
+                       " AND kind = 'booking' AND upper(stay) > $2", booking_id, until)
+
+
+async def set_status(conn: asyncpg.Connection, booking_id: uuid.UUID, status: str, was: str) -> asyncpg.Record:
+    """Guarded move (``was`` -> ``status``), stamped, version bumped."""
+    row = await conn.fetchrow(
+        f"UPDATE bookings SET status = $2, updated_at = now(), version = version + 1,"
+        f" checked_in_at = CASE WHEN $2 = 'checked_in' THEN now() ELSE checked_in_at END,"
+        f" checked_out_at = CASE WHEN $2 = 'checked_out' THEN now() ELSE checked_out_at END"
+        f" WHERE id = $1 AND status = $3 RETURNING {BOOKING_COLUMNS}", booking_id, status, was)
+    if row is None:
+        raise RuntimeError(f"booking {booking_id} left {was} under its own lock")
+    return row
+
+
+async def give_back_nights(conn: asyncpg.Connection, booking: asyncpg.Record, first: dt.date) -> list[asyncpg.Record]:
+    """Every unit the booking's holds sold from ``first`` on goes back to inventory (guarded: sold never
+    below zero), and those hold lines are dropped so that nothing can return them twice."""
+    await conn.fetch(
+        "SELECT 1 FROM inventory i JOIN hold_lines l ON i.product_id = l.product_id AND i.night = l.night"
+        " JOIN booking_holds bh ON bh.hold_id = l.hold_id WHERE bh.booking_id = $1 AND l.night >= $2"
+        " ORDER BY i.product_id, i.night FOR UPDATE OF i", booking["id"], first)
+    lines = await conn.fetch(
+        "WITH gone AS (DELETE FROM hold_lines l USING booking_holds bh WHERE bh.booking_id = $1"
+        " AND l.hold_id = bh.hold_id AND l.night >= $2 RETURNING l.product_id, l.night, l.units)"
+        " SELECT product_id, night, sum(units)::int AS units FROM gone GROUP BY product_id, night", booking["id"], first)
+    if not lines:
+        return []
+    rows = await conn.fetch(
+        "UPDATE inventory i SET sold = i.sold - g.units, version = i.version + 1"
+        " FROM unnest($1::uuid[], $2::date[], $3::int[]) AS g(product_id, night, units)"
+        " WHERE i.product_id = g.product_id AND i.night = g.night AND i.sold >= g.units"
+        " RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version",
+        [r["product_id"] for r in lines], [r["night"] for r in lines], [r["units"] for r in lines])
+    if len(rows) != len(lines):
+        raise RuntimeError(f"inventory of booking {booking['id']} sold fewer units than its lines")
+    return rows
+
+
+async def record(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str, action: str,
+                 detail: dict[str, Any], inventory: list[asyncpg.Record] | None = None) -> None:
+    """The booking's event (topic ``bookings``, when its status moved), availability events for nights that
+    came back, and the audit row naming the clerk."""
+    if action.startswith("booking."):
+        await announce(conn, booking)
+    else:
+        await record_event(conn, topic="frontdesk", aggregate_type="booking", aggregate_id=str(booking["id"]),
+                           event_type=action, version=booking["version"],
+                           payload={"booking_id": str(booking["id"]), "property_id": booking["property_id"],
+                                    **detail})
+    by_product: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for row in inventory or []:
+        by_product.setdefault(row["product_id"], []).append(row)
+    for product_id, nights in sorted(by_product.items()):
+        await record_availability(conn, product_id, booking["property_id"], action, None, nights)
+    await audit(conn, actor, action, {"booking_id": str(booking["id"]), **detail})
+
+
+async def audit(conn: asyncpg.Connection, actor: str, action: str, detail: dict[str, Any]) -> None:
+    await conn.execute("INSERT INTO audit_log (actor, action, outcome, detail) VALUES ($1, $2, 'ok', $3::jsonb)",
+                       actor, action, json.dumps(detail, default=str))
+
+
+async def stays(db: asyncpg.Pool, property_id: str, where: str, day: dt.date) -> list[asyncpg.Record]:
+    """Bookings of the property matching ``where`` (SQL over ``b``, with ``$2`` the date), with their rooms."""
+    return await db.fetch(_STAYS.format(cols=STAY_COLUMNS, where=where), property_id, day)
+
+
+async def unassigned_arrivals(conn: asyncpg.Connection, property_id: str, day: dt.date) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT b.id FROM bookings b WHERE b.property_id = $1 AND b.check_in = $2 AND b.status = 'confirmed'"
+        " AND NOT EXISTS (SELECT 1 FROM room_assignments a WHERE a.booking_id = b.id AND a.kind = 'booking')"
+        " ORDER BY b.created_at, b.id", property_id, day)
+
+
+async def free_rooms(conn: asyncpg.Connection, room_type_ids: list[uuid.UUID], start: dt.date,
+                     end: dt.date) -> list[uuid.UUID]:
+    """Rooms of these types with no occupancy row overlapping [start, end), in number order."""
+    return [r["id"] for r in await conn.fetch(
+        "SELECT r.id FROM rooms r WHERE r.room_type_id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM"
+        " room_assignments a WHERE a.room_id = r.id AND a.stay && daterange($2, $3)) ORDER BY r.number",
+        room_type_ids, start, end)]
+
+
+async def occupancy(db: asyncpg.Pool, property_id: str, start: dt.date, end: dt.date) -> list[asyncpg.Record]:
+    """Every occupancy row of the property's rooms overlapping [start, end), with the booking's status."""
+    return await db.fetch(
+        "SELECT a.room_id, a.kind, a.booking_id, lower(a.stay) AS start, upper(a.stay) AS end, b.status"
+        " FROM room_assignments a JOIN rooms r ON r.id = a.room_id LEFT JOIN bookings b ON b.id = a.booking_id"
+        " WHERE r.property_id = $1 AND a.stay && daterange($2, $3)", property_id, start, end)

@@ -1,0 +1,254 @@
+"""The front desk's use cases: rooms, assignment (manual and automatic), check-in, check-out, no-show,
+and the views (arrivals, departures, in-house, the room board).
+
+Every write locks the booking row first, applies the pure rules (``domain``), and writes its effect, its
+event and its audit row in one transaction. Double assignment is impossible by construction: the
+exclusion constraint of ``room_assignments`` refuses an overlapping row at commit of whichever insert
+comes second, whatever the application believed when it chose the room.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import structlog
+
+from app.catalog.repository import as_uuid
+from app.frontdesk import domain
+from app.frontdesk import repository as repo
+from app.frontdesk.domain import FrontDeskRefused, Stay
+from app.holds.locks import HoldLocks
+from app.resources import Resources
+from sagas import views
+
+log = structlog.get_logger("app.frontdesk")
+_AUTO_ATTEMPTS = 8
+Rule = Callable[[Stay, dt.date], bool]
+Moved = tuple[asyncpg.Record, asyncpg.Record | None]  # the booking, its room
+VIEWS = {
+    "arrivals": "b.check_in = $2 AND b.status IN ('confirmed', 'checked_in', 'checked_out', 'no_show')",
+    "departures": "b.check_out = $2 AND b.status IN ('confirmed', 'checked_in', 'checked_out')",
+    "in-house": "b.check_in <= $2 AND b.check_out > $2 AND b.status = 'checked_in'",
+}
+
+
+def _id(raw: str, code: str, what: str) -> uuid.UUID:
+    value = as_uuid(raw)
+    if value is None:
+        raise FrontDeskRefused(404, code, f"no such {what}")
+    return value
+
+
+class FrontDeskService:
+    def __init__(self, resources: Resources) -> None:
+        s = resources.settings
+        self.resources, self.db = resources, resources.db
+        self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
+
+    # -- rooms ------------------------------------------------------------------------------------
+
+    async def add_room(self, property_id: str, number: str, floor: int, room_type_id: str) -> asyncpg.Record:
+        type_id = as_uuid(room_type_id)
+        async with self.db.acquire() as conn, conn.transaction():
+            await self._property_today(conn, property_id)
+            if type_id is None or not await repo.room_type_of(conn, property_id, type_id):
+                raise FrontDeskRefused(422, "unknown_room_type", "room_type_id is not a room type of this property",
+                                       errors=[{"field": "room_type_id", "message": "unknown room type"}])
+            room = await repo.insert_room(conn, property_id, number, floor, type_id)
+            if room is None:
+                raise FrontDeskRefused(409, "room_exists", f"the property already has a room {number}")
+            return room
+
+    async def rooms(self, property_id: str) -> list[asyncpg.Record]:
+        await self._property_today(self.db, property_id)
+        return await repo.rooms_of(self.db, property_id)
+
+    async def out_of_service(self, property_id: str, room_id: str, start: dt.date, end: dt.date,
+                             reason: str | None, actor: str) -> asyncpg.Record:
+        domain.board_range(start, end)
+        rid = _id(room_id, "room_not_found", "room")
+        async with self.db.acquire() as conn, conn.transaction():
+            room = await repo.room(conn, rid)
+            if room is None or room["property_id"] != property_id:
+                raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
+            try:
+                async with conn.transaction():
+                    period = await repo.insert_out_of_service(conn, rid, start, end, reason, actor)
+            except asyncpg.ExclusionViolationError:
+                raise await self._conflict(conn, rid, start, end, None) from None
+            await repo.audit(conn, actor, "room.out_of_service", {"room_id": str(rid), "period_id": period["id"],
+                                                                   "start": start, "end": end})
+            return period
+
+    async def back_in_service(self, property_id: str, room_id: str, period_id: int, actor: str) -> None:
+        """End an out-of-service period (idempotent: an unknown period is already gone)."""
+        rid = _id(room_id, "room_not_found", "room")
+        async with self.db.acquire() as conn, conn.transaction():
+            room = await repo.room(conn, rid)
+            if room is None or room["property_id"] != property_id:
+                raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
+            if await repo.delete_out_of_service(conn, rid, period_id):
+                await repo.audit(conn, actor, "room.back_in_service", {"room_id": str(rid), "period_id": period_id})
+
+    # -- assignment -------------------------------------------------------------------------------
+
+    async def assign(self, booking_id: str, room_id: str, actor: str) -> asyncpg.Record:
+        """Put the booking's stay in ``room_id`` (or move it there); 409 naming whoever has the room."""
+        bid, rid = _id(booking_id, "booking_not_found", "booking"), _id(room_id, "room_not_found", "room")
+        async with self.db.acquire() as conn, conn.transaction():
+            booking = await self._booking(conn, bid)
+            domain.may_assign(booking["status"])
+            room = await repo.room(conn, rid)
+            if room is None or room["property_id"] != booking["property_id"]:
+                raise FrontDeskRefused(422, "room_not_found", f"no room {room_id} at {booking['property_id']}",
+                                       errors=[{"field": "room_id", "message": "unknown room"}])
+            if room["room_type_id"] not in await repo.room_types(conn, bid):
+                raise FrontDeskRefused(422, "room_type_mismatch", f"room {room['number']} is not of the booked type",
+                                       errors=[{"field": "room_id", "message": "another room type"}])
+            before = await repo.assignment(conn, bid)
+            if before is not None and before["room_id"] == rid:
+                return before  # idempotent
+            start = domain.stay_start(booking["status"], booking["check_in"], await self._property_today(
+                conn, booking["property_id"]))
+            try:
+                async with conn.transaction():
+                    await repo.put_assignment(conn, booking, rid, actor, start)
+            except asyncpg.ExclusionViolationError:
+                raise await self._conflict(conn, rid, start, booking["check_out"], bid) from None
+            detail = {"room_id": str(rid), "room_number": room["number"],
+                      "previous_room_id": str(before["room_id"]) if before else None}
+            await repo.record(conn, booking, actor, "room.assigned", detail)
+            return await repo.assignment(conn, bid)
+
+    async def unassign(self, booking_id: str, actor: str) -> None:
+        bid = _id(booking_id, "booking_not_found", "booking")
+        async with self.db.acquire() as conn, conn.transaction():
+            booking = await self._booking(conn, bid)
+            if booking["status"] == "checked_in":
+                raise FrontDeskRefused(409, "checked_in", "the guest is in the room: move the stay to another room")
+            gone = await repo.delete_assignment(conn, bid)
+            if gone is not None:
+                await repo.record(conn, booking, actor, "room.unassigned", {"room_id": str(gone["room_id"])})
+
+    async def auto_assign(self, property_id: str, day: dt.date, actor: str) -> dict[str, list[dict[str, Any]]]:
+        """A room for every confirmed, unassigned arrival of ``day``: a free room of its type in number order;
+        a room taken meanwhile (a clerk, another run) makes the constraint refuse and the next one is tried."""
+        await self._property_today(self.db, property_id)
+        async with self.db.acquire() as conn:
+            ids = [r["id"] for r in await repo.unassigned_arrivals(conn, property_id, day)]
+        assigned: list[dict[str, Any]] = []
+        left: list[dict[str, Any]] = []
+        for bid in ids:
+            room = await self._auto_one(bid, actor)
+            if room is None:
+                left.append({"booking_id": str(bid), "reason": "no_free_room"})
+            elif room != "skipped":
+                assigned.append({"booking_id": str(bid), "room_id": str(room["room_id"]), "room_number": room["number"]})
+        return {"assigned": assigned, "unassigned": left}
+
+    async def _auto_one(self, bid: uuid.UUID, actor: str) -> Any:
+        for _ in range(_AUTO_ATTEMPTS):
+            async with self.db.acquire() as conn, conn.transaction():
+                booking = await repo.lock_booking(conn, bid)
+                if booking is None or booking["status"] != "confirmed" or await repo.assignment(conn, bid):
+                    return "skipped"  # a clerk (or another run) was faster: leave their choice alone
+                types = await repo.room_types(conn, bid)
+                free = await repo.free_rooms(conn, types, booking["check_in"], booking["check_out"]) if types else []
+                if not free:
+                    return None
+                try:
+                    async with conn.transaction():
+                        await repo.put_assignment(conn, booking, free[0], actor)
+                except asyncpg.ExclusionViolationError:
+                    continue  # taken between our look and our insert: look again
+                room = await repo.assignment(conn, bid)
+                await repo.record(conn, booking, actor, "room.assigned",
+                                  {"room_id": str(free[0]), "room_number": room["number"], "automatic": True})
+                return room
+        return None
+
+    # -- the stay ---------------------------------------------------------------------------------
+
+    async def check_in(self, booking_id: str, actor: str) -> Moved:
+        return await self._transition(booking_id, actor, "checked_in", domain.check_in)
+
+    async def no_show(self, booking_id: str, actor: str) -> Moved:
+        return await self._transition(booking_id, actor, "no_show", domain.no_show)
+
+    async def check_out(self, booking_id: str, actor: str) -> Moved:
+        return await self._transition(booking_id, actor, "checked_out", lambda stay, _: domain.check_out(stay))
+
+    async def _transition(self, booking_id: str, actor: str, status: str, rule: Rule) -> Moved:
+        bid = _id(booking_id, "booking_not_found", "booking")
+        returned: list[asyncpg.Record] = []
+        async with self.db.acquire() as conn, conn.transaction():
+            booking = await self._booking(conn, bid)
+            today = await self._property_today(conn, booking["property_id"])
+            room = await repo.assignment(conn, bid)
+            stay = Stay(booking["status"], booking["check_in"], booking["check_out"], room is not None)
+            if not rule(stay, today):
+                return booking, room  # already done: the same answer, nothing written
+            detail: dict[str, Any] = {"room_id": str(room["room_id"]) if room else None, "today": today.isoformat()}
+            if status == "checked_out" and (first := domain.unused_from(stay, today)) is not None:
+                returned = await repo.give_back_nights(conn, booking, first)
+                await repo.shorten_assignment(conn, bid, first)
+                detail["returned_from"] = first.isoformat()
+            if status == "no_show":
+                await repo.delete_assignment(conn, bid)
+            moved = await repo.set_status(conn, bid, status, booking["status"])
+            await repo.record(conn, moved, actor, f"booking.{status}", detail, returned)
+            room = await repo.assignment(conn, bid)
+        await views.remember(self.resources, actor, str(bid), moved["version"])  # the clerk reads what they did
+        if returned:
+            await self.locks.clear_sold_out([f"{r['product_id']}:{r['night'].isoformat()}" for r in returned])
+        log.info("stay_moved", booking_id=str(bid), status=status, actor=actor, nights_returned=len(returned))
+        return moved, room
+
+    # -- views ------------------------------------------------------------------------------------
+
+    async def view(self, property_id: str, which: str, day: dt.date | None) -> tuple[dt.date, list[asyncpg.Record]]:
+        today = await self._property_today(self.db, property_id)
+        day = day or today
+        return day, await repo.stays(self.db, property_id, VIEWS[which], day)
+
+    async def board(self, property_id: str, start: dt.date | None, end: dt.date | None) -> tuple[
+            list[dt.date], list[asyncpg.Record], dict[Any, domain.BoardRow]]:
+        today = await self._property_today(self.db, property_id)
+        start = start or today
+        nights = domain.board_range(start, end or start + dt.timedelta(days=14))
+        rooms = await repo.rooms_of(self.db, property_id)
+        rows = [domain.Occupancy(r["room_id"], r["start"], r["end"], r["kind"], r["booking_id"], r["status"])
+                for r in await repo.occupancy(self.db, property_id, nights[0], nights[-1] + dt.timedelta(days=1))]
+        return nights, rooms, domain.board([r["id"] for r in rooms], nights, rows)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _property_today(db: Any, property_id: str) -> dt.date:
+        today = await repo.property_today(db, property_id)
+        if today is None:
+            raise FrontDeskRefused(404, "property_not_found", f"no property {property_id}")
+        return today
+
+    @staticmethod
+    async def _booking(conn: asyncpg.Connection, bid: uuid.UUID) -> asyncpg.Record:
+        booking = await repo.lock_booking(conn, bid)
+        if booking is None:
+            raise FrontDeskRefused(404, "booking_not_found", f"no booking {bid}")
+        return booking
+
+    @staticmethod
+    async def _conflict(conn: asyncpg.Connection, room_id: uuid.UUID, start: dt.date, end: dt.date,
+                        booking_id: uuid.UUID | None) -> FrontDeskRefused:
+        other = await repo.conflict_with(conn, room_id, start, end, booking_id)
+        if other is not None and other["kind"] == "out_of_service":
+            return FrontDeskRefused(409, "room_out_of_service", "the room is out of service for some of these nights",
+                                    start=other["start"].isoformat(), end=other["end"].isoformat())
+        other_id = str(other["booking_id"]) if other else None
+        return FrontDeskRefused(409, "room_taken", f"the room is assigned to booking {other_id} for some of these "
+                                "nights", booking_id=other_id, start=other["start"].isoformat() if other else None,
+                                end=other["end"].isoformat() if other else None)

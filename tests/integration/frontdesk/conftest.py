@@ -1,0 +1,101 @@
+"""Front-desk fixtures: a property with a room type, rooms, per-night inventory, and confirmed bookings made
+directly in SQL (fast: a hold converted, its lines sold, the booking confirmed, exactly as the saga leaves
+them). One end-to-end test goes through POST /bookings and the saga instead (``saga_roles``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.integration.bookings.conftest import saga_roles  # noqa: F401 - the end-to-end test's role processes
+
+DAY = dt.timedelta(days=1)
+
+
+@dataclass
+class Desk:
+    """A property (time zone Asia/Seoul), one room type with rooms and inventory around today (local)."""
+
+    db: Any
+    property_id: str
+    room_type: uuid.UUID
+    rooms: list[uuid.UUID]
+    today: dt.date
+
+    async def room(self, number: str, room_type: uuid.UUID | None = None) -> uuid.UUID:
+        return await self.db.fetchval(
+            "INSERT INTO rooms (property_id, number, floor, room_type_id) VALUES ($1, $2, 3, $3) RETURNING id",
+            self.property_id, number, room_type or self.room_type)
+
+    async def booking(self, check_in: dt.date, check_out: dt.date, room_type: uuid.UUID | None = None,
+                      status: str = "confirmed") -> uuid.UUID:
+        """A confirmed booking of one room of ``room_type`` for [check_in, check_out), its nights sold."""
+        product = room_type or self.room_type
+        nights = [check_in + i * DAY for i in range((check_out - check_in).days)]
+        async with self.db.acquire() as conn, conn.transaction():
+            booking = await conn.fetchval(
+                "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
+                " currency, check_in, check_out, confirmation_code, step_deadline, deadline)"
+                " VALUES ('user', 'test-guest', $1, $2, 'done', $3::jsonb, 'tok_approve', 100000, 'KRW', $4, $5,"
+                " 'GR-' || upper(substr(md5(random()::text), 1, 8)), now(), now()) RETURNING id",
+                self.property_id, status, json.dumps({"name": "Hong Gil-dong", "email": "g@example.com"}),
+                check_in, check_out)
+            hold = await conn.fetchval(
+                "INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"
+                " guests, rate_plan, total_amount, currency, status, created_at, expires_at, ended_at, booking_id)"
+                " VALUES ('user', 'test-guest', $1, $2, $3, $4, 1, 2, 'standard', 100000, 'KRW', 'converted',"
+                " now() - interval '1 minute', now(), now(), $5) RETURNING id",
+                product, self.property_id, check_in, check_out, booking)
+            await conn.execute("INSERT INTO booking_holds (booking_id, hold_id) VALUES ($1, $2)", booking, hold)
+            await conn.execute("INSERT INTO hold_lines (hold_id, product_id, night, units)"
+                               " SELECT $1, $2, unnest($3::date[]), 1", hold, product, nights)
+            await conn.execute("UPDATE inventory SET sold = sold + 1, version = version + 1"
+                               " WHERE product_id = $1 AND night = ANY($2::date[])", product, nights)
+        return booking
+
+    async def sold(self, night: dt.date, product: uuid.UUID | None = None) -> int:
+        return await self.db.fetchval("SELECT sold FROM inventory WHERE product_id = $1 AND night = $2",
+                                      product or self.room_type, night)
+
+    async def overlaps(self) -> int:
+        """Pairs of occupancy rows of one room whose nights overlap (the constraint says: never any)."""
+        return await self.db.fetchval(
+            "SELECT count(*) FROM room_assignments a JOIN room_assignments b ON a.room_id = b.room_id"
+            " AND a.id < b.id AND a.stay && b.stay JOIN rooms r ON r.id = a.room_id WHERE r.property_id = $1",
+            self.property_id)
+
+    async def written(self, booking: uuid.UUID) -> tuple[Any, ...]:
+        """Everything a front-desk call could write about a booking (to prove a refusal wrote nothing)."""
+        row = await self.db.fetchrow("SELECT status, version FROM bookings WHERE id = $1", booking)
+        events = await self.db.fetchval("SELECT count(*) FROM outbox WHERE aggregate_id = $1", str(booking))
+        audit = await self.db.fetchval("SELECT count(*) FROM audit_log WHERE detail->>'booking_id' = $1", str(booking))
+        rooms = await self.db.fetch("SELECT room_id, stay::text FROM room_assignments WHERE booking_id = $1", booking)
+        lines = await self.db.fetchval("SELECT count(*) FROM hold_lines l JOIN booking_holds b ON b.hold_id = l.hold_id"
+                                       " WHERE b.booking_id = $1", booking)
+        return tuple(row), events, audit, [tuple(r) for r in rooms], lines
+
+
+async def make_desk(catalog_factory: Any, db: Any, rooms: int = 4, capacity: int = 500) -> Desk:
+    prop = await catalog_factory.property()
+    product = await catalog_factory.product(prop["id"], "room_type")
+    today = await db.fetchval("SELECT (now() AT TIME ZONE time_zone)::date FROM properties WHERE id = $1", prop["id"])
+    await add_inventory(db, product["id"], today - 10 * DAY, today + 40 * DAY, capacity)
+    desk = Desk(db, prop["id"], product["id"], [], today)
+    desk.rooms = [await desk.room(f"{i + 101}") for i in range(rooms)]
+    return desk
+
+
+async def add_inventory(db: Any, product_id: uuid.UUID, start: dt.date, end: dt.date, capacity: int) -> None:
+    await db.execute("INSERT INTO inventory (product_id, night, capacity) SELECT $1, d::date, $4"
+                     " FROM generate_series($2::date, $3::date - 1, interval '1 day') d ON CONFLICT DO NOTHING",
+                     product_id, start, end, capacity)
+
+
+@pytest.fixture
+async def desk(catalog_factory: Any, sync_resources: Any) -> Desk:
+    return await make_desk(catalog_factory, sync_resources.db)
