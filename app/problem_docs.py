@@ -20,12 +20,14 @@ Conventions for a new endpoint (follow them and the document is right without to
    written into the operation's description, their status is documented, and the contract test allows
    that status for otherwise schema-valid requests of that operation (and nowhere else).
 4. **Constraints on parameters** go in the signature: ``Annotated[str, Parameter(pattern=..., max_length=..)]``,
-   ``Literal[...]`` or an ``Enum`` for a closed set, ``ge``/``le`` for ranges. Bodies are msgspec
-   ``Struct``s with ``Meta`` constraints; a PATCH body must change something (``minProperties: 1``).
-5. **Success bodies are typed**: return a msgspec ``Struct`` (or ``Response[Struct]``), never
-   ``dict[str, Any]``. A handler that sends pre-encoded bytes declares the shape with
-   ``responses={200: ResponseSpec(data_container=TheStruct, description=...)}``; a redirect declares its
-   3xx the same way (``ResponseSpec(None, ...)``).
+   ``Literal[...]`` or an ``Enum`` for a closed set, ``ge``/``le`` for ranges (Litestar enforces them:
+   422 ``validation_failed``). Where the service validates itself to answer its own stable codes,
+   document the same limits with ``Parameter(schema_extra={"enum": [...], "maximum": ...})``. Bodies are
+   msgspec ``Struct``s with ``Meta`` constraints, documented by msgspec's own JSON Schema and decoded
+   strictly (app.strict_bodies); a PATCH body must change something (``minProperties: 1``).
+5. **Success bodies are typed**: return a msgspec ``Struct``, or declare the shape of a dict / bytes
+   answer with ``responses=returns(TheStruct, 201, "...")``; a redirect declares its 3xx with
+   ``ResponseSpec(None, description=...)``. Never leave ``dict[str, Any]`` or bytes undocumented.
 6. **Links** for stateful testing and generated clients: ``opt={"links": {"hold_id": "/id"}}`` says the
    success body's JSON pointer ``/id`` is the ``hold_id`` of every operation with that path parameter;
    ``{"header.If-Match": "ETag"}`` feeds the response's ``ETag`` to the next write's ``If-Match``.

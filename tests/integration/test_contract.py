@@ -69,4 +69,6 @@ async def test_the_document_is_the_contract(role: str, seed: int, contract_api: 
                                   examples=EXAMPLES)
     summary = run.output[-6000:]
     assert run.returncode == 0, f"schemathesis as {role}, seed {seed}:\n{summary}"
-    assert " 0 failures" not in summary and "No issues found" in summary or "passed" in summary, summary
+    tested = [line.strip() for line in run.output.splitlines() if "generated" in line or "Tested:" in line]
+    assert tested, summary  # it really ran the operations
+    print(f"contract as {role}, seed {seed}: {'; '.join(tested)}")  # noqa: T201 - the figures, with -s
