@@ -208,6 +208,20 @@ def refusals_of_valid_requests(app: Litestar) -> dict[tuple[str, str], set[int]]
     return found
 
 
+def query_lists(operation: Operation) -> None:
+    """A repeatable query parameter (``list[str]``) is one value or several: ``?kind=a`` or
+    ``?kind=a&kind=b``. On the wire every value is a string, so say so (``type: [array, string]``)."""
+    for param in operation.parameters or []:
+        if isinstance(param, Reference) or param.param_in != "query" or not isinstance(param.schema, Schema):
+            continue
+        schema = param.schema
+        arrays = [s for s in schema.one_of or [schema] if isinstance(s, Schema) and s.type == OpenAPIType.ARRAY]
+        items = arrays[0].items if arrays else None
+        if isinstance(items, Schema) and items.type == OpenAPIType.STRING:
+            param.schema = Schema(type=[OpenAPIType.ARRAY, OpenAPIType.STRING], items=items,
+                                  description=schema.description)
+
+
 def require_changes(app: Litestar, operation: Operation) -> None:
     """A PATCH body must change something (an empty one is 422 ``nothing_to_change``)."""
     body = operation.request_body
@@ -233,6 +247,7 @@ def document_api(app: Litestar) -> None:
     document_structs(app)
     for path, handler, method, operation in operations(app):
         document_statuses(path, handler, method, operation)
+        query_lists(operation)
         if method == "PATCH":
             require_changes(app, operation)
     document_security(app)
