@@ -105,6 +105,8 @@ def document_structs(app: Litestar) -> None:
             _structs(signature.parameters["data"].annotation, found)
         for spec in (handler.responses or {}).values():
             _structs(spec.data_container, found)
+        for model in (handler.opt.get("body") or {}).values():
+            _structs(model, found)
     _, components = msgspec.json.schema_components(sorted(found, key=lambda t: t.__name__),
                                                     ref_template="#/components/schemas/{name}")
     schemas = app.openapi_schema.components.schemas  # type: ignore[union-attr]

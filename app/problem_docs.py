@@ -7,11 +7,12 @@ status, parameter or body the document does not describe is a failing build.
 Conventions for a new endpoint (follow them and the document is right without touching this module):
 
 1. **Statuses are inferred**; do not list them by hand. Behind the gateway (every path but ``/docs``,
-   ``/swagger``, ``/metrics``, ``/health``): 401 (any bad token, even on a public route) and 429;
-   403 with guards or for an unsafe method (cookie CSRF); 404 with a path parameter; 422 with any
-   parameter or body; 400 ``malformed_body`` with a body; 412 with an ``If-Match`` header parameter;
-   304 with an ``If-None-Match`` header parameter. Every 4xx (and a 503 declared here) is
-   ``application/problem+json`` with the shared ``Problem`` schema.
+   ``/swagger``, ``/metrics``, ``/health``): 401 (any bad token, even on a public route), 429 and 503
+   (the IdP's keys for a partner token); 403 with guards or for an unsafe method (cookie CSRF); 404
+   with a path parameter; 422 with any parameter or body; 400 ``malformed_body`` with a body; 412 with
+   an ``If-Match`` header (a stale ETag is a rule, see 3); 304 with an ``If-None-Match`` header.
+   Declaring 428 marks ``If-Match`` required. Every 4xx and declared 5xx is
+   ``application/problem+json`` with the shared ``Problem`` schema and its ``code`` values.
 2. **Other problems and their codes** go in the handler's (or its controller's / router's) ``opt``:
    ``opt={"problems": {409: ("hold_conflict",), 503: ("store_unavailable",)}}``. Codes listed for an
    inferred status are added to its description (``404: ("hold_not_found",)``).
@@ -32,6 +33,8 @@ Conventions for a new endpoint (follow them and the document is right without to
    success body's JSON pointer ``/id`` is the ``hold_id`` of every operation with that path parameter;
    ``{"header.If-Match": "ETag"}`` feeds the response's ``ETag`` to the next write's ``If-Match``.
 7. Public routes: ``opt={"public": True}`` (the bearer token is then optional in ``security``).
+8. A handler that reads its body itself (no ``data`` parameter) declares it:
+   ``opt={"body": {"application/x-www-form-urlencoded": TheStruct}, "body_required": False}``.
 """
 
 from __future__ import annotations
@@ -43,7 +46,15 @@ from typing import Any
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, OpenAPIMediaType, OpenAPIResponse, Operation, Reference, Schema
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Operation,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
@@ -222,6 +233,15 @@ def query_lists(operation: Operation) -> None:
                                   description=schema.description)
 
 
+def declare_body(handler: HTTPRouteHandler, operation: Operation) -> None:
+    """The body of a handler that reads it itself: ``opt={"body": {media type: Struct}}``."""
+    declared: dict[str, type] = handler.opt.get("body") or {}
+    if declared and operation.request_body is None:
+        content = {media: OpenAPIMediaType(schema=Reference(ref=f"#/components/schemas/{model.__name__}"))
+                   for media, model in declared.items()}
+        operation.request_body = RequestBody(content=content, required=handler.opt.get("body_required", True))
+
+
 def require_changes(app: Litestar, operation: Operation) -> None:
     """A PATCH body must change something (an empty one is 422 ``nothing_to_change``)."""
     body = operation.request_body
@@ -246,6 +266,7 @@ def document_api(app: Litestar) -> None:
     openapi.components.schemas["Problem"] = PROBLEM_SCHEMA
     document_structs(app)
     for path, handler, method, operation in operations(app):
+        declare_body(handler, operation)
         document_statuses(path, handler, method, operation)
         query_lists(operation)
         if method == "PATCH":

@@ -52,6 +52,10 @@ class RefreshBody(msgspec.Struct, forbid_unknown_fields=False):
     refresh_token: str | None = None
 
 
+class LogoutTokenForm(msgspec.Struct):
+    logout_token: str
+
+
 def _ip(request: Request[Any, Any, Any]) -> str | None:
     return client_ip(request.scope) or None
 
@@ -180,7 +184,8 @@ async def _renewed_roles(request: Request[Any, Any, Any], auth: AuthService, ses
 
 
 @post("/auth/token/refresh", opt=PUBLIC | {"problems": {400: ("malformed_body",), 401: (
-    "invalid_refresh_token", "refresh_token_reused")}}, tags=["auth"], status_code=200,
+    "invalid_refresh_token", "refresh_token_reused")}, "body": {"application/json": RefreshBody},
+    "body_required": False}, tags=["auth"], status_code=200,
       responses=returns(Tokens, description="New tokens (JSON body) or new cookies (`expires_in` only)"),
       summary="Rotate the refresh token; a new access token")
 async def refresh_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -252,7 +257,8 @@ async def _remember_logout_token(auth: AuthService, claims: dict[str, Any]) -> N
 
 @post("/auth/backchannel-logout", tags=["auth"], status_code=200, responses=returns(SessionsEnded),
       opt=PUBLIC | {"rules": {400: "the form's `logout_token` must be a logout token the IdP signed"
-                                   " (`invalid_logout_token`)"}},
+                                   " (`invalid_logout_token`)"},
+                    "body": {"application/x-www-form-urlencoded": LogoutTokenForm}},
       summary="OIDC back-channel logout from the IdP")
 async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
     auth = auth_of(request.app)
