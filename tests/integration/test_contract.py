@@ -6,7 +6,8 @@ guest, front desk and admin get real sessions (AuthKit), the partner a client-cr
 the IdP. The operations that end the caller's own sessions are left out (they would sign the run out).
 A fixed seed gives every role the same run on every build; one more run, as a role chosen by the
 day, uses a seed that changes every day (printed, so a failure can be replayed). Budget: a few
-examples per operation (``RESORT_CONTRACT_EXAMPLES`` raises it for a deeper local run, e.g. 200).
+examples per operation (``RESORT_CONTRACT_EXAMPLES`` raises it for a deeper local run, e.g. 200;
+access tokens live an hour here so that a long run is not signed out halfway).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from app.settings import Settings
@@ -33,8 +35,13 @@ GROUPS = {"guest": ["customers"], "front_desk": ["staff", "front-desk"], "admin"
 
 
 @pytest.fixture(scope="module")
-def contract_api(settings: Settings, stack: object) -> Iterator[str]:
-    with serve_api(subprocess_environment(settings), free_port()) as url:
+def contract_settings(settings: Settings) -> Settings:
+    return msgspec.structs.replace(settings, access_token_ttl=max(settings.access_token_ttl, 3600))
+
+
+@pytest.fixture(scope="module")
+def contract_api(contract_settings: Settings, stack: object) -> Iterator[str]:
+    with serve_api(subprocess_environment(contract_settings), free_port()) as url:
         yield url
 
 
@@ -45,15 +52,23 @@ def contract_config(settings: Settings, tmp_path_factory: pytest.TempPathFactory
     return path
 
 
-async def _token(role: str, settings: Settings, auth_kit: AuthKit) -> str:
-    """A fresh token of ``role``: a new session for users, a new client-credentials token for partners."""
+@pytest.fixture
+async def contract_kit(contract_settings: Settings, stack: object) -> AsyncIterator[AuthKit]:
+    kit = AuthKit(contract_settings)
+    yield kit
+    await kit.redis.aclose()
+
+
+async def _token(role: str, settings: Settings, auth_kit: AuthKit) -> tuple[str, str | None]:
+    """A fresh token of ``role`` and its session: a new session for users, a new client-credentials token
+    (no session) for partners."""
     if role == "partner":
         answer = await client_credentials_token(settings.oidc_issuer, "partner-acme", "partner-acme-secret",
                                                 "catalog:read bookings:read bookings:write")
         assert "access_token" in answer, answer
-        return str(answer["access_token"])
-    headers, _ = await auth_kit.sign_in(settings.roles_for_groups(GROUPS[role]), locale="en-US")
-    return headers["Authorization"].removeprefix("Bearer ")
+        return str(answer["access_token"]), None
+    headers, session_id = await auth_kit.sign_in(settings.roles_for_groups(GROUPS[role]), locale="en-US")
+    return headers["Authorization"].removeprefix("Bearer "), session_id
 
 
 def _runs() -> list[tuple[str, int]]:
@@ -63,10 +78,14 @@ def _runs() -> list[tuple[str, int]]:
 
 @pytest.mark.parametrize(("role", "seed"), _runs(), ids=lambda value: str(value))
 async def test_the_document_is_the_contract(role: str, seed: int, contract_api: str, contract_config: Path,
-                                            settings: Settings, auth_kit: AuthKit) -> None:
-    token = await _token(role, settings, auth_kit)
-    run = await asyncio.to_thread(run_schemathesis, contract_api, token, contract_config, seed=seed,
-                                  examples=EXAMPLES)
+                                            contract_settings: Settings, contract_kit: AuthKit) -> None:
+    token, session_id = await _token(role, contract_settings, contract_kit)
+    try:
+        run = await asyncio.to_thread(run_schemathesis, contract_api, token, contract_config, seed=seed,
+                                      examples=EXAMPLES)
+    finally:
+        if session_id:
+            await contract_kit.sessions.revoke(session_id)
     start = run.output.find("FAILURES")
     summary = run.output[start:][:30000] if start >= 0 else run.output[-6000:]
     assert run.returncode == 0, f"schemathesis as {role}, seed {seed}:\n{summary}"
