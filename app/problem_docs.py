@@ -34,7 +34,9 @@ Conventions for a new endpoint (follow them and the document is right without to
    ``{"header.If-Match": "ETag"}`` feeds the response's ``ETag`` to the next write's ``If-Match``.
 7. Public routes: ``opt={"public": True}`` (the bearer token is then optional in ``security``).
 8. A handler that reads its body itself (no ``data`` parameter) declares it:
-   ``opt={"body": {"application/x-www-form-urlencoded": TheStruct}, "body_required": False}``.
+   ``opt={"body": {"application/x-www-form-urlencoded": TheStruct}, "body_required": False}``; a header
+   it reads itself likewise: ``opt={"headers": {"Idempotency-Key": {"required": True, "pattern": ...}}}``
+   (JSON Schema keywords plus ``required`` and ``description``; see app.idempotency.keys.OPENAPI_HEADER).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
+from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
@@ -186,12 +189,18 @@ def document_statuses(path: str, handler: HTTPRouteHandler, method: str, operati
     declared = {int(s) for s in handler.responses or {}}
     for status in [s for s in responses if s.isdigit() and int(s) >= 400 and int(s) not in declared]:
         del responses[status]  # Litestar's guesses (400 for any parameter) say less than the inference
+    for status in (s for s in declared if s >= 400):  # a handler's own error answers: its words, problem+json
+        problems.setdefault(status, [])
     for status, codes in sorted(problems.items()):
         existing = responses.get(str(status))
-        if int(status) in declared and status >= 500 and isinstance(existing, OpenAPIResponse):
+        existing = existing if isinstance(existing, OpenAPIResponse) else None
+        if status in declared and existing is not None and (status >= 500 and existing.content and not codes):
             continue  # a handler's own 5xx body (``/health/ready``'s report)
-        responses[str(status)] = _problem_response(status, codes, existing if isinstance(
-            existing, OpenAPIResponse) else None)
+        answer = _problem_response(status, codes, existing)
+        if status in declared and existing is not None and status >= 400:
+            answer.description = existing.description + (
+                f" (also {', '.join(f'`{c}`' for c in codes)})" if codes else "")
+        responses[str(status)] = answer
     operation.responses = responses
     if rules:
         lines = "\n".join(f"- {status}: {text}" for status, text in sorted(rules.items()))
@@ -233,6 +242,23 @@ def query_lists(operation: Operation) -> None:
                                   description=schema.description)
 
 
+def declare_headers(handler: HTTPRouteHandler, operation: Operation) -> None:
+    """Headers a handler reads itself: ``opt={"headers": {name: {"required": bool, **json_schema}}}``."""
+    declared: dict[str, dict[str, Any]] = layered_opt(handler, "headers")
+    taken = {p.name.lower() for p in operation.parameters or [] if not isinstance(p, Reference)}
+    for name, spec in declared.items():
+        if name.lower() in taken:
+            continue
+        schema = {k: v for k, v in spec.items() if k not in ("required", "description")}
+        operation.parameters = [*(operation.parameters or []), OpenAPIParameter(
+            name=name, param_in="header", required=bool(spec.get("required")),
+            description=spec.get("description"), schema=Schema(type=OpenAPIType.STRING, **{
+                _SCHEMA_FIELDS.get(k, k): v for k, v in schema.items()}))]
+
+
+_SCHEMA_FIELDS = {"maxLength": "max_length", "minLength": "min_length"}
+
+
 def declare_body(handler: HTTPRouteHandler, operation: Operation) -> None:
     """The body of a handler that reads it itself: ``opt={"body": {media type: Struct}}``."""
     declared: dict[str, type] = handler.opt.get("body") or {}
@@ -267,6 +293,7 @@ def document_api(app: Litestar) -> None:
     document_structs(app)
     for path, handler, method, operation in operations(app):
         declare_body(handler, operation)
+        declare_headers(handler, operation)
         document_statuses(path, handler, method, operation)
         query_lists(operation)
         if method == "PATCH":
