@@ -27,7 +27,7 @@ from tests.support.contract import config_text, run_schemathesis
 from tests.support.idp import client_credentials_token
 from tests.support.servers import free_port
 
-EXAMPLES = int(os.environ.get("RESORT_CONTRACT_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("RESORT_CONTRACT_EXAMPLES", "2"))
 FIXED_SEED = 20261130
 ROTATING_SEED = int(os.environ.get("RESORT_CONTRACT_SEED", dt.date.today().toordinal()))
 ROLES = ("guest", "front_desk", "admin", "partner")
@@ -80,15 +80,17 @@ def _runs() -> list[tuple[str, int]]:
 async def test_the_document_is_the_contract(role: str, seed: int, contract_api: str, contract_config: Path,
                                             contract_settings: Settings, contract_kit: AuthKit) -> None:
     token, session_id = await _token(role, contract_settings, contract_kit)
+    # The coverage phase is deterministic (the seed does not change it): the rotating run skips it.
+    phases = "examples,coverage,fuzzing,stateful" if seed == FIXED_SEED else "examples,fuzzing,stateful"
     try:
         run = await asyncio.to_thread(run_schemathesis, contract_api, token, contract_config, seed=seed,
-                                      examples=EXAMPLES)
+                                      examples=EXAMPLES, phases=phases)
     finally:
         if session_id:
             await contract_kit.sessions.revoke(session_id)
     start = run.output.find("FAILURES")
     summary = run.output[start:][:30000] if start >= 0 else run.output[-6000:]
     assert run.returncode == 0, f"schemathesis as {role}, seed {seed}:\n{summary}"
-    tested = [line.strip() for line in run.output.splitlines() if "generated" in line or "Tested:" in line]
+    tested = [line.strip() for line in run.output.splitlines() if " generated, " in line or "Tested:" in line]
     assert tested, summary  # it really ran the operations
     print(f"contract as {role}, seed {seed}: {'; '.join(tested)}")  # noqa: T201 - the figures, with -s
