@@ -30,8 +30,8 @@ from app.auth.jwtcheck import TokenRejected, split_token
 from app.auth.oidc_claims import check_logout_token, safe_return_path
 from app.auth.principal import current_principal
 from app.auth.refresh import Rotation
-from app.auth.roles import current_roles
 from app.auth.responses import LoggedOut, LoginStart, SessionsEnded, Tokens
+from app.auth.roles import current_roles
 from app.auth.service import AuthService, auth_of
 from app.auth.sessions import Session
 from app.auth.users import profile_from_claims, sync_profile
