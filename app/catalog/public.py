@@ -146,7 +146,9 @@ async def product_reviews(
 @post(
     "/products/{product_id:str}/reviews",
     guards=GUEST,
-    opt={"problems": PRODUCT_404 | {409: ("review_exists",)}},
+    opt={"problems": PRODUCT_404 | {409: ("review_exists",)}, "rules": {
+        422: "`stay_ref` must name your confirmed booking of this product whose stay has ended"
+             " (`stay_not_found`, `stay_not_ended`)"}},
     responses=returns(ReviewOut, 201, "The review"),
     tags=["catalogue"],
     summary="Review a stay (one review per stay; a second one is 409)",
