@@ -21,10 +21,11 @@ from app.health import HealthController
 from app.health.checks import Readiness
 from app.health.controller import ProbeLimiter
 from app.observability import MetricsController, RequestContextMiddleware, configure_logging
-from app.problem_docs import document_problems
+from app.problem_docs import document_api
 from app.resources import Resources, open_resources
 from app.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings, get_settings
+from app.strict_bodies import StrictRequest
 from realtime.endpoint import RawSend
 
 # Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE``, ``lifespan(app, resources)`` and
@@ -79,11 +80,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=routes,
         middleware=middleware,
         lifespan=[lifespan],
-        on_startup=[document_problems, index.publish_links(links)],
+        on_startup=[document_api, index.publish_links(links)],
         state=State({"settings": settings, "probe_limiter": ProbeLimiter()}),
         dependencies={"resources": Provide(provide_resources, sync_to_thread=False),
                       "settings": Provide(provide_settings, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_class=StrictRequest,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         openapi_config=docs.openapi_config(
             title="G Resort API",

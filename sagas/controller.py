@@ -12,6 +12,7 @@ from app.auth.guards import requires_login, requires_roles, requires_scopes
 from app.auth.principal import Principal, current_principal
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.idempotency.http import Ticket, idempotent, json_answer
+from app.idempotency.keys import OPENAPI_HEADER
 from app.idempotency.store import StoredAnswer
 from app.resources import Resources
 from sagas import repository as repo
@@ -55,7 +56,11 @@ class BookingsController(Controller):
     request_max_body_size = 16_384
 
     @post("/", summary="Book held inventory: starts the saga (reserve, convert, pay, confirm); Idempotency-Key",
-          guards=[requires_scopes("bookings:write")], status_code=202, responses=CREATE_ANSWERS)
+          guards=[requires_scopes("bookings:write")], status_code=202, responses=CREATE_ANSWERS,
+          opt={"headers": OPENAPI_HEADER, "links": {"booking_id": "/id"}, "rules": {
+              422: "`hold_ids` must name your live holds (`hold_not_found`, `invalid_hold_ids`) and the card token"
+                   " a known sandbox one (`unknown_card_token`); a key is reused only with the same body"
+                   " (`idempotency_key_reused`)"}})
     async def create(self, request: Request[Any, Any, Any], resources: Resources, bookings: BookingService,
                      data: BookingIn) -> Response[BookingOut]:
         principal = _principal(request)
@@ -80,7 +85,9 @@ class BookingsController(Controller):
           responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`"),
                      409: ResponseSpec(data_container=dict, description="`booking_pending`, `booking_cancelled`, "
                                        "`booking_failed`, `booking_checked_in`, `idempotency_in_flight`"),
-                     400: CREATE_ANSWERS[400]})
+                     400: CREATE_ANSWERS[400]},
+          opt={"headers": OPENAPI_HEADER, "links": {"booking_id": "/id"}, "rules": {
+              422: "an Idempotency-Key is reused only for the same booking (`idempotency_key_reused`)"}})
     async def cancel(self, request: Request[Any, Any, Any], booking_id: str, resources: Resources,
                      bookings: BookingService) -> Response[BookingOut]:
         principal = _principal(request)

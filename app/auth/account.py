@@ -8,10 +8,12 @@ from litestar import Request, Response, delete, get
 
 from app.auth.guards import requires_login, requires_user
 from app.auth.principal import Principal, current_principal
+from app.auth.responses import KeySet, Me, MySessions
 from app.auth.service import auth_of
 from app.auth.users import load_user
 from app.clientaddr import client_ip
 from app.errors import NotFound
+from app.problem_docs import returns
 from app.resources import Resources
 from app.settings import Settings
 
@@ -24,14 +26,16 @@ def _me(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-@get("/.well-known/jwks.json", opt=PUBLIC, tags=["auth"], summary="The backend's public signing keys")
+@get("/.well-known/jwks.json", opt=PUBLIC, tags=["auth"], summary="The backend's public signing keys",
+     responses=returns(KeySet))
 async def jwks(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     auth = auth_of(request.app)
     auth.keys.refresh()
     return Response(auth.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
-@get("/auth/me", guards=[requires_login], tags=["auth"], summary="Who am I: profile, roles, locale")
+@get("/auth/me", guards=[requires_login], tags=["auth"], summary="Who am I: profile, roles, locale",
+     responses=returns(Me))
 async def me(request: Request[Any, Any, Any], resources: Resources, settings: Settings) -> dict[str, Any]:
     principal = _me(request)
     body: dict[str, Any] = {
@@ -50,7 +54,8 @@ async def me(request: Request[Any, Any, Any], resources: Resources, settings: Se
     return body
 
 
-@get("/auth/sessions", guards=[requires_user], tags=["auth"], summary="My live sessions")
+@get("/auth/sessions", guards=[requires_user], tags=["auth"], summary="My live sessions",
+     responses=returns(MySessions), opt={"links": {"session_id": "/items/0/id"}})
 async def list_sessions(request: Request[Any, Any, Any]) -> dict[str, Any]:
     principal = _me(request)
     sessions = await auth_of(request.app).sessions.list_for(principal.subject)
@@ -58,6 +63,7 @@ async def list_sessions(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @delete("/auth/sessions/{session_id:str}", guards=[requires_user], tags=["auth"], status_code=204,
+        opt={"problems": {404: ("session_not_found",)}},
         summary="Revoke one of my sessions")
 async def revoke_session(request: Request[Any, Any, Any], session_id: str) -> None:
     principal = _me(request)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Redirect
 
@@ -29,19 +30,30 @@ from app.auth.jwtcheck import TokenRejected, split_token
 from app.auth.oidc_claims import check_logout_token, safe_return_path
 from app.auth.principal import current_principal
 from app.auth.refresh import Rotation
+from app.auth.responses import LoggedOut, LoginStart, SessionsEnded, Tokens
 from app.auth.roles import current_roles
 from app.auth.service import AuthService, auth_of
 from app.auth.sessions import Session
 from app.auth.users import profile_from_claims, sync_profile
 from app.clientaddr import client_ip
 from app.errors import BadRequest, Unauthorized
+from app.problem_docs import returns
 
 PUBLIC = {"public": True}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+IDP_DOWN = {503: ("service_unavailable",)}
+
+
+def _redirect(status: int, description: str) -> dict[int, ResponseSpec]:
+    return {status: ResponseSpec(None, description=description, generate_examples=False)}
 
 
 class RefreshBody(msgspec.Struct, forbid_unknown_fields=False):
     refresh_token: str | None = None
+
+
+class LogoutTokenForm(msgspec.Struct):
+    logout_token: str
 
 
 def _ip(request: Request[Any, Any, Any]) -> str | None:
@@ -57,7 +69,9 @@ def _tokens_body(auth: AuthService, access: str, refresh: str, sid: str) -> dict
             "refresh_token": refresh, "session_id": sid}
 
 
-@get("/auth/login", opt=PUBLIC, tags=["auth"], summary="Start single sign-on at the group IdP")
+@get("/auth/login", opt=PUBLIC | {"problems": IDP_DOWN}, tags=["auth"], summary="Start single sign-on at the group IdP",
+     responses=returns(LoginStart, description="With response=json: the IdP's authorization URL")
+     | _redirect(302, "A browser is sent to the IdP (any other `response`)"))
 async def login(request: Request[Any, Any, Any], response: str = "redirect", return_to: str = "/") -> Response[Any]:
     auth = auth_of(request.app)
     await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
@@ -85,7 +99,13 @@ def _presented_binding(request: Request[Any, Any, Any], state: str) -> str | Non
     return request.cookies.get(binding_cookie(state)) or request.headers.get(BINDING_HEADER)
 
 
-@get("/auth/callback", opt=PUBLIC, tags=["auth"], summary="The IdP's redirect back with the code")
+@get("/auth/callback", tags=["auth"], summary="The IdP's redirect back with the code",
+     opt=PUBLIC | {"problems": IDP_DOWN, "rules": {
+         400: "`state` must be one this api issued at /auth/login, once (`invalid_state`); then the IdP's answer"
+              " must hold (`issuer_mismatch`, `idp_error`, `missing_code`, `code_exchange_failed`,"
+              " `invalid_id_token`, `invalid_nonce`)"}},
+     responses=returns(Tokens, description="The app's tokens (a login started with response=json)")
+     | _redirect(303, "A browser is sent to `return_to` with the session cookies"))
 async def callback(request: Request[Any, Any, Any], code: str = "", iss: str | None = None,
                    error: str | None = None,
                    login_state_id: Annotated[str, Parameter(query="state")] = "") -> Response[Any]:
@@ -163,7 +183,10 @@ async def _renewed_roles(request: Request[Any, Any, Any], auth: AuthService, ses
     return roles
 
 
-@post("/auth/token/refresh", opt=PUBLIC, tags=["auth"], status_code=200,
+@post("/auth/token/refresh", opt=PUBLIC | {"problems": {400: ("malformed_body",), 401: (
+    "invalid_refresh_token", "refresh_token_reused")}, "body": {"application/json": RefreshBody},
+    "body_required": False}, tags=["auth"], status_code=200,
+      responses=returns(Tokens, description="New tokens (JSON body) or new cookies (`expires_in` only)"),
       summary="Rotate the refresh token; a new access token")
 async def refresh_tokens(request: Request[Any, Any, Any]) -> Response[Any]:
     auth = auth_of(request.app)
@@ -208,7 +231,7 @@ def _end_session_url(auth: AuthService, id_token: str) -> str | None:
     return f"{endpoint}?{urlencode(query)}"
 
 
-@post("/auth/logout", guards=[requires_user], tags=["auth"], status_code=200,
+@post("/auth/logout", guards=[requires_user], tags=["auth"], status_code=200, responses=returns(LoggedOut),
       summary="End this session; offers the IdP's end-session URL")
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     auth = auth_of(request.app)
@@ -232,7 +255,10 @@ async def _remember_logout_token(auth: AuthService, claims: dict[str, Any]) -> N
         raise TokenRejected("replayed_logout_token")
 
 
-@post("/auth/backchannel-logout", opt=PUBLIC, tags=["auth"], status_code=200,
+@post("/auth/backchannel-logout", tags=["auth"], status_code=200, responses=returns(SessionsEnded),
+      opt=PUBLIC | {"rules": {400: "the form's `logout_token` must be a logout token the IdP signed"
+                                   " (`invalid_logout_token`)"},
+                    "body": {"application/x-www-form-urlencoded": LogoutTokenForm}},
       summary="OIDC back-channel logout from the IdP")
 async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
     auth = auth_of(request.app)

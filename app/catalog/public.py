@@ -17,9 +17,20 @@ from app.catalog.access import GUEST, PUBLIC, principal_of
 from app.catalog.cache import cached_view
 from app.catalog.domain import PartyRequest, ProductKind
 from app.catalog.headers import etag, not_modified, pick_language
+from app.catalog.responses import (
+    Availability,
+    ProductPage,
+    ProductView,
+    PropertyOut,
+    PropertyPage,
+    QuoteOut,
+    ReviewOut,
+    ReviewPage,
+)
 from app.catalog.schemas import ReviewIn
 from app.catalog.views import availability_of, list_products, load_view, quote_of, split_view
 from app.catalog.writes import product_not_found, property_not_found
+from app.problem_docs import returns
 from app.resources import Resources
 
 Page = Annotated[int, Parameter(ge=1, le=10_000, description="1-based page number")]
@@ -30,6 +41,9 @@ IfNoneMatch = Annotated[str | None, Parameter(header="If-None-Match")]
 CacheControl = Annotated[str | None, Parameter(header="Cache-Control")]
 Guests = Annotated[int, Parameter(ge=1, le=100)]
 Units = Annotated[int, Parameter(ge=1, le=50)]
+RANGE_RULES = {422: "`end` must be after `start` (`empty_date_range`, `invalid_date_range`), at most 366 nights"
+                    " apart (`date_range_too_long`)"}
+PRODUCT_404 = {404: ("product_not_found",)}
 
 
 def _language(request: Request[Any, Any, Any], lang: str | None, accept_language: str | None) -> str:
@@ -37,14 +51,16 @@ def _language(request: Request[Any, Any, Any], lang: str | None, accept_language
     return pick_language(lang, accept_language, getattr(principal, "locale", None))
 
 
-@get("/properties", opt=PUBLIC, tags=["catalogue"], summary="The group's resorts (paginated)")
+@get("/properties", opt=PUBLIC | {"links": {"property_id": "/items/0/id"}}, tags=["catalogue"],
+     summary="The group's resorts (paginated)", responses=returns(PropertyPage))
 async def list_properties(resources: Resources, page: Page = 1, per_page: PerPage = 20) -> dict[str, Any]:
     async with resources.db.acquire() as conn:
         rows, total = await repo.list_properties(conn, per_page, (page - 1) * per_page)
     return {"items": [dict(r) for r in rows], "page": page, "per_page": per_page, "total": total}
 
 
-@get("/properties/{property_id:str}", opt=PUBLIC, tags=["catalogue"], summary="One resort (with ETag)")
+@get("/properties/{property_id:str}", opt=PUBLIC | {"problems": {404: ("property_not_found",)}}, tags=["catalogue"],
+     summary="One resort (with ETag)", responses=returns(PropertyOut))
 async def get_property(property_id: str, resources: Resources) -> Response[dict[str, Any]]:
     async with resources.db.acquire() as conn:
         row = await repo.get_property(conn, property_id)
@@ -55,7 +71,8 @@ async def get_property(property_id: str, resources: Resources) -> Response[dict[
 
 @get(
     "/properties/{property_id:str}/products",
-    opt=PUBLIC,
+    opt=PUBLIC | {"problems": {404: ("property_not_found",)}, "links": {"product_id": "/items/0/id"}},
+    responses=returns(ProductPage),
     tags=["catalogue"],
     summary="Active products of a resort, optionally of one kind (paginated)",
 )
@@ -75,7 +92,8 @@ async def property_products(
 
 @get(
     "/products/{product_id:str}",
-    opt=PUBLIC,
+    opt=PUBLIC | {"problems": PRODUCT_404 | {422: ("invalid_text",), 503: ("details_unavailable",)}},
+    responses=returns(ProductView, description="The product (ETag, Content-Language, X-Cache)"),
     tags=["catalogue"],
     summary="A product: core, details, rating, in the caller's language (cached; ETag / If-None-Match)",
 )
@@ -113,7 +131,8 @@ async def product_view(
     return Response(body, media_type="application/json", headers=headers)
 
 
-@get("/products/{product_id:str}/reviews", opt=PUBLIC, tags=["catalogue"], summary="Reviews, newest first")
+@get("/products/{product_id:str}/reviews", opt=PUBLIC | {"problems": PRODUCT_404}, tags=["catalogue"],
+     summary="Reviews, newest first", responses=returns(ReviewPage))
 async def product_reviews(
     product_id: str, resources: Resources, page: Page = 1, per_page: PerPage = 20
 ) -> dict[str, Any]:
@@ -127,6 +146,10 @@ async def product_reviews(
 @post(
     "/products/{product_id:str}/reviews",
     guards=GUEST,
+    opt={"problems": PRODUCT_404 | {409: ("review_exists",)}, "rules": {
+        422: "`stay_ref` must name your confirmed booking of this product whose stay has ended"
+             " (`stay_not_found`, `stay_not_ended`)"}},
+    responses=returns(ReviewOut, 201, "The review"),
     tags=["catalogue"],
     summary="Review a stay (one review per stay; a second one is 409)",
 )
@@ -154,7 +177,8 @@ def _review_body(review: Any) -> dict[str, Any]:
 
 @get(
     "/products/{product_id:str}/availability",
-    opt=PUBLIC,
+    opt=PUBLIC | {"problems": PRODUCT_404, "rules": RANGE_RULES},
+    responses=returns(Availability),
     tags=["catalogue"],
     summary="Free units, price and restrictions of each night of [start, end)",
 )
@@ -166,7 +190,8 @@ async def product_availability(
 
 @get(
     "/products/{product_id:str}/quote",
-    opt=PUBLIC,
+    opt=PUBLIC | {"problems": PRODUCT_404, "rules": RANGE_RULES},
+    responses=returns(QuoteOut),
     tags=["catalogue"],
     summary="Price a stay of [start, end) for a party; lists every restriction it breaks",
 )

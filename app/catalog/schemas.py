@@ -24,6 +24,10 @@ Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
 Amount = Annotated[int, Meta(ge=0, le=10**12)]
 Capacity = Annotated[int, Meta(ge=0, le=100_000)]
 Lang = Literal["ko", "en"]
+# What the decoder takes for a time of day (RFC 3339 partial time, an offset allowed).
+LocalTime = Annotated[dt.time, Meta(extra_json_schema={
+    "pattern": r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)?$",
+    "description": "HH:MM:SS (local time of the resort)"})]
 
 
 class Body(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -60,7 +64,7 @@ class ProductIn(Body, kw_only=True):
     name: Name
     name_ko: Text | None = None
     max_occupancy: Occupancy = 2
-    slot_start: dt.time | None = None
+    slot_start: LocalTime | None = None
     slot_minutes: Minutes | None = None
     currency: Currency = "KRW"
     components: list[ComponentIn] = []
@@ -70,7 +74,7 @@ class ProductPatch(Body, kw_only=True):
     name: Name | UnsetType = UNSET
     name_ko: Text | UnsetType | None = UNSET
     max_occupancy: Occupancy | UnsetType = UNSET
-    slot_start: dt.time | UnsetType | None = UNSET
+    slot_start: LocalTime | UnsetType | None = UNSET
     slot_minutes: Minutes | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
     components: list[ComponentIn] | UnsetType = UNSET

@@ -73,7 +73,7 @@ class HealthController(Controller):
     @get(
         "/ready",
         summary="Can this instance serve: PostgreSQL and Redis answer (for load balancers)",
-        opt={"public": True},
+        opt={"public": True, "problems": {429: ("rate_limited",)}},
         responses={503: ResponseSpec(data_container=dict[str, Any], description="PostgreSQL or Redis is down")},
     )
     async def ready(self, request: Request[Any, Any, Any], settings: Settings) -> Response[dict[str, Any]]:
@@ -88,7 +88,7 @@ class HealthController(Controller):
     @get(
         "/detail",
         summary="Every dependency's status, latency and error (operators: RESORT_HEALTH_TOKEN)",
-        opt={"public": True},
+        opt={"public": True, "problems": {403: ("health_token_required",)}},
         responses={503: ResponseSpec(data_container=dict[str, Any], description="PostgreSQL or Redis is down")},
     )
     async def detail(self, request: Request[Any, Any, Any], settings: Settings) -> Response[dict[str, Any]]:

@@ -18,6 +18,7 @@ from app.holds.domain import HoldRefused
 from app.holds.schemas import EXAMPLE, HoldIn, HoldOut, HoldPage, hold_out
 from app.holds.service import HoldService
 from app.idempotency.http import Ticket, idempotent, json_answer
+from app.idempotency.keys import OPENAPI_HEADER
 from app.idempotency.store import StoredAnswer
 from app.resources import Resources
 
@@ -86,7 +87,10 @@ class HoldsController(Controller):
 
     @post("/", summary="Hold inventory for a short time while paying (Idempotency-Key required)",
           description=IDEMPOTENCY_DOC, guards=[requires_scopes("bookings:write")], status_code=201,
-          responses=CREATE_ANSWERS)
+          responses=CREATE_ANSWERS,
+          opt={"headers": OPENAPI_HEADER, "links": {"hold_id": "/id"}, "rules": {
+              422: "the product, rate plan and nights must exist and be sellable for the party (codes above); "
+                   "a key is reused only with the same body (`idempotency_key_reused`)"}})
     async def create(self, request: Request[Any, Any, Any], resources: Resources, holds: HoldService,
                      data: Annotated[HoldIn, Body(examples=[Example(summary="two nights", value=EXAMPLE)])],
                      ) -> Response[HoldOut]:

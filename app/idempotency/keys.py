@@ -15,6 +15,11 @@ MAX_LENGTH = 255
 # The draft's value is a structured-field string ("..."); a bare token is accepted too. Printable ASCII
 # without spaces or quotes inside, 1-255 characters (Stripe's limit).
 _KEY = re.compile(r'^[!#-~]{1,255}$')
+# How the OpenAPI document describes the header (app.problem_docs, ``opt={"headers": ...}``): the key,
+# optionally quoted, optionally surrounded by spaces (as parse_key reads it).
+OPENAPI_HEADER = {HEADER: {
+    "required": True, "pattern": r'^\s*([!#-~]{1,255}|"[!#-~]{1,255}")\s*$',
+    "description": "1-255 printable ASCII characters without spaces or quotes; a retry repeats it"}}
 
 
 class KeyError_(ValueError):

@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Response, get
 from litestar.params import Parameter
 
+from app.problem_docs import returns
 from app.resources import Resources
-from app.search.query import make_params
+from app.search.query import LANGS, MAX_QUERY_LENGTH, MAX_RESULT_WINDOW, SORTS, make_params
+from app.search.responses import SearchResult
 from app.search.service import cached_search
 from app.settings import Settings
 
+MAX_PAGE_SIZE = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "search_max_page_size")
+# The constraints are documented (schema_extra) and checked by make_params, which answers stable codes.
+AT_LEAST_0 = {"minimum": 0}
 
-@get("/search", opt={"public": True}, summary="Search products", tags=["search"])
+
+@get("/search", opt={"public": True, "links": {"product_id": "/items/0/product_id"},
+                    "rules": {422: "`price_min` <= `price_max` (`invalid_price_range`); `lat` and `lon` go together"
+                                   " (`invalid_point`); `radius_km` and `sort=distance` need them (`invalid_radius`,"
+                                   " `invalid_sort`); `page` * `size` <= 10000 (`invalid_page`); at most 100 values"
+                                   " per filter (`too_many_values`)"}},
+     summary="Search products", tags=["search"], responses=returns(SearchResult, description="Hits and facets"))
 async def search_products(
     resources: Resources,
     settings: Settings,
-    q: str | None = Parameter(default=None, description="Free text, Korean or English; typos tolerated"),
-    lang: str | None = Parameter(default=None, description="ko (default) or en"),
+    q: str | None = Parameter(default=None, schema_extra={"maxLength": MAX_QUERY_LENGTH},
+                              description="Free text, Korean or English; typos tolerated (spaces collapsed)"),
+    lang: str | None = Parameter(default=None, schema_extra={"enum": list(LANGS)}, description="ko (default) or en"),
     property: list[str] | None = Parameter(default=None, description="Property ids (any of)"),
     kind: list[str] | None = Parameter(default=None, description="room_type, facility_slot, ticket, package"),
     amenities: list[str] | None = Parameter(default=None, description="Amenities (all of)"),
-    price_min: int | None = Parameter(default=None, description="Lowest 'from' price"),
-    price_max: int | None = Parameter(default=None, description="Highest 'from' price"),
-    min_rating: float | None = Parameter(default=None, description="Minimum average rating"),
-    lat: float | None = Parameter(default=None),
-    lon: float | None = Parameter(default=None),
-    radius_km: float | None = Parameter(default=None, description="Only within this distance of lat/lon"),
-    sort: str | None = Parameter(default=None,
-                                 description="relevance, price_asc, price_desc, rating, distance"),
-    page: int = Parameter(default=1),
-    size: int = Parameter(default=20),
+    price_min: int | None = Parameter(default=None, schema_extra=AT_LEAST_0, description="Lowest 'from' price"),
+    price_max: int | None = Parameter(default=None, schema_extra=AT_LEAST_0, description="Highest 'from' price"),
+    min_rating: float | None = Parameter(default=None, schema_extra={"minimum": 0, "maximum": 5},
+                                         description="Minimum average rating"),
+    lat: float | None = Parameter(default=None, schema_extra={"minimum": -90, "maximum": 90}),
+    lon: float | None = Parameter(default=None, schema_extra={"minimum": -180, "maximum": 180}),
+    radius_km: float | None = Parameter(default=None, schema_extra={"exclusiveMinimum": 0, "maximum": 20_000},
+                                        description="Only within this distance of lat/lon"),
+    sort: str | None = Parameter(default=None, schema_extra={"enum": list(SORTS)},
+                                            description="relevance (default), price_asc, price_desc, rating, distance"),
+    page: int = Parameter(default=1, schema_extra={"minimum": 1, "maximum": MAX_RESULT_WINDOW}),
+    size: int = Parameter(default=20, schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
+                          description=f"at most RESORT_SEARCH_MAX_PAGE_SIZE (default {MAX_PAGE_SIZE})"),
 ) -> Response[bytes]:
     params = make_params(
         q=q, lang=lang, property=property, kind=kind, amenities=amenities, price_min=price_min,

@@ -79,12 +79,11 @@ def make_params(*, q: str | None = None, lang: str | None = None, property: list
                 max_size: int = 50) -> SearchParams:
     """Validate and normalise the query string; raises ValidationFailed with a stable code."""
     text = " ".join((q or "").split())
-    if len(text) > MAX_QUERY_LENGTH:
+    if len(q or "") > MAX_QUERY_LENGTH:
         raise _invalid("query_too_long", "q", f"q is longer than {MAX_QUERY_LENGTH} characters")
     if lang is not None and lang not in LANGS:
         raise _invalid("invalid_lang", "lang", f"lang must be one of {', '.join(LANGS)}")
-    sort = sort or "relevance"
-    if sort not in SORTS:
+    if sort is not None and sort not in SORTS:
         raise _invalid("invalid_sort", "sort", f"sort must be one of {', '.join(SORTS)}")
     if not 1 <= size <= max_size:
         raise _invalid("invalid_page_size", "size", f"size must be between 1 and {max_size}")
@@ -97,6 +96,7 @@ def make_params(*, q: str | None = None, lang: str | None = None, property: list
         raise _invalid("invalid_price_range", "price_min", "price_min is greater than price_max")
     if min_rating is not None and not 0 <= min_rating <= 5:
         raise _invalid("invalid_rating", "min_rating", "min_rating must be between 0 and 5")
+    sort = sort or "relevance"
     _check_point(lat, lon, radius_km, sort)
     return SearchParams(
         q=text, lang=lang or "ko", properties=_values(property, "property"),

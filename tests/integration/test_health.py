@@ -208,5 +208,7 @@ async def test_openapi_documents_errors_as_problem_json(client: AsyncTestClient)
     assert {"400", "401", "403", "429"} <= set(admin)
     assert all(list(admin[s]["content"]) == ["application/problem+json"] for s in ("400", "401", "403"))
     public = document["paths"]["/search"]["get"]["responses"]
-    assert "401" not in public and "403" not in public
+    # A public route still refuses a bad token (401), but never asks for one or for a role.
+    assert "403" not in public and "authentication_required" not in public["401"]["description"]
+    assert "invalid_token" in public["401"]["description"]
     assert "code" in document["components"]["schemas"]["Problem"]["required"]
