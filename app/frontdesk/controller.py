@@ -81,6 +81,8 @@ class AdminRoomsController(Controller):
             return room_out(await frontdesk.add_room(property_id, data.number, data.floor, data.room_type_id))
 
     @post("/{room_id:str}/out-of-service", summary="Take a room out of service for some nights (admin)",
+          opt={"rules": {422: "`end` must be after `start` (`invalid_date_range`), a bounded range "
+                              "(`date_range_too_long`)"}},
           status_code=201, responses=_problems(
               s404="`room_not_found`", s409="`room_taken` (naming the booking), `room_out_of_service`",
               s422="`validation_failed`, `invalid_date_range`, `date_range_too_long`"))
@@ -175,7 +177,9 @@ class FrontDeskController(Controller):
 
     @get("/{property_id:str}/board", summary="The room board: rooms x nights (free, assigned, occupied, "
          "out_of_service); at most 62 nights", responses=PROPERTY_404 | _problems(
-             s422="`validation_failed`, `invalid_date_range`, `date_range_too_long`"))
+             s422="`validation_failed`, `invalid_date_range`, `date_range_too_long`"),
+         opt={"rules": {422: "`to` must be after `from` (`invalid_date_range`; `from` defaults to today in the "
+                             "resort), at most 62 nights apart (`date_range_too_long`)"}})
     async def board(self, property_id: str, frontdesk: FrontDeskService,
                     start: Annotated[dt.date | None, Parameter(query="from")] = None,
                     end: Annotated[dt.date | None, Parameter(query="to")] = None) -> BoardOut:
