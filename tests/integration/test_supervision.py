@@ -36,6 +36,7 @@ from tests.support.stack import (
 )
 
 SERVERS = ["postgres", "redis", "kafka", "mongodb", "elasticsearch", "idp"]
+UVICORN_WORKER = "spawn_main"  # a uvicorn worker's command line (its parent also runs a resource tracker)
 BOUND = 60.0  # seconds: every "comes back by itself" must happen within this
 
 
@@ -102,14 +103,16 @@ def _kill_and_wait(up: UpProcess, name: str) -> tuple[dict[str, Any], float]:
 
 def test_status_lists_every_server_and_role(up: UpProcess) -> None:
     wait_for(lambda: all(_ready(up, name) for name in [*SERVERS, *_roles(up)]), BOUND, "every process ready")
+    before = {unit["name"]: unit["pid"] for unit in up.state()["units"]}
     shown = subprocess.run([sys.executable, "-m", "app.cli", "status"], env=up.env, cwd=PROJECT_ROOT,
                            capture_output=True, text=True, timeout=60)
-    for unit in up.state()["units"]:
-        assert unit["name"] in shown.stdout, shown.stdout
-        if unit["name"] != "exit-at-once":  # restarted meanwhile
-            assert str(unit["pid"]) in shown.stdout, shown.stdout
-    assert {"api", "relay", "projector", "exit-at-once", *SERVERS} <= {u["name"] for u in up.state()["units"]}
-    assert shown.returncode == 1  # the crash-looping test role is not ready
+    after = {unit["name"]: unit["pid"] for unit in up.state()["units"]}
+    assert {"api", "relay", "projector", "exit-at-once", *SERVERS} <= set(after), up.output
+    for name, pid in after.items():
+        assert name in shown.stdout, shown.stdout
+        if before[name] == pid:  # not restarted meanwhile (the crash-looping test role is, all the time)
+            assert str(pid) in shown.stdout, f"{shown.stdout}\n{up.output}"
+    assert shown.returncode == 1, shown.stdout  # the crash-looping test role is not ready
 
 
 def test_a_role_failing_at_once_is_reported_as_crash_looping_and_the_others_keep_running(up: UpProcess) -> None:
@@ -124,10 +127,11 @@ def test_a_role_failing_at_once_is_reported_as_crash_looping_and_the_others_keep
 
 def test_sigkill_of_the_api_and_of_one_of_its_workers(up: UpProcess) -> None:
     api, _ = _kill_and_wait(up, "api")
-    workers = wait_for(lambda: len(found := children(api["pid"])) >= 2 and found, BOUND, "two api workers")
+    workers = wait_for(lambda: len(found := children(api["pid"], UVICORN_WORKER)) == 2 and found, BOUND, "2 workers")
     victim = min(workers)
     os.kill(victim, signal.SIGKILL)  # uvicorn's own supervisor starts a new worker, the parent stays
-    wait_for(lambda: victim not in (now := children(api["pid"])) and len(now) >= 2, BOUND, "a new api worker")
+    wait_for(lambda: victim not in (now := children(api["pid"], UVICORN_WORKER)) and len(now) == 2, BOUND,
+             "a new api worker")
     assert up.unit("api")["pid"] == api["pid"] and up.unit("api")["restarts"] == api["restarts"]
     wait_for(lambda: httpx.get(f"{_api(up)}/health/live", timeout=2).status_code == 200, BOUND, "the api")
 
@@ -221,3 +225,6 @@ def test_ctrl_c_after_restarts_leaves_nothing_behind(up: UpProcess) -> None:
     assert "everything stopped" in up.output
     assert processes_mentioning(str(up.data_dir)) == []
     assert not (up.data_dir / "stack.json").exists()
+    shown = subprocess.run([sys.executable, "-m", "app.cli", "status"], env=up.env, cwd=PROJECT_ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 3 and "no `resort up` is running" in shown.stdout + shown.stderr

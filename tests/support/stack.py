@@ -69,15 +69,16 @@ def processes_mentioning(needle: str) -> list[str]:
     return found
 
 
-def children(pid: int) -> set[int]:
-    """The live child processes of ``pid``."""
+def children(pid: int, containing: str = "") -> set[int]:
+    """The live child processes of ``pid`` whose command line contains ``containing``."""
     found = set()
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if int(fields[1]) == pid and fields[0] != "Z":
+        if int(fields[1]) == pid and fields[0] != "Z" and containing in cmdline:
             found.add(int(entry))
     return found
 
