@@ -118,9 +118,20 @@ class Supervisor:
     def run(self, stop: object) -> None:
         self.save()
         while not stop:
-            if any([self._check(unit, time.monotonic()) for unit in list(self.units.values())]):
+            if any([self._guarded_check(unit) for unit in list(self.units.values())]):
                 self.save()
             time.sleep(TICK_S)
+
+    def _guarded_check(self, unit: Unit) -> bool:
+        """One unit's check; a failure to restart it (e.g. no file descriptors left) is reported and
+        tried again at the next pause, never allowed to end the supervision of the others."""
+        try:
+            return self._check(unit, time.monotonic())
+        except Exception as exc:  # noqa: BLE001 - reported; the unit is retried after a pause
+            log.exception("supervision_error", name=unit.name)
+            self.report(f"[red]{unit.name}: could not be supervised ({exc}); trying again[/]")
+            unit.state, unit.restart_at = "restarting", time.monotonic() + self.policy.backoff_max_s
+            return True
 
     def _check(self, unit: Unit, now: float) -> bool:
         """Advance one unit's state; True when something changed."""

@@ -122,11 +122,9 @@ class LocalStack:
         """Start ``old``'s replacement in its place (so ``stop`` keeps the start order), after killing
         whatever is left of ``old``'s process group (e.g. the api's workers, PostgreSQL's backends)."""
         old.stop(grace=1)
-        index = self.started.index(old)
-        self.started.remove(old)
-        child = self.spawn(old.name, argv, env, log_path)
+        child = self.spawn(old.name, argv, env, log_path)  # registered last, then moved to old's place
         self.started.remove(child)
-        self.started.insert(index, child)
+        self.started[self.started.index(old)] = child
         return child
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], log_path: os.PathLike[str]) -> Child:
