@@ -65,18 +65,26 @@ def lock_held(lock_path: Path) -> bool:
         return False
 
 
-def api_readiness(api_url: str) -> tuple[bool, str]:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health/ready", timeout=5) as answer:  # noqa: S310 - loopback
-            body = json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        with contextlib.suppress(ValueError):
-            return False, f"not ready ({exc.code}): down {', '.join(json.loads(exc.read()).get('failed', []))}"
-        return False, f"not ready ({exc.code})"
-    except OSError as exc:
-        return False, f"not answering ({type(exc).__name__})"
-    degraded = body.get("degraded") or []
-    return True, f"ready, degraded: {', '.join(degraded)}" if degraded else "ready"
+def api_readiness(settings: Settings, api_url: str) -> tuple[bool, str]:
+    """The api's operators' report (``/health/detail``): ready unless PostgreSQL or Redis is down, and what
+    is degraded; the public ``/health/ready`` when the report is refused (a token this shell lacks)."""
+    token = {"Authorization": f"Bearer {settings.health_token}"} if settings.health_token else {}
+    for path in ("/health/detail", "/health/ready"):
+        request = urllib.request.Request(f"{api_url}{path}", headers=token)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - loopback
+                body = json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 403:
+                continue
+            with contextlib.suppress(ValueError):
+                return False, f"not ready ({exc.code}): down {', '.join(json.loads(exc.read()).get('failed', []))}"
+            return False, f"not ready ({exc.code})"
+        except OSError as exc:
+            return False, f"not answering ({type(exc).__name__})"
+        degraded = body.get("degraded") or []
+        return True, f"ready, degraded: {', '.join(degraded)}" if degraded else "ready"
+    return False, "readiness refused"
 
 
 def heartbeat(settings: Settings, role: str, pid: int) -> tuple[bool, str]:
@@ -113,7 +121,7 @@ def probe(settings: Settings, document: dict[str, Any], unit: dict[str, Any]) ->
         ok = server.answers()
         readiness = "answers" if ok else "not answering"
     elif unit["name"] == "api":
-        ok, readiness = api_readiness(document["api_url"])
+        ok, readiness = api_readiness(settings, document["api_url"])
     else:
         ok, readiness = heartbeat(settings, unit["name"], pid)
     return Row(unit["name"], unit["kind"], pid, unit.get("port"), _since(unit.get("started_at")),
