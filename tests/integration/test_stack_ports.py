@@ -3,6 +3,7 @@ port is free, instead of failing the whole start with "kafka exited with 0" (iss
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 
@@ -40,3 +41,4 @@ def test_start_waits_for_a_held_port_then_starts_the_server(settings: Settings) 
         holder.close()
         thread.join(30)
         stack.stop()
+        shutil.rmtree(server.data_dir, ignore_errors=True)
