@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 
 import click
@@ -54,11 +52,13 @@ def run(role: str) -> None:
         from app.observability import configure_logging
 
         configure_logging(settings)
+        # workers > 1: uvicorn's parent binds the port and supervises its workers (one that dies is
+        # started again); a port it cannot bind ends the process with an error.
         uvicorn.run(
             "app.main:asgi", factory=True, host=settings.api_host, port=settings.api_port,
             loop="uvloop", http="httptools", log_config=None, access_log=False, lifespan="on",
             proxy_headers=False,  # X-Forwarded-For is read by app.clientaddr, from RESORT_TRUSTED_PROXIES only
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=10, workers=settings.api_workers,
             # /live sends the same small frames to many sockets: compressing each one per socket would
             # cost more CPU than the frames themselves.
             ws_per_message_deflate=False,
@@ -92,38 +92,36 @@ def servers() -> None:
 
 @main.command()
 @click.option("--no-seed", is_flag=True, help="Do not load demo data into an empty database.")
-def up(no_seed: bool) -> None:
-    """Start every server, migrate, seed an empty database, then run the api and every worker role."""
-    from app.db.migrate import migrate as run_migrations
-    from app.stack import LocalStack, local_servers
-    from app.worker import available_roles
+@click.option("--api-workers", type=click.IntRange(min=1), default=None,
+              help="api processes behind the api port (default: RESORT_API_WORKERS).")
+def up(no_seed: bool, api_workers: int | None) -> None:
+    """Start every server, migrate, seed an empty database, then run the api and every worker role,
+    restarting any that exits; Ctrl-C or SIGTERM stops everything."""
+    from app.stack.state import StackBusy
+    from app.stack.up import run_up
 
     settings = _settings()
-    began = time.monotonic()
     stop = StopSignal()
-    stack = LocalStack(local_servers(settings), on_progress=console.print)
     try:
-        stack.start_servers()
-        asyncio.run(run_migrations(settings.database_url))
-        if settings.seed_on_up and not no_seed:
-            _seed_if_empty(settings)
-        logs = settings.data_path / "logs"
-        env = dict(os.environ)
-        for index, role in enumerate(["api", *available_roles()]):
-            argv = [sys.executable, "-m", "app.cli", "run", role]
-            role_env = env if role == "api" else {**env, "RESORT_WORKER_METRICS_PORT": str(9100 + index)}
-            stack.spawn(role, argv, role_env, logs / f"{role}.log")
-            metrics = "" if role == "api" else f", metrics on :{9100 + index}/metrics"
-            console.print(f"{role}: started (log: {logs / (role + '.log')}{metrics})")
-        stop.running = True
-        _wait_for_api(settings, stop, began)
-        _wait_for_signal(stop, stack)
+        run_up(settings, seed=settings.seed_on_up and not no_seed, api_workers=api_workers or settings.api_workers,
+               stop=stop, report=console.print)
+    except StackBusy as exc:
+        console.print(f"[red]refusing to start:[/] {exc}")
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted while starting[/]")
-        raise SystemExit(130) from None
-    finally:
-        stack.stop()
         console.print("[green]everything stopped[/]")
+        raise SystemExit(130) from None
+    console.print("[green]everything stopped[/]")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per process instead of a table.")
+def status(as_json: bool) -> None:
+    """Every server and role of the running `resort up`: pid, port, up since, restarts, readiness."""
+    from app.stack.status import show_status
+
+    raise SystemExit(show_status(_settings(), Console(width=160) if not as_json else console, as_json=as_json))
 
 
 @main.command()
@@ -165,14 +163,6 @@ def rotate_keys(keep: int) -> None:
                   "every api instance picks it up within seconds")
 
 
-def _seed_if_empty(settings: Settings) -> None:
-    try:
-        from app.catalog.seed import seed_if_empty
-    except ImportError:
-        return
-    asyncio.run(seed_if_empty(settings, progress=True))
-
-
 class StopSignal:
     """SIGINT/SIGTERM: while starting, interrupt the step under way; once running, ask for a clean stop."""
 
@@ -191,28 +181,9 @@ class StopSignal:
         return bool(self.received)
 
 
-def _wait_for_api(settings: Settings, stop: StopSignal, began: float, timeout: float = 60) -> None:
-    from app.stack.servers import http_ok
-
-    url = f"http://{settings.api_host}:{settings.api_port}/health/ready"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not stop:
-        if http_ok(url, timeout=3):
-            console.print(f"[green]api ready[/] on http://{settings.api_host}:{settings.api_port} "
-                          f"({time.monotonic() - began:.1f}s after start); docs at /docs; Ctrl-C stops all")
-            return
-        time.sleep(0.3)
-    if not stop:
-        console.print(f"[yellow]api not ready after {timeout}s[/]: see {settings.data_path / 'logs' / 'api.log'}")
-
-
-def _wait_for_signal(stop: StopSignal, stack: object | None = None) -> None:
-    """Block until SIGINT or SIGTERM; report a child that dies on its own."""
+def _wait_for_signal(stop: StopSignal) -> None:
+    """Block until SIGINT or SIGTERM."""
     while not stop:
-        for child in getattr(stack, "started", []):
-            if child.process.poll() is not None:
-                console.print(f"[red]{child.name} exited with {child.process.returncode}[/]; stopping")
-                raise SystemExit(1)
         time.sleep(0.2)
 
 

@@ -141,6 +141,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     live_max_range_days: int = 62
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0
+    # More worker roles, "name=module:function" comma separated (plug-ins; the tests add a failing one).
+    extra_roles: list[str] = []
+
+    # `resort up`: api processes behind the one api port (uvicorn workers), and how it supervises its
+    # processes: restart after a pause that doubles from backoff_s up to backoff_max_s; a run of
+    # healthy_s seconds resets it; crash_limit short runs in a row is reported as crash-looping.
+    api_workers: int = 1
+    supervise_backoff_s: float = 0.5
+    supervise_backoff_max_s: float = 30.0
+    supervise_healthy_s: float = 30.0
+    supervise_crash_limit: int = 5
 
     @property
     def data_path(self) -> Path:
@@ -194,6 +205,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_KAFKA_BOOTSTRAP": ":" in self.kafka_bootstrap,
             "RESORT_ACCESS_TOKEN_TTL": self.access_token_ttl > 0,
             "RESORT_API_PORT": 0 < self.api_port < 65536,
+            "RESORT_API_WORKERS": self.api_workers >= 1,
+            "RESORT_SUPERVISE_BACKOFF_S": 0 < self.supervise_backoff_s <= self.supervise_backoff_max_s,
+            "RESORT_SUPERVISE_CRASH_LIMIT": self.supervise_crash_limit >= 1,
+            "RESORT_EXTRA_ROLES": all("=" in item and ":" in item for item in self.extra_roles),
         }
         for var, ok in checks.items():
             if not ok:

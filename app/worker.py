@@ -14,7 +14,7 @@ import structlog
 from prometheus_client import start_http_server
 
 from app.resources import Resources, open_resources
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 log = structlog.get_logger("app.worker")
 
@@ -34,17 +34,24 @@ ROLES: dict[str, str] = {
 HEARTBEAT_S = 5
 
 
+def role_table() -> dict[str, str]:
+    """``ROLES`` plus the settings' ``extra_roles`` ("name=module:function", e.g. a plug-in)."""
+    extra = dict(item.split("=", 1) for item in get_settings().extra_roles)
+    return {**ROLES, **{name.strip(): target.strip() for name, target in extra.items()}}
+
+
 def load_role(name: str) -> RoleFn:
-    if name not in ROLES:
-        raise KeyError(f"unknown role {name!r}; known: {', '.join(sorted(ROLES))}")
-    module, _, attr = ROLES[name].partition(":")
+    table = role_table()
+    if name not in table:
+        raise KeyError(f"unknown role {name!r}; known: {', '.join(sorted(table))}")
+    module, _, attr = table[name].partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
 def available_roles() -> list[str]:
-    """Roles whose module is present in this build."""
+    """Roles whose module is present in this build: ``resort up`` runs one process for each."""
     found = []
-    for name in ROLES:
+    for name in role_table():
         with contextlib.suppress(ImportError, AttributeError):
             load_role(name)
             found.append(name)
