@@ -75,7 +75,8 @@ class AdminRoomsController(Controller):
     request_max_body_size = 4096
 
     @post("/", summary="Add a physical room of a room type (admin)", status_code=201,
-          responses=PROPERTY_404 | _problems(s409="`room_exists`", s422="`validation_failed`, `unknown_room_type`"))
+          responses=PROPERTY_404 | _problems(s409="`room_exists`", s422="`validation_failed`, `unknown_room_type`"),
+          opt={"rules": {422: "`room_type_id` must be a room type of this property (`unknown_room_type`)"}})
     async def create(self, property_id: str, data: RoomIn, frontdesk: FrontDeskService) -> RoomOut:
         with refusals():
             return room_out(await frontdesk.add_room(property_id, data.number, data.floor, data.room_type_id))
@@ -113,7 +114,9 @@ class FrontDeskController(Controller):
             return [room_out(r) for r in await frontdesk.rooms(property_id)]
 
     @put("/bookings/{booking_id:str}/room", summary="Assign (or move) the stay to a room of its type; never overlaps",
-         responses=ASSIGN_ANSWERS)
+         responses=ASSIGN_ANSWERS,
+         opt={"rules": {422: "`room_id` must name a room of the booking's property (`room_not_found`) of the booked "
+                             "room type (`room_type_mismatch`)"}})
     async def assign(self, request: Request[Any, Any, Any], booking_id: str, data: AssignIn,
                      frontdesk: FrontDeskService) -> AssignmentOut:
         with refusals():
