@@ -20,6 +20,9 @@ log = structlog.get_logger("sagas.consumer")
 # is not lost: deadlines re-send commands, the views reconcile against PostgreSQL.
 POISON = (ValueError, KeyError, TypeError)
 _COMMIT_TIMEOUT_S = 0.5
+# A saga waits on every hop: ask the broker for what is there now rather than letting it hold the fetch
+# for aiokafka's default 500 ms (the local broker answers a held fetch only when it times out).
+FETCH_WAIT_MS = 20
 _COMMIT_PAUSE_S = 5.0
 Handler = Callable[[EventEnvelope], Awaitable[None]]
 
@@ -28,6 +31,7 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
                   ready: asyncio.Event | None = None) -> None:
     consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap, group_id=group,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
+                                fetch_max_wait_ms=FETCH_WAIT_MS,
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
     commits = _Commits(consumer)
