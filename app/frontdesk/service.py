@@ -76,8 +76,7 @@ class FrontDeskService:
             if room is None or room["property_id"] != property_id:
                 raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
             try:
-                async with conn.transaction():
-                    period = await repo.insert_out_of_service(conn, rid, start, end, reason, actor)
+                period = await _insist(lambda: repo.insert_out_of_service(conn, rid, start, end, reason, actor), conn)
             except asyncpg.ExclusionViolationError:
                 raise await self._conflict(conn, rid, start, end, None) from None
             await repo.audit(conn, actor, "room.out_of_service", {"room_id": str(rid), "period_id": period["id"],
@@ -115,8 +114,7 @@ class FrontDeskService:
             start = domain.stay_start(booking["status"], booking["check_in"], await self._property_today(
                 conn, booking["property_id"]))
             try:
-                async with conn.transaction():
-                    await repo.put_assignment(conn, booking, rid, actor, start)
+                await _insist(lambda: repo.put_assignment(conn, booking, rid, actor, start), conn)
             except asyncpg.ExclusionViolationError:
                 raise await self._conflict(conn, rid, start, booking["check_out"], bid) from None
             detail = {"room_id": str(rid), "room_number": room["number"],
@@ -161,8 +159,7 @@ class FrontDeskService:
                 if not free:
                     return None
                 try:
-                    async with conn.transaction():
-                        await repo.put_assignment(conn, booking, free[0], actor)
+                    await _insist(lambda: repo.put_assignment(conn, booking, free[0], actor), conn)
                 except asyncpg.ExclusionViolationError:
                     continue  # taken between our look and our insert: look again
                 room = await repo.assignment(conn, bid)
@@ -252,3 +249,17 @@ class FrontDeskService:
         return FrontDeskRefused(409, "room_taken", f"the room is assigned to booking {other_id} for some of these "
                                 "nights", booking_id=other_id, start=other["start"].isoformat() if other else None,
                                 end=other["end"].isoformat() if other else None)
+
+
+async def _insist(write: Any, conn: asyncpg.Connection, attempts: int = 3) -> Any:
+    """Run ``write`` in a savepoint. Two overlapping inserts checked by the same exclusion constraint can
+    deadlock on each other's speculative insertion: PostgreSQL aborts one, and its retry then meets the
+    winner's committed row (an exclusion violation, answered 409) instead of a 500."""
+    for attempt in range(attempts):
+        try:
+            async with conn.transaction():
+                return await write()
+        except asyncpg.DeadlockDetectedError:
+            if attempt == attempts - 1:
+                raise
+    return None
