@@ -10,6 +10,7 @@ comes second, whatever the application believed when it chose the room.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -159,7 +160,7 @@ class FrontDeskService:
                 if not free:
                     return None
                 try:
-                    await _insist(lambda: repo.put_assignment(conn, booking, free[0], actor), conn)
+                    await _insist(functools.partial(repo.put_assignment, conn, booking, free[0], actor), conn)
                 except asyncpg.ExclusionViolationError:
                     continue  # taken between our look and our insert: look again
                 room = await repo.assignment(conn, bid)
