@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from tests.support.auth import subprocess_environment
@@ -69,13 +70,16 @@ class Roles:
 @pytest.fixture(scope="package")
 def saga_roles(settings: Any, stack: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roles]:
     run = uuid.uuid4().hex[:8]
+    # Topics of their own: a new consumer group starts at the beginning of its topics, and chewing through
+    # every earlier test's commands would push this run's steps past their short deadlines.
     env = {**os.environ, **subprocess_environment(settings), **FAST, "RESORT_SAGA_GROUP": f"test-saga-{run}",
-           "RESORT_SERVICES_GROUP": f"test-services-{run}", "RESORT_LOG_JSON": "true"}
+           "RESORT_SERVICES_GROUP": f"test-services-{run}", "RESORT_LOG_JSON": "true",
+           "RESORT_KAFKA_TOPIC_PREFIX": f"t{run}."}
     roles = Roles(env, tmp_path_factory.mktemp("roles"))
     for role in ROLES:
         roles.start(role)
     try:
-        asyncio.run(topics_exist(settings))
+        asyncio.run(topics_exist(msgspec.structs.replace(settings, kafka_topic_prefix=f"t{run}.")))
         for role in ("saga", "services"):
             roles.wait_ready(role)
         yield roles

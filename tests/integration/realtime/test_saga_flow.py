@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from tests.integration.bookings.conftest import FAST, Roles, booking_body, topics_exist
@@ -23,12 +24,13 @@ from tests.support.auth import subprocess_environment
 def live_roles(settings: Any, stack: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roles]:
     run = uuid.uuid4().hex[:8]
     env = {**os.environ, **subprocess_environment(settings), **FAST, "RESORT_SAGA_GROUP": f"live-saga-{run}",
-           "RESORT_SERVICES_GROUP": f"live-services-{run}", "RESORT_LOG_JSON": "true"}
+           "RESORT_SERVICES_GROUP": f"live-services-{run}", "RESORT_LOG_JSON": "true",
+           "RESORT_KAFKA_TOPIC_PREFIX": f"l{run}."}  # topics of its own (see the bookings' saga_roles)
     roles = Roles(env, tmp_path_factory.mktemp("live-roles"))
     for role in ("relay", "saga", "services", "publisher"):
         roles.start(role)
     try:
-        asyncio.run(topics_exist(settings))
+        asyncio.run(topics_exist(msgspec.structs.replace(settings, kafka_topic_prefix=f"l{run}.")))
         for role in ("saga", "services"):
             roles.wait_ready(role)
         yield roles
