@@ -90,3 +90,32 @@ async def test_guest_page_shows_availability_and_booking_progress_live(
     await expect(page.locator("h1")).to_have_text("실시간 객실 현황")
     await view.screenshot("live-guest")
     await _clean(view)
+
+
+async def test_dashboard_shows_a_check_in_made_through_the_api_within_a_second(
+        browser_page, served_api: str, event_flow: None, catalog_factory, sync_resources: Resources,
+        auth_kit) -> None:
+    """Issue 14's promise: the clerk checks a guest in through the API; the open dashboard shows it live."""
+    from tests.integration.frontdesk.conftest import DAY, make_desk
+
+    desk = await make_desk(catalog_factory, sync_resources.db, rooms=2)
+    staff, _ = await auth_kit.sign_in(["front_desk", "guest"])
+    warm, arriving = await desk.booking(desk.today, desk.today + DAY), await desk.booking(desk.today, desk.today + DAY)
+    view = await browser_page(f"/live/frontdesk?property={desk.property_id}&lang=en")
+    await _signed_in(view, served_api, _token(staff))
+    page = view.page
+    await expect(page.locator("#status")).to_have_attribute("data-state", "live")
+    async with httpx.AsyncClient(base_url=served_api, headers=staff, timeout=30) as http:
+        for booking, room in ((warm, desk.rooms[0]), (arriving, desk.rooms[1])):
+            assigned = await http.put(f"/frontdesk/bookings/{booking}/room", json={"room_id": str(room)})
+            assert assigned.status_code == 200, assigned.text
+        assert (await http.post(f"/frontdesk/bookings/{warm}/check-in")).status_code == 200  # warms the pipe
+        await expect(page.locator("#feed li[data-kind=booking]", has_text=str(warm))).to_have_count(1, timeout=30_000)
+        made = time.monotonic()
+        checked_in = await http.post(f"/frontdesk/bookings/{arriving}/check-in")
+        assert checked_in.status_code == 200, checked_in.text
+        await expect(page.locator("#feed li[data-kind=booking]", has_text=f"booking.checked_in · {arriving}")
+                     ).to_be_visible()
+    assert time.monotonic() - made < 1.0
+    await view.screenshot("live-frontdesk-check-in")
+    await _clean(view)
