@@ -67,11 +67,17 @@ async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 async def _heartbeat(resources: Resources, roles: list[str], stop: asyncio.Event) -> None:
     """Each role's liveness, visible to operators as ``worker:<role>:<host>:<pid>`` keys with a TTL."""
     ident = f"{socket.gethostname()}:{os.getpid()}"
-    while not stop.is_set():
+    keys = [f"worker:{role}:{ident}" for role in roles]
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(Exception):
+                for key in keys:
+                    await resources.redis.set(key, "alive", ex=HEARTBEAT_S * 3)
+            await sleep_or_stop(stop, HEARTBEAT_S)
+    finally:
+        # a process that stops (or whose role failed) must not look alive for the keys' TTL
         with contextlib.suppress(Exception):
-            for role in roles:
-                await resources.redis.set(f"worker:{role}:{ident}", "alive", ex=HEARTBEAT_S * 3)
-        await sleep_or_stop(stop, HEARTBEAT_S)
+            await asyncio.shield(resources.redis.delete(*keys))
 
 
 async def run_worker(settings: Settings, roles: list[str]) -> None:
