@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -17,7 +18,7 @@ from app.idempotency.store import StoredAnswer
 from app.resources import Resources
 from sagas import repository as repo
 from sagas.schemas import BookingIn, BookingOut, BookingPage, FeedPage, booking_out, feed_page
-from sagas.service import BookingRefused, BookingService
+from sagas.service import BookingRefused, BookingService, Within
 from sagas.views import as_out
 
 READ_MODEL = "X-Read-Model"  # where a read was served from: mongo, postgres (the caller's own newer change)
@@ -49,6 +50,26 @@ def accepted(booking: Any, hold_ids: list[Any]) -> StoredAnswer:
     return json_answer(202, body, {"Location": f"/bookings/{body.id}"})
 
 
+def starting(run: Callable[[Within], Awaitable[Any]]) -> Callable[[Ticket], Awaitable[StoredAnswer]]:
+    """The idempotent effect of a call that starts a saga (a booking, a cancellation): its 202 answer is
+    recorded by the saga's own transaction, and a refusal of the rules becomes a problem+json."""
+
+    async def effect(ticket: Ticket) -> StoredAnswer:
+        answers: list[StoredAnswer] = []
+
+        async def within(conn: Any, booking: Any, hold_ids: list[Any]) -> None:
+            answers.append(accepted(booking, hold_ids))
+            await ticket.record(conn, answers[0])
+
+        try:
+            await run(within)
+        except BookingRefused as exc:
+            raise problem_of(exc) from None
+        return answers[0]
+
+    return effect
+
+
 class BookingsController(Controller):
     path = "/bookings"
     tags = ["bookings"]
@@ -64,20 +85,7 @@ class BookingsController(Controller):
     async def create(self, request: Request[Any, Any, Any], resources: Resources, bookings: BookingService,
                      data: BookingIn) -> Response[BookingOut]:
         principal = _principal(request)
-
-        async def effect(ticket: Ticket) -> StoredAnswer:
-            answers: list[StoredAnswer] = []
-
-            async def within(conn: Any, booking: Any, hold_ids: list[Any]) -> None:
-                answers.append(accepted(booking, hold_ids))
-                await ticket.record(conn, answers[0])
-
-            try:
-                await bookings.create(principal, data, within)
-                return answers[0]
-            except BookingRefused as exc:
-                raise problem_of(exc) from None
-
+        effect = starting(lambda within: bookings.create(principal, data, within))
         return await idempotent(request, resources, "POST /bookings", effect)  # type: ignore[return-value]
 
     @post("/{booking_id:str}/cancel", summary="Cancel a confirmed booking: refund by its rate plan's policy, "
@@ -91,20 +99,7 @@ class BookingsController(Controller):
     async def cancel(self, request: Request[Any, Any, Any], booking_id: str, resources: Resources,
                      bookings: BookingService) -> Response[BookingOut]:
         principal = _principal(request)
-
-        async def effect(ticket: Ticket) -> StoredAnswer:
-            answers: list[StoredAnswer] = []
-
-            async def within(conn: Any, booking: Any, hold_ids: list[Any]) -> None:
-                answers.append(accepted(booking, hold_ids))
-                await ticket.record(conn, answers[0])
-
-            try:
-                await bookings.cancel(principal, booking_id, within)
-                return answers[0]
-            except BookingRefused as exc:
-                raise problem_of(exc) from None
-
+        effect = starting(lambda within: bookings.cancel(principal, booking_id, within))
         return await idempotent(request, resources, f"POST /bookings/{booking_id}/cancel", effect)  # type: ignore
 
     @get("/", summary="My bookings (paginated), from the read model", guards=[requires_scopes("bookings:read")])
