@@ -21,8 +21,6 @@ from app.catalog.domain import (
 
 # Refusals of a quote that mean "not now" (409) rather than "never like this" (422).
 CONFLICT_REFUSALS = frozenset({"sold_out"})
-ACTIVE = "held"
-ENDED = ("released", "expired", "converted")
 
 
 class HoldRefused(ValueError):

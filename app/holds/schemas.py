@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 import msgspec
@@ -76,6 +76,3 @@ def hold_out(row: asyncpg.Record) -> HoldOut:
         currency=row["currency"].strip(), created_at=row["created_at"], ended_at=row["ended_at"],
     )
 
-
-def as_builtins(value: Any) -> Any:
-    return msgspec.to_builtins(value)
