@@ -117,13 +117,19 @@ async def reply(conn: asyncpg.Connection, booking_id: str, step: str, answer: st
                        event_type=answer, version=0, payload={"booking_id": booking_id, "step": step, "reason": reason})
 
 
+# What a partner's feed (GET /partner/events) says of each status its bookings reach: the saga's outcomes and
+# what the front desk does with the stay afterwards.
+PARTNER_FEED = {"pending": "booking.created", "confirmed": "booking.confirmed", "failed": "booking.failed",
+                "cancelled": "booking.cancelled", "checked_in": "booking.checked_in",
+                "checked_out": "booking.checked_out", "no_show": "booking.no_show"}
+
+
 async def announce(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str | None = None) -> None:
     """The booking's status for the read side, realtime and partners (``bookings`` topic)."""
     await record_event(conn, topic=EVENTS_TOPIC, aggregate_type="booking", aggregate_id=str(booking["id"]),
                        event_type=f"booking.{booking['status']}", version=booking["version"],
                        payload=booking_payload(booking))
-    feed = {"pending": "booking.created", "confirmed": "booking.confirmed", "failed": "booking.failed",
-            "cancelled": "booking.cancelled"}.get(booking["status"])
+    feed = PARTNER_FEED.get(booking["status"])
     if feed and booking["owner_kind"] == "partner":
         await conn.execute("INSERT INTO partner_events (client_id, booking_id, event_type, payload)"
                            " VALUES ($1, $2, $3, $4::jsonb)", booking["owner_id"], booking["id"], feed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from msgspec import Meta, Struct
@@ -78,9 +78,14 @@ def booking_out(row: asyncpg.Record, hold_ids: list[Any], steps: list[asyncpg.Re
     )
 
 
+FeedType = Literal["booking.created", "booking.confirmed", "booking.failed", "booking.cancelled",
+                   "booking.checked_in", "booking.checked_out", "booking.no_show"]
+
+
 class FeedEvent(Struct, kw_only=True):
     cursor: str
-    type: Annotated[str, Meta(description="booking.created, booking.confirmed, booking.failed, booking.cancelled")]
+    type: Annotated[FeedType, Meta(description="What happened to the booking: the saga's outcomes, then the stay's"
+                                               " check-in, check-out or no-show at the front desk")]
     booking_id: str
     at: dt.datetime
     data: dict[str, Any]

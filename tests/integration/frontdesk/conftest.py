@@ -33,7 +33,7 @@ class Desk:
             self.property_id, number, room_type or self.room_type)
 
     async def booking(self, check_in: dt.date, check_out: dt.date, room_type: uuid.UUID | None = None,
-                      status: str = "confirmed") -> uuid.UUID:
+                      status: str = "confirmed", owner: tuple[str, str] = ("user", "test-guest")) -> uuid.UUID:
         """A confirmed booking of one room of ``room_type`` for [check_in, check_out), its nights sold."""
         product = room_type or self.room_type
         nights = [check_in + i * DAY for i in range((check_out - check_in).days)]
@@ -41,10 +41,10 @@ class Desk:
             booking = await conn.fetchval(
                 "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
                 " currency, check_in, check_out, confirmation_code, step_deadline, deadline)"
-                " VALUES ('user', 'test-guest', $1, $2, 'done', $3::jsonb, 'tok_approve', 100000, 'KRW', $4, $5,"
+                " VALUES ($6, $7, $1, $2, 'done', $3::jsonb, 'tok_approve', 100000, 'KRW', $4, $5,"
                 " 'GR-' || upper(substr(md5(random()::text), 1, 8)), now(), now()) RETURNING id",
                 self.property_id, status, json.dumps({"name": "Hong Gil-dong", "email": "g@example.com"}),
-                check_in, check_out)
+                check_in, check_out, *owner)
             hold = await conn.fetchval(
                 "INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"
                 " guests, rate_plan, total_amount, currency, status, created_at, expires_at, ended_at, booking_id)"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.integration.frontdesk.conftest import DAY
+from tests.integration.holds.test_partners_events import _partner
 
 
 async def _assign(client: Any, headers: dict[str, str], booking: Any, room: Any) -> None:
@@ -147,3 +148,21 @@ async def test_only_front_desk_and_admin_and_unknown_bookings_are_404(
     for missing in (uuid.uuid4(), "nope"):
         answer = await client.post(f"/frontdesk/bookings/{missing}/check-out", headers=front_desk_headers)
         assert answer.status_code == 404 and answer.json()["code"] == "booking_not_found"
+
+
+async def test_a_partners_feed_tells_it_of_check_in_check_out_and_no_show(
+    client: Any, desk: Any, front_desk_headers: dict[str, str], settings: Any
+) -> None:
+    acme = await _partner(settings, "partner-acme", "bookings:read")
+    start = (await client.get("/partner/events", headers=acme)).json()["next"]
+    stay = await desk.booking(desk.today, desk.today + 2 * DAY, owner=("partner", "partner-acme"))
+    missed = await desk.booking(desk.today - DAY, desk.today + DAY, owner=("partner", "partner-acme"))
+    await _assign(client, front_desk_headers, stay, desk.rooms[0])
+    await _assign(client, front_desk_headers, missed, desk.rooms[1])
+    for booking, action in ((stay, "check-in"), (stay, "check-out"), (missed, "no-show")):
+        answer = await client.post(f"/frontdesk/bookings/{booking}/{action}", headers=front_desk_headers)
+        assert answer.status_code == 200, answer.text
+    feed = (await client.get(f"/partner/events?after={start}", headers=acme)).json()["events"]
+    assert [(e["booking_id"], e["type"], e["data"]["status"]) for e in feed] == [
+        (str(stay), "booking.checked_in", "checked_in"), (str(stay), "booking.checked_out", "checked_out"),
+        (str(missed), "booking.no_show", "no_show")]
