@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from app.auth.guards import requires_login, requires_roles, requires_scopes
 from app.auth.principal import Principal, current_principal
-from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.errors import refusals
 from app.idempotency.http import Ticket, idempotent, json_answer
 from app.idempotency.keys import OPENAPI_HEADER
 from app.idempotency.store import StoredAnswer
@@ -32,11 +32,6 @@ CREATE_ANSWERS = {
     422: ResponseSpec(data_container=dict, description="`validation_failed`, `hold_not_found`, `invalid_hold_ids`, "
                                                        "`unknown_card_token`, `idempotency_key_reused`"),
 }
-
-
-def problem_of(exc: BookingRefused) -> AppError:
-    error = {404: NotFound, 409: Conflict}.get(exc.status, ValidationFailed)
-    return error(str(exc), code=exc.code, extra=exc.extra)
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -61,10 +56,8 @@ def starting(run: Callable[[Within], Awaitable[Any]]) -> Callable[[Ticket], Awai
             answers.append(accepted(booking, hold_ids))
             await ticket.record(conn, answers[0])
 
-        try:
+        with refusals(BookingRefused):
             await run(within)
-        except BookingRefused as exc:
-            raise problem_of(exc) from None
         return answers[0]
 
     return effect
@@ -114,10 +107,8 @@ class BookingsController(Controller):
          responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`")})
     async def get_one(self, request: Request[Any, Any, Any], booking_id: str,
                       bookings: BookingService) -> Response[BookingOut]:
-        try:
+        with refusals(BookingRefused):
             view, source = await bookings.get(_principal(request), booking_id)
-        except BookingRefused as exc:
-            raise problem_of(exc) from None
         return Response(as_out(view), headers={READ_MODEL: source})
 
 class PartnerFeedController(Controller):
