@@ -30,6 +30,7 @@ from app.catalog.bulk import (
 )
 from app.catalog.details import refresh_rating
 from app.catalog.documents import DOCUMENTS, ProductDetails, Review
+from app.catalog.domain import DEFAULT_TIME_ZONE, resort_today
 from app.catalog.repository import insert_property
 from app.catalog.seed_data import (
     RESORTS,
@@ -95,7 +96,7 @@ async def seed(
     resorts: Sequence[SeedResort] = RESORTS,
 ) -> SeedReport:
     """Load every demo resort (``days`` of prices and inventory from ``start``); returns what was new."""
-    start = start or dt.date.today()
+    start = start or resort_today(DEFAULT_TIME_ZONE, dt.datetime.now(dt.UTC))  # the demo resorts' zone
     report = SeedReport()
     with _progress(progress) as bar:
         task = bar.add_task("seeding the catalogue", total=len(resorts) * 3) if bar else None
