@@ -16,7 +16,6 @@ from app.idempotency.http import Ticket, idempotent, json_answer
 from app.idempotency.keys import OPENAPI_HEADER
 from app.idempotency.store import StoredAnswer
 from app.resources import Resources
-from sagas import repository as repo
 from sagas.schemas import BookingIn, BookingOut, BookingPage, FeedPage, booking_out, feed_page
 from sagas.service import BookingRefused, BookingService, Within
 from sagas.views import as_out
@@ -117,9 +116,8 @@ class PartnerFeedController(Controller):
     guards = [requires_login, requires_roles("partner"), requires_scopes("bookings:read")]
 
     @get("/events", summary="My bookings' events in order, resumable: pass the last `next` as `after`")
-    async def events(self, request: Request[Any, Any, Any], resources: Resources,
+    async def events(self, request: Request[Any, Any, Any], bookings: BookingService,
                      after: Annotated[str, Parameter(pattern=r"^[0-9]{1,18}$", description="a cursor")] = "0",
                      limit: Annotated[int, Parameter(ge=1, le=500)] = 100) -> FeedPage:
-        principal = _principal(request)
-        rows = await repo.partner_events(resources.db, principal.client_id or principal.subject, int(after), limit)
+        rows = await bookings.partner_events(_principal(request), int(after), limit)
         return feed_page(rows, int(after), limit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,32 @@ def test_the_composition_root_collects_the_documents_features_declare() -> None:
     from app.main import _features, documents_of
 
     assert documents_of(_features()) == DOCUMENTS
+
+
+_ROUTE = re.compile(r"^\s*@(get|post|put|patch|delete|websocket|route)\(", re.M)
+_STORE_ACCESS = re.compile(
+    r"\.(acquire|fetch|fetchrow|fetchval|execute|executemany)\(|resources\.(db|redis|es|mongo)\b"
+    r"|\b(SELECT|INSERT INTO|DELETE FROM)\b|\bUPDATE \w+ SET\b|\bimport repository\b|repository as"
+)
+
+
+def _controllers() -> list[Path]:
+    """Every module that declares routes (the composition root's ``/ping`` aside)."""
+    found = []
+    for folder in ("app", "sagas", "realtime"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path != ROOT / "app/main.py" and _ROUTE.search(path.read_text()):
+                found.append(path)
+    return found
+
+
+def test_the_controllers_are_found() -> None:
+    names = {str(p.relative_to(ROOT)) for p in _controllers()}
+    assert {"app/catalog/admin.py", "app/catalog/public.py", "app/holds/controller.py", "sagas/controller.py",
+            "app/frontdesk/controller.py", "app/auth/login.py", "realtime/endpoint.py"} <= names
+
+
+@pytest.mark.parametrize("path", _controllers(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_controllers_translate_http_and_reach_no_store(path: Path) -> None:
+    """No SQL, no pool or client of a store, no repository in a controller: its service does that."""
+    assert [m.group(0) for m in _STORE_ACCESS.finditer(path.read_text())] == []
