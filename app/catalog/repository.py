@@ -222,10 +222,10 @@ async def products_by_ids(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> lis
 async def stay_of(
     conn: asyncpg.Connection, booking_id: uuid.UUID, subject: str, product_id: uuid.UUID
 ) -> asyncpg.Record | None:
-    """A guest's booking that took a hold of the product: its status, check-out and today at its resort."""
+    """A guest's booking that took a hold of the product: its status, check-out and its resort's time zone."""
     return await conn.fetchrow(
         """
-        SELECT b.status, b.check_out, (now() AT TIME ZONE p.time_zone)::date AS today FROM bookings b
+        SELECT b.status, b.check_out, p.time_zone FROM bookings b
         JOIN properties p ON p.id = b.property_id
         WHERE b.id = $1 AND b.owner_kind = 'user' AND b.owner_id = $2
           AND EXISTS (SELECT 1 FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id
