@@ -96,3 +96,12 @@ def test_the_controllers_are_found() -> None:
 def test_controllers_translate_http_and_reach_no_store(path: Path) -> None:
     """No SQL, no pool or client of a store, no repository in a controller: its service does that."""
     assert [m.group(0) for m in _STORE_ACCESS.finditer(path.read_text())] == []
+
+
+@pytest.mark.parametrize("path", ["app/catalog/admin.py", "app/catalog/public.py"])
+def test_the_catalogue_controllers_call_its_one_service_module(path: str) -> None:
+    """``app.catalog.service`` is the catalogue's entry point: the controllers reach no write, read or store
+    module behind it (only HTTP helpers, schemas and the domain's types)."""
+    allowed = {"service", "access", "headers", "responses", "schemas", "domain"}
+    used = {n.split(".")[2] for n in _imported_names(ROOT / path) if n.startswith("app.catalog.")}
+    assert used <= allowed
