@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -74,6 +76,26 @@ class RateLimited(AppError):
 
 class ServiceUnavailable(AppError):
     status, code, title = 503, "service_unavailable", "Temporarily unavailable"
+
+
+_REFUSALS: dict[int, type[AppError]] = {404: NotFound, 409: Conflict}
+
+
+def refusal(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> AppError:
+    """A domain's refusal of a request as the API's error: 404 or 409 as given, otherwise 422, with its
+    stable ``code`` and ``extra`` members of the problem body."""
+    return _REFUSALS.get(status, ValidationFailed)(message, code=code, extra=extra)
+
+
+@contextlib.contextmanager
+def refusals(*kinds: type[Exception]) -> Iterator[None]:
+    """Inside, a refusal of a domain's rules (an exception of ``kinds`` carrying ``status``, ``code`` and
+    ``extra``) becomes the API's error (see :func:`refusal`)."""
+    try:
+        yield
+    except kinds as exc:
+        raise refusal(getattr(exc, "status", 422), getattr(exc, "code", "validation_failed"), str(exc),
+                      getattr(exc, "extra", None)) from None
 
 
 _HTTP_CODES = {

@@ -28,13 +28,22 @@ from app.settings import Settings, get_settings
 from app.strict_bodies import StrictRequest
 from realtime.endpoint import RawSend
 
-# Feature packages, each with ``ROUTES`` and optionally ``MIDDLEWARE``, ``lifespan(app, resources)`` and
-# ``PAGES`` (``app.index.Link`` entries for the index at ``/``; HTML pages get the security headers anyway).
-FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "sagas.api", "app.frontdesk", "realtime")
+# The composition root: each feature declares itself in its ``api`` module, with ``ROUTES`` and optionally
+# ``MIDDLEWARE``, ``lifespan(app, resources)``, ``DOCUMENTS`` (beanie models, bound by ``open_resources``)
+# and ``PAGES`` (``app.index.Link`` entries for the index at ``/``; HTML pages get the security headers
+# anyway). Only this module knows the list; the infrastructure (``app.resources``, ``app.db``) imports no
+# feature, and a feature's domain imports no web stack.
+FEATURES = ("app.auth.api", "app.catalog.api", "app.search.api", "app.holds.api", "sagas.api",
+            "app.frontdesk.api", "realtime.api")
 
 
 def _features() -> list[ModuleType]:
     return [importlib.import_module(name) for name in FEATURES]
+
+
+def documents_of(features: list[ModuleType]) -> list[Any]:
+    """The beanie document models the features declare, each once, in feature order."""
+    return list(dict.fromkeys(model for feature in features for model in getattr(feature, "DOCUMENTS", ())))
 
 
 def provide_resources(state: State) -> Resources:
@@ -57,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources, contextlib.AsyncExitStack() as stack:
+        async with open_resources(settings, documents_of(features)) as resources, contextlib.AsyncExitStack() as stack:
             app.state.resources = resources
             app.state.readiness = Readiness(resources)
             stack.push_async_callback(app.state.readiness.close)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 import httpx
 import structlog
 from aiokafka import AIOKafkaProducer
-from beanie import init_beanie
+from beanie import Document
 from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from app.db.documents import document_models
+from app.db.documents import bind_documents, unbind_documents
 from app.settings import Settings
 
 log = structlog.get_logger("app.resources")
@@ -43,27 +43,12 @@ def kafka_producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-# beanie binds its documents to one database, process-wide. A process normally opens its resources
-# once; tests open several apps (each on its own event loop), so the first one open owns the binding
-# and later ones reuse it rather than rebinding the documents to a client of another loop.
-_beanie_owner: list[object] = []
-
-
-async def _bind_beanie(database: object) -> bool:
-    if _beanie_owner:
-        return False
-    await init_beanie(database=database, document_models=document_models())
-    _beanie_owner.append(database)
-    return True
-
-
-def _unbind_beanie() -> None:
-    _beanie_owner.clear()
-
-
 @contextlib.asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Open every pool; on exit close them in reverse order, even if opening one failed."""
+async def open_resources(
+    settings: Settings, documents: Sequence[type[Document]] = ()
+) -> AsyncIterator[Resources]:
+    """Open every pool (and bind the features' beanie ``documents``); on exit close them in reverse order,
+    even if opening one failed."""
     async with contextlib.AsyncExitStack() as stack:
         db = await asyncpg.create_pool(
             settings.database_url,
@@ -80,8 +65,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         stack.push_async_callback(redis.aclose)
         mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=3000, tz_aware=True)
         stack.push_async_callback(mongo.close)
-        if await _bind_beanie(mongo[settings.mongo_db]):
-            stack.callback(_unbind_beanie)
+        if await bind_documents(mongo[settings.mongo_db], documents):
+            stack.callback(unbind_documents)
         es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10, retry_on_timeout=True)
         stack.push_async_callback(es.close)
         kafka = kafka_producer(settings)

@@ -102,6 +102,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_group: str = "catalog-projector"
     projector_max_attempts: int = 3
     reconcile_interval_s: float = 300.0
+    # The nights a product's "from" price reads, from today at the resort: the product page's
+    # ``from_price`` and search's ``price_min``/``price_max`` (app.catalog.domain.price_range).
     search_price_horizon_days: int = 90
     search_max_page_size: int = 50
     search_cache_ttl_s: int = 60

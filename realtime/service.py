@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from app.auth.service import AuthService
+from app.catalog.domain import resort_today
 from app.settings import Settings
 from realtime.access import allowed_origins
 from realtime.channels import Channel
@@ -30,7 +32,7 @@ class LiveService:
     hub: Hub
     snapshots: Snapshots
     origins: frozenset[str]
-    _properties: dict[str, float] = field(default_factory=dict)
+    _properties: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, db: asyncpg.Pool, redis: Redis, auth: AuthService) -> LiveService:
@@ -38,17 +40,27 @@ class LiveService:
         return cls(settings, db, redis, auth, store, Hub(redis, store), Snapshots(db, redis, store),
                    allowed_origins(settings))
 
-    async def property_exists(self, property_id: str) -> bool:
-        """Whether the property exists (positive answers cached a minute: properties are not deleted)."""
+    async def property_zone(self, property_id: str) -> str | None:
+        """The property's time zone, None if there is no such property (positive answers cached a minute:
+        properties are not deleted, and a changed zone may take that long to show)."""
         now = time.monotonic()
-        if self._properties.get(property_id, 0) > now:
-            return True
-        if await self.db.fetchval("SELECT 1 FROM properties WHERE id = $1", property_id) is None:
-            return False
+        cached = self._properties.get(property_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        zone = await self.db.fetchval("SELECT time_zone FROM properties WHERE id = $1", property_id)
+        if zone is None:
+            return None
         if len(self._properties) > 10_000:
             self._properties.clear()
-        self._properties[property_id] = now + _PROPERTY_TTL_S
-        return True
+        self._properties[property_id] = (now + _PROPERTY_TTL_S, zone)
+        return zone
+
+    async def property_exists(self, property_id: str) -> bool:
+        return await self.property_zone(property_id) is not None
+
+    async def resort_today(self, property_id: str) -> dt.date:
+        """Today at the property (at UTC for an unknown one, refused later as such)."""
+        return resort_today(await self.property_zone(property_id) or "UTC", dt.datetime.now(dt.UTC))
 
     async def snapshot(self, channel: Channel, params: dict[str, Any]) -> Snapshot | None:
         if channel.kind == "availability":

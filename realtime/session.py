@@ -48,8 +48,8 @@ class Invalid(Exception):
         self.frame = error_frame(code, detail, channel)
 
 
-def _range(msg: dict[str, Any], max_days: int) -> tuple[dt.date, dt.date]:
-    today = dt.date.today()
+def _range(msg: dict[str, Any], max_days: int, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The nights of an availability subscription; ``from`` defaults to ``today`` at the resort."""
     try:
         start = dt.date.fromisoformat(msg["from"]) if msg.get("from") is not None else today
         end = dt.date.fromisoformat(msg["to"]) if msg.get("to") is not None else start + dt.timedelta(days=14)
@@ -169,7 +169,8 @@ class LiveSession:
             raise Invalid("too_many_subscriptions", f"At most {MAX_SUBSCRIPTIONS} per connection.", channel.name)
         params: dict[str, Any] = {}
         if channel.kind == "availability":
-            params["range"] = _range(msg, self.service.settings.live_max_range_days)
+            today = await self.service.resort_today(channel.key)
+            params["range"] = _range(msg, self.service.settings.live_max_range_days, today)
         since = _since(msg)
         try:
             await authorize(self.service.redis, self.service.db, channel, self.principal)

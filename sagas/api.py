@@ -19,7 +19,8 @@ def _provide(state: State) -> BookingService:
     return state.bookings
 
 
-BookingsController.dependencies = {"bookings": Provide(_provide, sync_to_thread=False)}
+for _controller in (BookingsController, PartnerFeedController):
+    _controller.dependencies = {"bookings": Provide(_provide, sync_to_thread=False)}
 ROUTES: list[Any] = [BookingsController, PartnerFeedController]
 
 

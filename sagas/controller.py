@@ -11,12 +11,11 @@ from litestar.params import Parameter
 
 from app.auth.guards import requires_login, requires_roles, requires_scopes
 from app.auth.principal import Principal, current_principal
-from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.errors import refusals
 from app.idempotency.http import Ticket, idempotent, json_answer
 from app.idempotency.keys import OPENAPI_HEADER
 from app.idempotency.store import StoredAnswer
 from app.resources import Resources
-from sagas import repository as repo
 from sagas.schemas import BookingIn, BookingOut, BookingPage, FeedPage, booking_out, feed_page
 from sagas.service import BookingRefused, BookingService, Within
 from sagas.views import as_out
@@ -32,11 +31,6 @@ CREATE_ANSWERS = {
     422: ResponseSpec(data_container=dict, description="`validation_failed`, `hold_not_found`, `invalid_hold_ids`, "
                                                        "`unknown_card_token`, `idempotency_key_reused`"),
 }
-
-
-def problem_of(exc: BookingRefused) -> AppError:
-    error = {404: NotFound, 409: Conflict}.get(exc.status, ValidationFailed)
-    return error(str(exc), code=exc.code, extra=exc.extra)
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -61,10 +55,8 @@ def starting(run: Callable[[Within], Awaitable[Any]]) -> Callable[[Ticket], Awai
             answers.append(accepted(booking, hold_ids))
             await ticket.record(conn, answers[0])
 
-        try:
+        with refusals(BookingRefused):
             await run(within)
-        except BookingRefused as exc:
-            raise problem_of(exc) from None
         return answers[0]
 
     return effect
@@ -114,10 +106,8 @@ class BookingsController(Controller):
          responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`")})
     async def get_one(self, request: Request[Any, Any, Any], booking_id: str,
                       bookings: BookingService) -> Response[BookingOut]:
-        try:
+        with refusals(BookingRefused):
             view, source = await bookings.get(_principal(request), booking_id)
-        except BookingRefused as exc:
-            raise problem_of(exc) from None
         return Response(as_out(view), headers={READ_MODEL: source})
 
 class PartnerFeedController(Controller):
@@ -126,9 +116,8 @@ class PartnerFeedController(Controller):
     guards = [requires_login, requires_roles("partner"), requires_scopes("bookings:read")]
 
     @get("/events", summary="My bookings' events in order, resumable: pass the last `next` as `after`")
-    async def events(self, request: Request[Any, Any, Any], resources: Resources,
+    async def events(self, request: Request[Any, Any, Any], bookings: BookingService,
                      after: Annotated[str, Parameter(pattern=r"^[0-9]{1,18}$", description="a cursor")] = "0",
                      limit: Annotated[int, Parameter(ge=1, le=500)] = 100) -> FeedPage:
-        principal = _principal(request)
-        rows = await repo.partner_events(resources.db, principal.client_id or principal.subject, int(after), limit)
+        rows = await bookings.partner_events(_principal(request), int(after), limit)
         return feed_page(rows, int(after), limit)

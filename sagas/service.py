@@ -135,3 +135,7 @@ class BookingService:
             items = [(await views.load(self.db, r["id"]))[0] for r in rows]  # type: ignore[index]
             source = "postgres"
         return items, total, source
+
+    async def partner_events(self, principal: Principal, after: int, limit: int) -> list[asyncpg.Record]:
+        """The partner's booking events after the cursor ``after``, oldest first."""
+        return await repo.partner_events(self.db, principal.client_id or principal.subject, after, limit)

@@ -10,6 +10,8 @@ from typing import Any
 import asyncpg
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app.catalog.domain import price_nights_to_read, price_range, resort_today
+from app.catalog.rates import PRICED_NIGHTS, priced_nights
 from sync.documents import ProductState
 
 # One statement, so the product, its prices, inventory and components come from one snapshot.
@@ -17,42 +19,41 @@ _PRODUCT = """
 SELECT p.id, p.property_id, p.kind::text AS kind, p.code, p.name, p.name_ko, p.max_occupancy,
        p.slot_start, p.slot_minutes, p.currency, p.active, p.version,
        pr.name AS property_name, pr.name_ko AS property_name_ko, pr.latitude, pr.longitude,
-       pr.time_zone, pr.address, prices.price_min, prices.price_max,
+       pr.time_zone, pr.address, """ + PRICED_NIGHTS + """ AS priced_nights,
        (SELECT max(capacity) FROM inventory
-        WHERE product_id = p.id AND night >= $2 AND night < $3) AS capacity,
+        WHERE product_id = p.id AND night >= ($4::timestamptz AT TIME ZONE pr.time_zone)::date
+          AND night < ($4::timestamptz AT TIME ZONE pr.time_zone)::date + $5::int) AS capacity,
        ARRAY(SELECT component_id::text FROM package_components
              WHERE package_id = p.id ORDER BY 1) AS components
 FROM products p JOIN properties pr ON pr.id = p.property_id
-LEFT JOIN LATERAL (
-    SELECT min(r.amount) AS price_min, max(r.amount) AS price_max
-    FROM nightly_rates r JOIN rate_plans rp ON rp.id = r.rate_plan_id
-    WHERE rp.product_id = p.id AND r.night >= $2 AND r.night < $3 AND NOT r.closed
-) prices ON true
 WHERE p.id = $1
 """
 _PROPERTY_FIELDS = ("property_name", "property_name_ko", "latitude", "longitude", "time_zone", "address")
-_DERIVED_FIELDS = ("price_min", "price_max", "capacity", "components")
+_DERIVED_FIELDS = ("priced_nights", "capacity", "components")
 
 
 async def load_core(conn: asyncpg.Connection | asyncpg.Pool, product_id: str,
-                    horizon_days: int, today: dt.date | None = None) -> dict[str, Any] | None:
-    """The PostgreSQL side of one product (None when it does not exist)."""
+                    horizon_days: int, now: dt.datetime | None = None) -> dict[str, Any] | None:
+    """The PostgreSQL side of one product (None when it does not exist). Its prices are those of the
+    ``horizon_days`` from today at the resort (``app.catalog.domain.price_range``, as the product page)."""
     try:
         uid = uuid.UUID(str(product_id))
     except ValueError:
         return None
-    start = today or dt.date.today()
-    row = await conn.fetchrow(_PRODUCT, uid, start, start + dt.timedelta(days=horizon_days))
+    now = now or dt.datetime.now(dt.UTC)
+    row = await conn.fetchrow(_PRODUCT, uid, *price_nights_to_read(now, horizon_days), now, horizon_days)
     if row is None:
         return None
     record = dict(row)
+    prices = price_range(priced_nights(record["priced_nights"]), resort_today(record["time_zone"], now),
+                         horizon_days)
     prop = {"id": record["property_id"], "name": record["property_name"],
             "name_ko": record["property_name_ko"], "latitude": record["latitude"],
             "longitude": record["longitude"], "time_zone": record["time_zone"], "address": record["address"]}
     product = {k: v for k, v in record.items() if k not in _PROPERTY_FIELDS + _DERIVED_FIELDS}
     product["id"] = str(product["id"])
-    return {"product": product, "property": prop, "price_min": record["price_min"],
-            "price_max": record["price_max"], "capacity": record["capacity"],
+    return {"product": product, "property": prop, "price_min": prices.low,
+            "price_max": prices.high, "capacity": record["capacity"],
             "components": list(record["components"])}
 
 
@@ -72,9 +73,9 @@ async def load_details(mongo: AsyncDatabase,
 
 
 async def load_state(db: asyncpg.Pool, mongo: AsyncDatabase, product_id: str,
-                     horizon_days: int) -> ProductState | None:
+                     horizon_days: int, now: dt.datetime | None = None) -> ProductState | None:
     """The whole current state of a product, or None when PostgreSQL does not know it."""
-    core = await load_core(db, product_id, horizon_days)
+    core = await load_core(db, product_id, horizon_days, now)
     if core is None:
         return None
     details, rating_avg, rating_count = await load_details(mongo, product_id)

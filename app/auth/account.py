@@ -10,12 +10,9 @@ from app.auth.guards import requires_login, requires_user
 from app.auth.principal import Principal, current_principal
 from app.auth.responses import KeySet, Me, MySessions
 from app.auth.service import auth_of
-from app.auth.users import load_user
 from app.clientaddr import client_ip
 from app.errors import NotFound
 from app.problem_docs import returns
-from app.resources import Resources
-from app.settings import Settings
 
 PUBLIC = {"public": True}
 
@@ -36,7 +33,7 @@ async def jwks(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 
 @get("/auth/me", guards=[requires_login], tags=["auth"], summary="Who am I: profile, roles, locale",
      responses=returns(Me))
-async def me(request: Request[Any, Any, Any], resources: Resources, settings: Settings) -> dict[str, Any]:
+async def me(request: Request[Any, Any, Any]) -> dict[str, Any]:
     principal = _me(request)
     body: dict[str, Any] = {
         "subject": principal.subject, "kind": principal.kind, "roles": list(principal.roles),
@@ -44,7 +41,7 @@ async def me(request: Request[Any, Any, Any], resources: Resources, settings: Se
         "email": principal.email, "session_id": principal.session_id, "client_id": principal.client_id,
     }
     if principal.kind == "user":
-        user = await load_user(resources.db, settings.oidc_issuer, principal.subject)
+        user = await auth_of(request.app).profile(principal.subject)
         if user is not None:
             body["profile"] = {
                 "email": user["email"], "email_verified": user["email_verified"], "name": user["name"],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,8 +18,6 @@ from app.auth.flow import (
     LoginRefused,
     binding_cookie,
     finish_login,
-    start_login,
-    take_state,
 )
 from app.auth.gateway import REFRESH_COOKIE, check_csrf
 from app.auth.guards import requires_user
@@ -34,7 +30,7 @@ from app.auth.responses import LoggedOut, LoginStart, SessionsEnded, Tokens
 from app.auth.roles import current_roles
 from app.auth.service import AuthService, auth_of
 from app.auth.sessions import Session
-from app.auth.users import profile_from_claims, sync_profile
+from app.auth.users import profile_from_claims
 from app.clientaddr import client_ip
 from app.errors import BadRequest, Unauthorized
 from app.problem_docs import returns
@@ -77,8 +73,7 @@ async def login(request: Request[Any, Any, Any], response: str = "redirect", ret
     await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
     mode = "json" if response == "json" else "redirect"
     try:
-        started = await start_login(auth.idp, auth.oauth, auth.resources.redis, mode=mode,
-                                    return_to=safe_return_path(return_to))
+        started = await auth.start_login(mode=mode, return_to=safe_return_path(return_to))
     except IdpUnavailable as exc:
         auth.audit.record("login", "idp_unavailable", ip=_ip(request), user_agent=_ua(request), error=str(exc)[:200])
         raise
@@ -112,8 +107,7 @@ async def callback(request: Request[Any, Any, Any], code: str = "", iss: str | N
     auth = auth_of(request.app)
     await auth.limiter.hit("login", f"ip:{_ip(request)}", auth.settings.rate_limit_login_per_minute)
     try:
-        login_state = await take_state(auth.resources.redis, login_state_id,
-                                       _presented_binding(request, login_state_id))
+        login_state = await auth.take_login_state(login_state_id, _presented_binding(request, login_state_id))
         if iss is not None and iss != auth.settings.oidc_issuer:
             raise LoginRefused("The authorization response names another issuer.", code="issuer_mismatch")
         if error:
@@ -127,7 +121,7 @@ async def callback(request: Request[Any, Any, Any], code: str = "", iss: str | N
     claims, id_token = signed_in.claims, signed_in.id_token
     profile = profile_from_claims(auth.settings.oidc_issuer, claims)
     roles = auth.settings.roles_for_groups(list(profile.groups))
-    await sync_profile(auth.resources.db, profile, roles)
+    await auth.mirror_profile(profile, roles)
     session = await auth.sessions.create(
         subject=profile.subject, roles=roles, locale=profile.locale or "", name=profile.name or "",
         email=profile.email or "", idp_sid=str(claims.get("sid") or ""), ip=_ip(request) or "",
@@ -247,14 +241,6 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     return response
 
 
-async def _remember_logout_token(auth: AuthService, claims: dict[str, Any]) -> None:
-    """A logout token works once: its ``jti`` is kept in Redis until the token has expired (plus leeway)."""
-    ttl = max(1, int(claims["exp"]) - int(time.time()) + auth.settings.jwt_leeway_s)
-    jti = hashlib.sha256(f"{claims['iss']}\n{claims['jti']}".encode()).hexdigest()
-    if not await auth.resources.redis.set(f"auth:logout-jti:{jti}", "1", nx=True, ex=ttl):
-        raise TokenRejected("replayed_logout_token")
-
-
 @post("/auth/backchannel-logout", tags=["auth"], status_code=200, responses=returns(SessionsEnded),
       opt=PUBLIC | {"rules": {400: "the form's `logout_token` must be a logout token the IdP signed"
                                    " (`invalid_logout_token`)"},
@@ -271,7 +257,7 @@ async def backchannel_logout(request: Request[Any, Any, Any]) -> Response[Any]:
         claims = await auth.idp.verify(token, audience=auth.settings.oidc_client_id,
                                        required=("iss", "aud", "iat", "exp", "jti", "events"))
         sid, sub = check_logout_token(header_, claims)
-        await _remember_logout_token(auth, claims)
+        await auth.remember_logout_token(claims)
     except TokenRejected as exc:
         auth.audit.record("backchannel_logout", "refused", ip=_ip(request), reason=exc.reason)
         raise BadRequest(f"The logout token is not valid ({exc.reason}).", code="invalid_logout_token") from exc

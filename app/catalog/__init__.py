@@ -1,23 +1,12 @@
 """The polyglot product catalogue: PostgreSQL core, MongoDB details and reviews, Redis-cached views.
 
-Admin writes (``admin.py``) bump the product's version and record an outbox event in the same
-transaction (``writes.py``, ``details.py``); the projector (``sync/``) carries them to search and the
-read model and calls ``cache.invalidate_product``.
+- ``domain.py``      the rules (ranges, quotes, availability, the "from" price, expected versions): pure
+- ``repository.py``, ``rates.py``  PostgreSQL access
+- ``service.py``     the use cases: the one module the controllers call; it drives ``writes.py`` (the
+                     PostgreSQL core), ``details.py`` (MongoDB details and reviews) and ``views.py`` (reads)
+- ``admin.py``, ``public.py``, ``headers.py``  HTTP; ``api.py`` declares the feature's routes and documents
+
+Admin writes bump the product's version and record an outbox event in the same transaction; the projector
+(``sync/``) carries them to search and the read model and calls ``cache.invalidate_product``.
+Importing this package (or its domain) does not import the web stack: ``api.py`` wires the routes.
 """
-
-from __future__ import annotations
-
-from litestar import Router
-
-from app.catalog.admin import AdminCatalogController
-from app.catalog.failures import EXCEPTION_HANDLERS
-from app.catalog.public import ROUTES as PUBLIC_ROUTES
-
-ROUTES: list = [
-    Router(
-        path="/",
-        route_handlers=[*PUBLIC_ROUTES, AdminCatalogController],
-        exception_handlers=EXCEPTION_HANDLERS,
-    )
-]
-__all__ = ["ROUTES"]

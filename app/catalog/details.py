@@ -2,7 +2,8 @@
 
 Order of a details write, chosen so that no update is ever lost:
 
-1. in a PostgreSQL transaction, lock the product row (``FOR NO KEY UPDATE``) and check ``If-Match``;
+1. in a PostgreSQL transaction, lock the product row (``FOR NO KEY UPDATE``) and check the expected
+   version (the controller's ``If-Match``);
 2. while holding that lock, upsert the MongoDB details with ``version = product.version + 1``;
 3. bump ``products.version`` and record the outbox event in the same transaction; commit.
 
@@ -30,11 +31,10 @@ from pymongo.errors import DuplicateKeyError
 
 from app.catalog.attributes import attribute_errors
 from app.catalog.documents import ProductDetails, Review
-from app.catalog.domain import ProductKind
-from app.catalog.headers import check_if_match
-from app.catalog.repository import as_uuid
+from app.catalog.domain import ExpectedVersion, ProductKind, resort_today
+from app.catalog.repository import as_uuid, stay_of
 from app.catalog.schemas import DetailsIn, ReviewIn
-from app.catalog.writes import changed, invalid, locked_product
+from app.catalog.writes import changed, check_version, invalid, locked_product
 from app.errors import Conflict, ValidationFailed
 
 
@@ -61,11 +61,11 @@ async def save_details(product: asyncpg.Record, fields: dict[str, Any], version:
     )
 
 
-async def put_details(db: asyncpg.Pool, product_id: str, data: DetailsIn, if_match: str | None) -> int:
+async def put_details(db: asyncpg.Pool, product_id: str, data: DetailsIn, expected: ExpectedVersion | None) -> int:
     """Replace the product's details; returns the product's new version."""
     async with db.acquire() as conn, conn.transaction():
         product = await locked_product(conn, product_id)
-        check_if_match(if_match, product["version"])
+        check_version(expected, product["version"])
         errors = attribute_errors(ProductKind(product["kind"]), data.attributes)
         if errors:
             raise ValidationFailed(errors[0]["message"], extra={"errors": errors})
@@ -92,23 +92,14 @@ async def add_review(db: asyncpg.Pool, product_id: str, data: ReviewIn, author: 
     return review
 
 
-_STAY = """
-SELECT b.status, b.check_out, (now() AT TIME ZONE p.time_zone)::date AS today FROM bookings b
-JOIN properties p ON p.id = b.property_id
-WHERE b.id = $1 AND b.owner_kind = 'user' AND b.owner_id = $2
-  AND EXISTS (SELECT 1 FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id
-              WHERE bh.booking_id = b.id AND h.product_id = $3)
-"""
-
-
 async def _check_stay(conn: asyncpg.Connection, product: asyncpg.Record, stay_ref: str, subject: str) -> None:
     """A review names a real stay: a confirmed booking of this product by this guest, whose stay has ended
     (in the resort's time zone)."""
     booking_id = as_uuid(stay_ref)
-    stay = await conn.fetchrow(_STAY, booking_id, subject, product["id"]) if booking_id else None
+    stay = await stay_of(conn, booking_id, subject, product["id"]) if booking_id else None
     if stay is None or stay["status"] not in ("confirmed", "checked_out"):
         raise invalid("stay_ref", "stay_ref must name a confirmed booking of this product by you", "stay_not_found")
-    if stay["check_out"] > stay["today"]:
+    if stay["check_out"] > resort_today(stay["time_zone"], dt.datetime.now(dt.UTC)):
         raise invalid("stay_ref", f"the stay ends on {stay['check_out']}: review it after", "stay_not_ended")
 
 

@@ -1,4 +1,5 @@
-"""The catalogue's rules as plain functions: date ranges, availability, price quotes, capacity changes.
+"""The catalogue's rules as plain functions: date ranges, availability, price quotes, capacity changes,
+the "from" price, a resort's "today", and the version a writer expects.
 
 No I/O here: the repositories hand in nightly rates and free units, these functions decide.
 
@@ -14,6 +15,7 @@ Conventions (shared by every kind):
   the party size and the price is ``amount * guests``; ``max_occupancy`` caps one purchase.
 - A package has no inventory of its own: a night's free packages are the smallest
   ``free // quantity`` over its components.
+- "Today" at a resort is the date in the property's time zone, never the server's (``resort_today``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 MAX_RANGE_NIGHTS = 366
+DEFAULT_TIME_ZONE = "Asia/Seoul"  # a resort's, unless it names another
 
 
 class ProductKind(StrEnum):
@@ -237,3 +241,45 @@ def package_free(
 def capacity_conflicts(rows: Iterable[NightInventory], new_capacity: int) -> list[dt.date]:
     """Nights whose held + sold would exceed ``new_capacity``: such a change must be refused whole."""
     return sorted(row.night for row in rows if row.committed > new_capacity)
+
+
+def resort_today(time_zone: str, now: dt.datetime) -> dt.date:
+    """What "today" means at a resort at the instant ``now`` (timezone-aware): the date in the property's
+    time zone, which near midnight differs from the server's (UTC) date."""
+    return now.astimezone(ZoneInfo(time_zone)).date()
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRange:
+    low: int | None = None  # the product's "from" price
+    high: int | None = None
+
+
+def price_range(rates: Iterable[NightRate], today: dt.date, horizon_days: int) -> PriceRange:
+    """The product's "from" price (``low``) and highest price (``high``): the nightly amounts of every rate
+    plan over the open (not closed) nights of ``[today, today + horizon_days)``, ``today`` being the
+    resort's. The one definition: the product page shows ``low`` as ``from_price``, search indexes (and
+    filters and sorts on) ``low`` and ``high`` as ``price_min`` and ``price_max``."""
+    end = today + dt.timedelta(days=horizon_days)
+    amounts = [r.amount for r in rates if today <= r.night < end and not r.closed]
+    return PriceRange(min(amounts), max(amounts)) if amounts else PriceRange()
+
+
+def price_nights_to_read(now: dt.datetime, horizon_days: int) -> tuple[dt.date, dt.date]:
+    """``[start, end)`` of the nights to read for :func:`price_range` before the resort's time zone is known:
+    a local date is within a day of the UTC date, so every time zone's window lies inside."""
+    utc_today = now.astimezone(dt.UTC).date()
+    return utc_today - dt.timedelta(days=1), utc_today + dt.timedelta(days=horizon_days + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedVersion:
+    """The versions a writer read and expects to change (from ``If-Match``); ``versions`` None: any."""
+
+    versions: frozenset[int] | None = None
+
+    def matches(self, current: int) -> bool:
+        return self.versions is None or current in self.versions
+
+
+ANY_VERSION = ExpectedVersion()

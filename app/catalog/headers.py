@@ -1,16 +1,17 @@
 """HTTP conventions of the catalogue: ETags from versions, If-Match / If-None-Match, the caller's language.
 
 ETags are strong and derived from the aggregate version: ``"v12"`` for an admin resource, ``"v12-en"``
-for a product view in a language. ``If-Match`` is REQUIRED on updates of properties, products and
-details (missing: 428 ``precondition_required``; stale: 412 ``precondition_failed``); on bulk price and
-inventory writes it is optional and checked against the product's version when sent.
+for a product view in a language. The controllers parse ``If-Match`` here into the typed
+:class:`~app.catalog.domain.ExpectedVersion` the services check (``writes.check_version``): REQUIRED on
+updates of properties, products and details (missing: 428 ``precondition_required``; stale: 412
+``precondition_failed``); on bulk price and inventory writes optional, checked when sent.
 """
 
 from __future__ import annotations
 
 import re
 
-from app.errors import PreconditionFailed, PreconditionRequired
+from app.catalog.domain import ANY_VERSION, ExpectedVersion
 
 LANGUAGES = ("ko", "en")
 DEFAULT_LANGUAGE = "ko"
@@ -21,31 +22,15 @@ def etag(version: int, lang: str | None = None) -> str:
     return f'"v{version}-{lang}"' if lang else f'"v{version}"'
 
 
-def etag_versions(header: str) -> list[int] | None:
-    """Versions named by an ``If-Match`` header; None for ``*`` (any version)."""
-    if header.strip() == "*":
+def expected_version(if_match: str | None) -> ExpectedVersion | None:
+    """The versions an ``If-Match`` header names, for the services: None when absent or blank, any
+    version for ``*``; a tag that names no version of ours matches none."""
+    if if_match is None or not if_match.strip():
         return None
-    versions = []
-    for part in header.split(","):
-        match = _ETAG.match(part.strip())
-        if match:
-            versions.append(int(match[1]))
-    return versions
-
-
-def check_if_match(header: str | None, current: int, *, required: bool = True) -> None:
-    """Refuse a write whose ``If-Match`` does not name the current version."""
-    if header is None or not header.strip():
-        if required:
-            raise PreconditionRequired("send If-Match with the ETag you read")
-        return
-    versions = etag_versions(header)
-    if versions is not None and current not in versions:
-        raise PreconditionFailed(
-            f"the resource is at version {current}; re-read it and retry",
-            extra={"current_etag": etag(current)},
-            headers={"ETag": etag(current)},
-        )
+    if if_match.strip() == "*":
+        return ANY_VERSION
+    matches = (_ETAG.match(part.strip()) for part in if_match.split(","))
+    return ExpectedVersion(frozenset(int(m[1]) for m in matches if m))
 
 
 def not_modified(if_none_match: str | None, current_etag: str) -> bool:

@@ -11,10 +11,8 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
-from app.catalog import details as details_svc
-from app.catalog import repository as repo
+from app.catalog import service
 from app.catalog.access import GUEST, PUBLIC, principal_of
-from app.catalog.cache import cached_view
 from app.catalog.domain import PartyRequest, ProductKind
 from app.catalog.headers import etag, not_modified, pick_language
 from app.catalog.responses import (
@@ -28,8 +26,6 @@ from app.catalog.responses import (
     ReviewPage,
 )
 from app.catalog.schemas import ReviewIn
-from app.catalog.views import availability_of, list_products, load_view, quote_of, split_view
-from app.catalog.writes import product_not_found, property_not_found
 from app.problem_docs import returns
 from app.resources import Resources
 
@@ -54,18 +50,14 @@ def _language(request: Request[Any, Any, Any], lang: str | None, accept_language
 @get("/properties", opt=PUBLIC | {"links": {"property_id": "/items/0/id"}}, tags=["catalogue"],
      summary="The group's resorts (paginated)", responses=returns(PropertyPage))
 async def list_properties(resources: Resources, page: Page = 1, per_page: PerPage = 20) -> dict[str, Any]:
-    async with resources.db.acquire() as conn:
-        rows, total = await repo.list_properties(conn, per_page, (page - 1) * per_page)
+    rows, total = await service.list_properties(resources, page, per_page)
     return {"items": [dict(r) for r in rows], "page": page, "per_page": per_page, "total": total}
 
 
 @get("/properties/{property_id:str}", opt=PUBLIC | {"problems": {404: ("property_not_found",)}}, tags=["catalogue"],
      summary="One resort (with ETag)", responses=returns(PropertyOut))
 async def get_property(property_id: str, resources: Resources) -> Response[dict[str, Any]]:
-    async with resources.db.acquire() as conn:
-        row = await repo.get_property(conn, property_id)
-    if row is None:
-        raise property_not_found(property_id)
+    row = await service.get_property(resources, property_id)
     return Response(dict(row), headers={"ETag": etag(row["version"])})
 
 
@@ -87,7 +79,7 @@ async def property_products(
     accept_language: AcceptLanguage = None,
 ) -> dict[str, Any]:
     language = _language(request, lang, accept_language)
-    return await list_products(resources.db, property_id, kind, page, per_page, language)
+    return await service.list_products(resources, property_id, kind, page, per_page, language)
 
 
 @get(
@@ -106,20 +98,9 @@ async def product_view(
     if_none_match: IfNoneMatch = None,
     cache_control: CacheControl = None,
 ) -> Response[bytes]:
-    if repo.as_uuid(product_id) is None:
-        raise product_not_found(product_id)
     language = _language(request, lang, accept_language)
     bypass = "no-cache" in (cache_control or "")
-    entry, hit = await cached_view(
-        resources.redis,
-        product_id,
-        language,
-        lambda: load_view(resources.db, product_id, language),
-        bypass=bypass,
-    )
-    if entry is None:
-        raise product_not_found(product_id)
-    tag, body = split_view(entry)
+    tag, body, hit = await service.product_view(resources, product_id, language, bypass=bypass)
     headers = {
         "ETag": tag,
         "Vary": "Accept-Language",
@@ -136,10 +117,7 @@ async def product_view(
 async def product_reviews(
     product_id: str, resources: Resources, page: Page = 1, per_page: PerPage = 20
 ) -> dict[str, Any]:
-    async with resources.db.acquire() as conn:
-        if await repo.get_product(conn, product_id) is None:
-            raise product_not_found(product_id)
-    items, total = await details_svc.list_reviews(product_id, per_page, (page - 1) * per_page)
+    items, total = await service.reviews(resources, product_id, page, per_page)
     return {"items": [_review_body(r) for r in items], "page": page, "per_page": per_page, "total": total}
 
 
@@ -158,7 +136,7 @@ async def post_review(
 ) -> Response[dict[str, Any]]:
     principal = principal_of(request)
     author = (principal.subject, principal.name or "") if principal else ("anonymous", "")
-    review = await details_svc.add_review(resources.db, product_id, data, author)
+    review = await service.add_review(resources, product_id, data, author)
     return Response(_review_body(review), status_code=201)
 
 
@@ -185,7 +163,7 @@ def _review_body(review: Any) -> dict[str, Any]:
 async def product_availability(
     product_id: str, start: dt.date, end: dt.date, resources: Resources, rate_plan: str = "standard"
 ) -> dict[str, Any]:
-    return await availability_of(resources.db, product_id, start, end, rate_plan)
+    return await service.availability(resources, product_id, start, end, rate_plan)
 
 
 @get(
@@ -204,7 +182,7 @@ async def product_quote(
     units: Units = 1,
     rate_plan: str = "standard",
 ) -> dict[str, Any]:
-    return await quote_of(resources.db, product_id, PartyRequest(start, end, guests, units), rate_plan)
+    return await service.quote(resources, product_id, PartyRequest(start, end, guests, units), rate_plan)
 
 
 ROUTES = [

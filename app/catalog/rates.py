@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
 import asyncpg
 
+from app.catalog.availability import INVENTORY_RETURNING
 from app.catalog.domain import NightInventory, NightRate
 
 DEFAULT_PLAN = "standard"
+# A column of a statement over ``products p``: every rate plan's nights of ``[$2, $3)`` (amount, closed)
+# as JSON, what the "from" price reads (``domain.price_range``; decode with ``priced_nights``).
+PRICED_NIGHTS = """(SELECT coalesce(json_agg(json_build_array(r.night, r.amount, r.closed)), '[]')
+                      FROM nightly_rates r JOIN rate_plans rp ON rp.id = r.rate_plan_id
+                     WHERE rp.product_id = p.id AND r.night >= $2 AND r.night < $3)::text"""
+
+
+def priced_nights(column: str) -> list[NightRate]:
+    """The rates of a ``PRICED_NIGHTS`` column."""
+    return [NightRate(dt.date.fromisoformat(night), amount, closed=closed) for night, amount, closed in json.loads(column)]
 
 
 async def ensure_rate_plan(
@@ -41,6 +53,17 @@ async def get_rate_plan(conn: asyncpg.Connection, product_id: uuid.UUID, code: s
 async def rate_plans_of(conn: asyncpg.Connection, product_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT code, name, refundable FROM rate_plans WHERE product_id = $1 ORDER BY code", product_id
+    )
+
+
+async def set_cancellation_policy(
+    conn: asyncpg.Connection, rate_plan_id: uuid.UUID, free_cancel_hours: int, late_cancel_fee_pct: int
+) -> None:
+    await conn.execute(
+        "UPDATE rate_plans SET free_cancel_hours = $2, late_cancel_fee_pct = $3 WHERE id = $1",
+        rate_plan_id,
+        free_cancel_hours,
+        late_cancel_fee_pct,
     )
 
 
@@ -115,6 +138,29 @@ async def upsert_capacity(
         capacity,
     )
     return int(status.rsplit(" ", 1)[1])
+
+
+async def inventory_between(
+    conn: asyncpg.Connection, product_id: uuid.UUID, start: dt.date, end: dt.date
+) -> list[asyncpg.Record]:
+    """Capacity, held, sold and version of each night of ``[start, end)`` that has a row."""
+    return await conn.fetch(
+        "SELECT night, capacity, held, sold, version FROM inventory"
+        " WHERE product_id = $1 AND night >= $2 AND night < $3 ORDER BY night",
+        product_id,
+        start,
+        end,
+    )
+
+
+async def inventory_rows(conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date]) -> list[asyncpg.Record]:
+    """The inventory rows of ``nights`` as availability events carry them."""
+    return await conn.fetch(
+        f"SELECT {INVENTORY_RETURNING} FROM inventory WHERE product_id = $1 AND night = ANY($2::date[])"
+        " ORDER BY night",
+        product_id,
+        nights,
+    )
 
 
 async def free_between(

@@ -13,6 +13,9 @@ from typing import Any
 
 import asyncpg
 
+from app.catalog.domain import DEFAULT_TIME_ZONE
+from app.catalog.rates import PRICED_NIGHTS
+
 PROPERTY_COLUMNS = "id, name, name_ko, time_zone, latitude, longitude, address, version, updated_at"
 PRODUCT_COLUMNS = (
     "id, property_id, kind::text AS kind, code, name, name_ko, max_occupancy, slot_start, slot_minutes,"
@@ -41,7 +44,7 @@ async def insert_property(conn: asyncpg.Connection, values: dict[str, Any]) -> a
         values["id"],
         values["name"],
         values.get("name_ko"),
-        values.get("time_zone", "Asia/Seoul"),
+        values.get("time_zone", DEFAULT_TIME_ZONE),
         values["latitude"],
         values["longitude"],
         values.get("address"),
@@ -144,6 +147,11 @@ async def lock_products_of_property(conn: asyncpg.Connection, property_id: str) 
     )
 
 
+async def product_ids_of_property(conn: asyncpg.Connection, property_id: str) -> list[uuid.UUID]:
+    rows = await conn.fetch("SELECT id FROM products WHERE property_id = $1", property_id)
+    return [r["id"] for r in rows]
+
+
 async def list_products(
     conn: asyncpg.Connection, property_id: str, kind: str | None, limit: int, offset: int
 ) -> tuple[list[asyncpg.Record], int]:
@@ -187,15 +195,14 @@ async def packages_containing(conn: asyncpg.Connection, component_id: uuid.UUID)
 async def view_row(
     conn: asyncpg.Connection, product_id: uuid.UUID, price_from: dt.date, price_to: dt.date
 ) -> asyncpg.Record | None:
-    """One round trip for a product view: the product, its property, rate plans and "from" price."""
+    """One round trip for a product view: the product, its property, rate plans and the nights of
+    ``[price_from, price_to)`` its "from" price reads."""
     return await conn.fetchrow(
         f"""
         SELECT {_QUALIFIED},
                pr.name AS property_name, pr.name_ko AS property_name_ko, pr.time_zone,
                pr.latitude, pr.longitude,
-               (SELECT min(r.amount) FROM nightly_rates r JOIN rate_plans rp ON rp.id = r.rate_plan_id
-                 WHERE rp.product_id = p.id AND rp.code = 'standard' AND NOT r.closed
-                   AND r.night >= $2 AND r.night < $3) AS from_price,
+               {PRICED_NIGHTS} AS priced_nights,
                (SELECT coalesce(json_agg(json_build_object('code', code, 'name', name,
                                                            'refundable', refundable) ORDER BY code), '[]')
                   FROM rate_plans WHERE product_id = p.id)::text AS rate_plans
@@ -210,3 +217,21 @@ async def view_row(
 
 async def products_by_ids(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
     return await conn.fetch(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::uuid[])", ids)
+
+
+async def stay_of(
+    conn: asyncpg.Connection, booking_id: uuid.UUID, subject: str, product_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """A guest's booking that took a hold of the product: its status, check-out and its resort's time zone."""
+    return await conn.fetchrow(
+        """
+        SELECT b.status, b.check_out, p.time_zone FROM bookings b
+        JOIN properties p ON p.id = b.property_id
+        WHERE b.id = $1 AND b.owner_kind = 'user' AND b.owner_id = $2
+          AND EXISTS (SELECT 1 FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id
+                      WHERE bh.booking_id = b.id AND h.product_id = $3)
+        """,
+        booking_id,
+        subject,
+        product_id,
+    )

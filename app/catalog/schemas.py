@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from app.catalog.domain import ProductKind
+from app.catalog.domain import DEFAULT_TIME_ZONE, ProductKind
 
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="lower-case id, 2-63 chars")]
 Code = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -38,7 +38,7 @@ class PropertyIn(Body, kw_only=True):
     id: Slug
     name: Name
     name_ko: Text | None = None
-    time_zone: Text = "Asia/Seoul"
+    time_zone: Text = DEFAULT_TIME_ZONE
     latitude: Latitude
     longitude: Longitude
     address: Text | None = None

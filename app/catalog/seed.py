@@ -29,7 +29,8 @@ from app.catalog.bulk import (
     year_of,
 )
 from app.catalog.details import refresh_rating
-from app.catalog.documents import ProductDetails, Review
+from app.catalog.documents import DOCUMENTS, ProductDetails, Review
+from app.catalog.domain import DEFAULT_TIME_ZONE, resort_today
 from app.catalog.repository import insert_property
 from app.catalog.seed_data import (
     RESORTS,
@@ -41,7 +42,6 @@ from app.catalog.seed_data import (
     restrictions,
 )
 from app.catalog.writes import announce
-from app.db.documents import document_models
 from app.frontdesk.repository import seed_rooms
 from app.settings import Settings
 
@@ -67,7 +67,7 @@ async def _stores(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         settings.mongo_url, serverSelectionTimeoutMS=3000, tz_aware=True
     )
     try:
-        await init_beanie(database=mongo[settings.mongo_db], document_models=document_models())
+        await init_beanie(database=mongo[settings.mongo_db], document_models=DOCUMENTS)
         yield pool
     finally:
         await mongo.close()
@@ -96,7 +96,7 @@ async def seed(
     resorts: Sequence[SeedResort] = RESORTS,
 ) -> SeedReport:
     """Load every demo resort (``days`` of prices and inventory from ``start``); returns what was new."""
-    start = start or dt.date.today()
+    start = start or resort_today(DEFAULT_TIME_ZONE, dt.datetime.now(dt.UTC))  # the demo resorts' zone
     report = SeedReport()
     with _progress(progress) as bar:
         task = bar.add_task("seeding the catalogue", total=len(resorts) * 3) if bar else None

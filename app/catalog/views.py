@@ -24,12 +24,14 @@ from app.catalog.domain import (
     availability,
     nights_of,
     package_free,
+    price_nights_to_read,
+    price_range,
     quote,
+    resort_today,
 )
 from app.catalog.headers import etag
 from app.catalog.writes import product_not_found, property_not_found, range_error
 
-FROM_PRICE_DAYS = 90
 _encoder = msgspec.json.Encoder()
 
 
@@ -66,30 +68,34 @@ def details_of(details: ProductDetails | None, lang: str) -> dict[str, Any]:
     }
 
 
-async def _core_parts(db: asyncpg.Pool, product_id: str) -> dict[str, Any] | None:
+async def _core_parts(db: asyncpg.Pool, product_id: str, horizon_days: int,
+                      now: dt.datetime) -> dict[str, Any] | None:
     pid = repo.as_uuid(product_id)
     if pid is None:
         return None
-    today = dt.date.today()
     async with db.acquire() as conn:
-        row = await repo.view_row(conn, pid, today, today + dt.timedelta(days=FROM_PRICE_DAYS))
+        row = await repo.view_row(conn, pid, *price_nights_to_read(now, horizon_days))
         if row is None or not row["active"]:
             return None
         components = await repo.components_of(conn, pid) if row["kind"] == "package" else []
+    today = resort_today(row["time_zone"], now)
     return {
         "product": row,
         "components": components,
         "rate_plans": json.loads(row["rate_plans"]),
-        "from_price": row["from_price"],
+        "from_price": price_range(rates_repo.priced_nights(row["priced_nights"]), today, horizon_days).low,
     }
 
 
-async def load_view(db: asyncpg.Pool, product_id: str, lang: str) -> bytes | None:
+async def load_view(db: asyncpg.Pool, product_id: str, lang: str, horizon_days: int,
+                    now: dt.datetime | None = None) -> bytes | None:
     """The cacheable view: ``ETag`` line, newline, JSON body. None if there is no such active product.
+    Its ``from_price`` reads the ``horizon_days`` from today at the resort (``domain.price_range``).
 
     PostgreSQL and the two MongoDB reads run concurrently.
     """
-    parts, details = await asyncio.gather(_core_parts(db, product_id), get_details(product_id))
+    now = now or dt.datetime.now(dt.UTC)
+    parts, details = await asyncio.gather(_core_parts(db, product_id, horizon_days, now), get_details(product_id))
     if parts is None:
         return None
     product = parts["product"]

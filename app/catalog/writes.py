@@ -19,11 +19,11 @@ import msgspec
 
 from app.catalog import rates as rates_repo
 from app.catalog import repository as repo
-from app.catalog.availability import INVENTORY_RETURNING, record_availability
-from app.catalog.domain import ProductKind, RangeError, capacity_conflicts, nights_of
-from app.catalog.headers import check_if_match
+from app.catalog.availability import record_availability
+from app.catalog.domain import ExpectedVersion, ProductKind, RangeError, capacity_conflicts, nights_of
+from app.catalog.headers import etag
 from app.catalog.schemas import CapacityIn, ComponentIn, PricesIn, ProductIn, PropertyIn, RatePlanIn
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 from app.outbox import record_event
 
 
@@ -41,6 +41,21 @@ def product_not_found(product_id: str) -> NotFound:
 
 def property_not_found(property_id: str) -> NotFound:
     return NotFound(f"no property {property_id}", code="property_not_found")
+
+
+def check_version(expected: ExpectedVersion | None, current: int, *, required: bool = True) -> None:
+    """Refuse a write that does not expect the current version: 428 when it names none although it must,
+    412 (with the current ``ETag``) when the version it read is stale."""
+    if expected is None:
+        if required:
+            raise PreconditionRequired("send If-Match with the ETag you read")
+        return
+    if not expected.matches(current):
+        raise PreconditionFailed(
+            f"the resource is at version {current}; re-read it and retry",
+            extra={"current_etag": etag(current)},
+            headers={"ETag": etag(current)},
+        )
 
 
 async def announce(
@@ -99,7 +114,7 @@ async def create_property(db: asyncpg.Pool, data: PropertyIn) -> asyncpg.Record:
 
 
 async def update_property(
-    db: asyncpg.Pool, property_id: str, changes: dict[str, Any], if_match: str | None
+    db: asyncpg.Pool, property_id: str, changes: dict[str, Any], expected: ExpectedVersion | None
 ) -> asyncpg.Record:
     """Update a property; every product of it changes look (location, name), so each gets an event."""
     _require_changes(changes)
@@ -109,7 +124,7 @@ async def update_property(
         current = await repo.get_property(conn, property_id, lock=True)
         if current is None:
             raise property_not_found(property_id)
-        check_if_match(if_match, current["version"])
+        check_version(expected, current["version"])
         row = await repo.update_property(conn, property_id, changes)
         for product in await repo.lock_products_of_property(conn, property_id):
             version = await repo.bump_product(conn, product["id"])
@@ -166,12 +181,12 @@ async def create_product(db: asyncpg.Pool, property_id: str, data: ProductIn) ->
 
 
 async def update_product(
-    db: asyncpg.Pool, product_id: str, changes: dict[str, Any], if_match: str | None
+    db: asyncpg.Pool, product_id: str, changes: dict[str, Any], expected: ExpectedVersion | None
 ) -> asyncpg.Record:
     _require_changes(changes)
     async with db.acquire() as conn, conn.transaction():
         current = await locked_product(conn, product_id)
-        check_if_match(if_match, current["version"])
+        check_version(expected, current["version"])
         kind = ProductKind(current["kind"])
         components = changes.pop("components", None)
         merged = dict(current) | changes
@@ -210,8 +225,7 @@ async def add_rate_plan(db: asyncpg.Pool, product_id: str, data: RatePlanIn) -> 
         )
         if not created:
             raise Conflict(f"rate plan {data.code} exists", code="rate_plan_exists")
-        await conn.execute("UPDATE rate_plans SET free_cancel_hours = $2, late_cancel_fee_pct = $3 WHERE id = $1",
-                           plan["id"], data.free_cancel_hours, data.late_cancel_fee_pct)
+        await rates_repo.set_cancellation_policy(conn, plan["id"], data.free_cancel_hours, data.late_cancel_fee_pct)
         return plan, await changed(conn, product, "rate_plan")
 
 
@@ -224,13 +238,13 @@ def _selected_nights(start: dt.date, end: dt.date, weekdays: list[int] | None) -
 
 
 async def set_prices(
-    db: asyncpg.Pool, product_id: str, data: PricesIn, if_match: str | None
+    db: asyncpg.Pool, product_id: str, data: PricesIn, expected: ExpectedVersion | None
 ) -> tuple[int, int]:
     """Bulk-set price and restrictions over a date range; returns ``(nights written, new version)``."""
     nights = _selected_nights(data.start, data.end, data.weekdays)
     async with db.acquire() as conn, conn.transaction():
         product = await locked_product(conn, product_id)
-        check_if_match(if_match, product["version"], required=False)
+        check_version(expected, product["version"], required=False)
         plan = await rates_repo.get_rate_plan(conn, product["id"], data.rate_plan)
         if plan is None:
             raise invalid("rate_plan", f"the product has no rate plan {data.rate_plan}", "unknown_rate_plan")
@@ -239,7 +253,7 @@ async def set_prices(
 
 
 async def set_capacity(
-    db: asyncpg.Pool, product_id: str, data: CapacityIn, if_match: str | None
+    db: asyncpg.Pool, product_id: str, data: CapacityIn, expected: ExpectedVersion | None
 ) -> tuple[int, int]:
     """Bulk-set capacity; refused whole (409) if any night already holds or sold more than it."""
     nights = _selected_nights(data.start, data.end, None)
@@ -247,7 +261,7 @@ async def set_capacity(
         product = await locked_product(conn, product_id)
         if product["kind"] == ProductKind.PACKAGE:
             raise invalid("capacity", "a package has no inventory of its own", "package_has_no_inventory")
-        check_if_match(if_match, product["version"], required=False)
+        check_version(expected, product["version"], required=False)
         conflicts = capacity_conflicts(
             await rates_repo.lock_inventory(conn, product["id"], nights), data.capacity
         )
@@ -261,7 +275,6 @@ async def set_capacity(
                 },
             )
         count = await rates_repo.upsert_capacity(conn, product["id"], nights, data.capacity)
-        rows = await conn.fetch(f"SELECT {INVENTORY_RETURNING} FROM inventory WHERE product_id = $1"
-                                " AND night = ANY($2::date[]) ORDER BY night", product["id"], nights)
+        rows = await rates_repo.inventory_rows(conn, product["id"], nights)
         await record_availability(conn, product["id"], product["property_id"], "capacity", None, rows)
         return count, await changed(conn, product, "inventory")

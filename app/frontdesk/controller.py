@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post, put
@@ -13,7 +11,7 @@ from litestar.params import Parameter
 
 from app.auth.guards import requires_roles
 from app.auth.principal import current_principal
-from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.errors import refusals
 from app.frontdesk.domain import FrontDeskRefused
 from app.frontdesk.schemas import (
     AssignIn,
@@ -49,19 +47,6 @@ ASSIGN_ANSWERS = _problems(
 Day = Annotated[dt.date | None, Parameter(query="date", description="the property's local date (default: today)")]
 
 
-def problem_of(exc: FrontDeskRefused) -> AppError:
-    error = {404: NotFound, 409: Conflict}.get(exc.status, ValidationFailed)
-    return error(str(exc), code=exc.code, extra=exc.extra)
-
-
-@contextlib.contextmanager
-def refusals() -> Iterator[None]:
-    try:
-        yield
-    except FrontDeskRefused as exc:
-        raise problem_of(exc) from None
-
-
 def _actor(request: Request[Any, Any, Any]) -> str:
     principal = current_principal(request)
     assert principal is not None  # the guards ran
@@ -78,7 +63,7 @@ class AdminRoomsController(Controller):
           responses=PROPERTY_404 | _problems(s409="`room_exists`", s422="`validation_failed`, `unknown_room_type`"),
           opt={"rules": {422: "`room_type_id` must be a room type of this property (`unknown_room_type`)"}})
     async def create(self, property_id: str, data: RoomIn, frontdesk: FrontDeskService) -> RoomOut:
-        with refusals():
+        with refusals(FrontDeskRefused):
             return room_out(await frontdesk.add_room(property_id, data.number, data.floor, data.room_type_id))
 
     @post("/{room_id:str}/out-of-service", summary="Take a room out of service for some nights (admin)",
@@ -89,7 +74,7 @@ class AdminRoomsController(Controller):
               s422="`validation_failed`, `invalid_date_range`, `date_range_too_long`"))
     async def out_of_service(self, request: Request[Any, Any, Any], property_id: str, room_id: str,
                              data: OutOfServiceIn, frontdesk: FrontDeskService) -> OutOfServiceOut:
-        with refusals():
+        with refusals(FrontDeskRefused):
             row = await frontdesk.out_of_service(property_id, room_id, data.start, data.end, data.reason,
                                                  _actor(request))
         return OutOfServiceOut(id=row["id"], room_id=room_id, start=row["start"], end=row["end"], reason=row["reason"])
@@ -98,7 +83,7 @@ class AdminRoomsController(Controller):
             status_code=204, responses=_problems(s404="`room_not_found`"))
     async def back_in_service(self, request: Request[Any, Any, Any], property_id: str, room_id: str, period_id: int,
                               frontdesk: FrontDeskService) -> None:
-        with refusals():
+        with refusals(FrontDeskRefused):
             await frontdesk.back_in_service(property_id, room_id, period_id, _actor(request))
 
 
@@ -110,7 +95,7 @@ class FrontDeskController(Controller):
 
     @get("/{property_id:str}/rooms", summary="The property's rooms", responses=PROPERTY_404)
     async def rooms(self, property_id: str, frontdesk: FrontDeskService) -> list[RoomOut]:
-        with refusals():
+        with refusals(FrontDeskRefused):
             return [room_out(r) for r in await frontdesk.rooms(property_id)]
 
     @put("/bookings/{booking_id:str}/room", summary="Assign (or move) the stay to a room of its type; never overlaps",
@@ -119,7 +104,7 @@ class FrontDeskController(Controller):
                              "room type (`room_type_mismatch`)"}})
     async def assign(self, request: Request[Any, Any, Any], booking_id: str, data: AssignIn,
                      frontdesk: FrontDeskService) -> AssignmentOut:
-        with refusals():
+        with refusals(FrontDeskRefused):
             row = await frontdesk.assign(booking_id, data.room_id, _actor(request))
         return AssignmentOut(booking_id=booking_id, room_id=str(row["room_id"]), room_number=row["number"],
                              start=row["start"], end=row["end"])
@@ -127,14 +112,14 @@ class FrontDeskController(Controller):
     @delete("/bookings/{booking_id:str}/room", summary="Unassign the stay's room (idempotent)", status_code=204,
             responses=_problems(s404=BOOKING_404, s409="`checked_in`: move the guest instead"))
     async def unassign(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> None:
-        with refusals():
+        with refusals(FrontDeskRefused):
             await frontdesk.unassign(booking_id, _actor(request))
 
     @post("/{property_id:str}/assign", summary="Assign rooms to every unassigned arrival of a date", status_code=200,
           responses=PROPERTY_404)
     async def auto_assign(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService,
                           day: Annotated[dt.date, Parameter(query="date")]) -> AutoAssignOut:
-        with refusals():
+        with refusals(FrontDeskRefused):
             result = await frontdesk.auto_assign(property_id, day, _actor(request))
         return AutoAssignOut(date=day, **result)
 
@@ -142,21 +127,21 @@ class FrontDeskController(Controller):
         s404=BOOKING_404, s409=f"`before_arrival`, `stay_over`, `no_room_assigned`, {TRANSITION}"),
         summary="Check the guest in: on or after the arrival date (property time), with a room (idempotent)")
     async def check_in(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
-        with refusals():
+        with refusals(FrontDeskRefused):
             return stay_of_booking(*await frontdesk.check_in(booking_id, _actor(request)))
 
     @post("/bookings/{booking_id:str}/check-out", status_code=200, responses=_problems(
         s404=BOOKING_404, s409="`not_checked_in`"),
         summary="Check the guest out; an early departure gives the unused nights back (idempotent)")
     async def check_out(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
-        with refusals():
+        with refusals(FrontDeskRefused):
             return stay_of_booking(*await frontdesk.check_out(booking_id, _actor(request)))
 
     @post("/bookings/{booking_id:str}/no-show", status_code=200, responses=_problems(
         s404=BOOKING_404, s409=f"`arrival_day_not_over`, `checked_in`, {TRANSITION}"),
         summary="Mark a no-show once the arrival day has ended at the property (idempotent)")
     async def no_show(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
-        with refusals():
+        with refusals(FrontDeskRefused):
             return stay_of_booking(*await frontdesk.no_show(booking_id, _actor(request)))
 
     @get("/{property_id:str}/arrivals", summary="Arrivals of a date, with rooms and status", responses=PROPERTY_404)
@@ -174,7 +159,7 @@ class FrontDeskController(Controller):
 
     @staticmethod
     async def _view(frontdesk: FrontDeskService, property_id: str, which: str, day: dt.date | None) -> StayList:
-        with refusals():
+        with refusals(FrontDeskRefused):
             day, rows = await frontdesk.view(property_id, which, day)
         return StayList(property_id=property_id, date=day, items=[stay_out(r) for r in rows])
 
@@ -186,6 +171,6 @@ class FrontDeskController(Controller):
     async def board(self, property_id: str, frontdesk: FrontDeskService,
                     start: Annotated[dt.date | None, Parameter(query="from")] = None,
                     end: Annotated[dt.date | None, Parameter(query="to")] = None) -> BoardOut:
-        with refusals():
+        with refusals(FrontDeskRefused):
             nights, rooms, grid = await frontdesk.board(property_id, start, end)
         return board_out(property_id, nights, rooms, grid)

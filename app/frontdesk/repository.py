@@ -30,9 +30,9 @@ _ROOM_TYPES = (
 )
 
 
-async def property_today(db: asyncpg.Pool | asyncpg.Connection, property_id: str) -> dt.date | None:
-    """The property's local date now (its time zone), or None when there is no such property."""
-    return await db.fetchval("SELECT (now() AT TIME ZONE time_zone)::date FROM properties WHERE id = $1", property_id)
+async def property_time_zone(db: asyncpg.Pool | asyncpg.Connection, property_id: str) -> str | None:
+    """The property's time zone, or None when there is no such property."""
+    return await db.fetchval("SELECT time_zone FROM properties WHERE id = $1", property_id)
 
 
 async def room_type_of(conn: asyncpg.Connection, property_id: str, product_id: uuid.UUID) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from app.catalog.domain import resort_today
 from app.catalog.repository import as_uuid
 from app.frontdesk import domain
 from app.frontdesk import repository as repo
@@ -227,10 +228,11 @@ class FrontDeskService:
 
     @staticmethod
     async def _property_today(db: Any, property_id: str) -> dt.date:
-        today = await repo.property_today(db, property_id)
-        if today is None:
+        """Today at the property (its time zone, not the server's)."""
+        zone = await repo.property_time_zone(db, property_id)
+        if zone is None:
             raise FrontDeskRefused(404, "property_not_found", f"no property {property_id}")
-        return today
+        return resort_today(zone, dt.datetime.now(dt.UTC))
 
     @staticmethod
     async def _booking(conn: asyncpg.Connection, bid: uuid.UUID) -> asyncpg.Record:

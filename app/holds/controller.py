@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
@@ -13,7 +11,7 @@ from litestar.params import Body, Parameter
 
 from app.auth.guards import requires_login, requires_scopes
 from app.auth.principal import Principal, current_principal
-from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.errors import refusals
 from app.holds.domain import HoldRefused
 from app.holds.schemas import EXAMPLE, HoldIn, HoldOut, HoldPage, hold_out
 from app.holds.service import HoldService
@@ -49,25 +47,6 @@ Page = Annotated[int, Parameter(ge=1, le=10_000)]
 PerPage = Annotated[int, Parameter(ge=1, le=100)]
 
 
-def problem_of(exc: HoldRefused) -> AppError:
-    """A refusal of the rules as the API's error (problem+json with a stable code)."""
-    extra: dict[str, Any] = {}
-    if exc.nights:
-        extra["nights"] = [n.isoformat() for n in exc.nights]
-    if exc.field:
-        extra["errors"] = [{"field": exc.field, "message": str(exc)}]
-    error = {404: NotFound, 409: Conflict}.get(exc.status, ValidationFailed)
-    return error(str(exc), code=exc.code, extra=extra)
-
-
-@contextlib.contextmanager
-def refusals() -> Iterator[None]:
-    try:
-        yield
-    except HoldRefused as exc:
-        raise problem_of(exc) from None
-
-
 def _principal(request: Request[Any, Any, Any]) -> Principal:
     principal = current_principal(request)
     assert principal is not None  # the guards ran
@@ -100,7 +79,7 @@ class HoldsController(Controller):
             async def within(conn: Any, hold: Any) -> None:
                 await ticket.record(conn, created(hold))
 
-            with refusals():
+            with refusals(HoldRefused):
                 return created(await holds.create(principal, data.to_request(), within))
 
         return await idempotent(request, resources, "POST /holds", effect)  # type: ignore[return-value]
@@ -114,12 +93,12 @@ class HoldsController(Controller):
     @get("/{hold_id:str}", summary="One hold (its owner, front desk or admin)",
          guards=[requires_scopes("bookings:read")], responses=NOT_FOUND)
     async def get_one(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> HoldOut:
-        with refusals():
+        with refusals(HoldRefused):
             return hold_out(await holds.get(_principal(request), hold_id))
 
     @delete("/{hold_id:str}", summary="Release a hold now: its nights come back at once (idempotent)",
             guards=[requires_scopes("bookings:write")], status_code=204,
             responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead"))
     async def release(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> None:
-        with refusals():
+        with refusals(HoldRefused):
             await holds.release(_principal(request), hold_id)

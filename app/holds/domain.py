@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.catalog.domain import (
     PartyRequest,
@@ -30,6 +31,16 @@ class HoldRefused(ValueError):
                  nights: list[dt.date] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.field, self.nights = status, code, field, nights or []
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """What the problem body adds: the ``nights`` concerned, the ``errors`` of the ``field``."""
+        extra: dict[str, Any] = {}
+        if self.nights:
+            extra["nights"] = [n.isoformat() for n in self.nights]
+        if self.field:
+            extra["errors"] = [{"field": self.field, "message": str(self)}]
+        return extra
 
 
 @dataclass(frozen=True, slots=True)

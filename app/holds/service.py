@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
@@ -27,7 +26,7 @@ from app.auth.principal import Principal
 from app.auth.ratelimit import RateLimiter
 from app.catalog import rates as rates_repo
 from app.catalog import repository as catalog_repo
-from app.catalog.domain import ProductKind, Quote, package_free, quote
+from app.catalog.domain import ProductKind, Quote, package_free, quote, resort_today
 from app.errors import ServiceUnavailable
 from app.holds import repository as repo
 from app.holds.domain import (
@@ -124,7 +123,7 @@ class HoldService:
             if product is None or not product["active"]:
                 raise HoldRefused(422, "unknown_product", f"no active product {request.product_id}",
                                   field="product_id")
-            nights = stay_nights(request, dt.datetime.now(ZoneInfo(product["time_zone"])).date(),
+            nights = stay_nights(request, resort_today(product["time_zone"], dt.datetime.now(dt.UTC)),
                                  self.settings.sale_horizon_days)
             if not product["has_plan"]:
                 raise HoldRefused(422, "unknown_rate_plan", f"no rate plan {request.rate_plan!r}", field="rate_plan")

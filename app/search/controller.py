@@ -10,7 +10,7 @@ from app.problem_docs import returns
 from app.resources import Resources
 from app.search.query import LANGS, MAX_QUERY_LENGTH, MAX_RESULT_WINDOW, SORTS, make_params
 from app.search.responses import SearchResult
-from app.search.service import cached_search
+from app.search.service import search
 from app.settings import Settings
 
 MAX_PAGE_SIZE = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "search_max_page_size")
@@ -52,6 +52,5 @@ async def search_products(
         price_max=price_max, min_rating=min_rating, lat=lat, lon=lon, radius_km=radius_km, sort=sort,
         page=page, size=size, max_size=settings.search_max_page_size,
     )
-    body, hit = await cached_search(resources.redis, resources.es, settings.search_index, params,
-                                    settings.search_cache_ttl_s)
+    body, hit = await search(resources, params)
     return Response(body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"})

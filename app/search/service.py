@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.catalog.cache import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES, search_generation
+from app.resources import Resources
 from app.search.query import (
     SearchParams,
     build_search_body,
@@ -35,6 +36,13 @@ async def run_search(es: AsyncElasticsearch, index: str, params: SearchParams,
     if facets is not None:
         answer["facets"] = facets
     return answer
+
+
+async def search(resources: Resources, params: SearchParams) -> tuple[bytes, bool]:
+    """The use case behind ``GET /search``: the encoded answer and whether it came from the cache."""
+    settings = resources.settings
+    return await cached_search(resources.redis, resources.es, settings.search_index, params,
+                               settings.search_cache_ttl_s)
 
 
 async def cached_search(redis: Redis, es: AsyncElasticsearch, index: str, params: SearchParams,

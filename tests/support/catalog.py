@@ -26,6 +26,7 @@ import pytest
 
 from app.catalog import details as details_svc
 from app.catalog import writes
+from app.catalog.domain import ANY_VERSION
 from app.catalog.repository import get_product
 from app.catalog.schemas import CapacityIn, DetailsIn, PricesIn, ProductIn, PropertyIn
 
@@ -106,7 +107,7 @@ class CatalogFactory:
             "attributes": {},
         } | overrides
         data = msgspec.convert(values, DetailsIn)
-        return await self.call(details_svc.put_details, self.db, str(product_id), data, "*")
+        return await self.call(details_svc.put_details, self.db, str(product_id), data, ANY_VERSION)
 
     async def resort(
         self, nights: int = 30, start: dt.date | None = None, **property_overrides: Any

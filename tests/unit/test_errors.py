@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import msgspec
+import pytest
 from litestar import Litestar, get, post
 from litestar.testing import TestClient
 
-from app.errors import EXCEPTION_HANDLERS, Conflict, PreconditionFailed
+from app.errors import (
+    EXCEPTION_HANDLERS,
+    AppError,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    refusal,
+    refusals,
+)
+from app.frontdesk.domain import FrontDeskRefused
+from app.holds.domain import HoldRefused
+from sagas.service import BookingRefused
 
 
 class Payload(msgspec.Struct):
@@ -87,3 +102,30 @@ def test_method_not_allowed_is_405_problem() -> None:
         response = c.delete("/things")
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(("status", "kind"), [(404, NotFound), (409, Conflict), (422, ValidationFailed)])
+def test_a_refusal_becomes_the_error_of_its_status(status: int, kind: type[AppError]) -> None:
+    error = refusal(status, "some_rule", "refused", {"nights": ["2027-01-01"]})
+    assert type(error) is kind and error.status == status
+    assert (error.code, error.detail, error.extra) == ("some_rule", "refused", {"nights": ["2027-01-01"]})
+
+
+@pytest.mark.parametrize("refused", [
+    HoldRefused(409, "sold_out", "no room", nights=[dt.date(2027, 1, 1)], field="check_in"),
+    FrontDeskRefused(409, "sold_out", "no room", nights=["2027-01-01"],
+                     errors=[{"field": "check_in", "message": "no room"}]),
+    BookingRefused(409, "sold_out", "no room", nights=["2027-01-01"],
+                   errors=[{"field": "check_in", "message": "no room"}]),
+])
+def test_every_domain_refusal_answers_the_same_problem(refused: Exception) -> None:
+    @get("/refused")
+    async def refuse() -> None:
+        with refusals(type(refused)):
+            raise refused
+
+    with TestClient(Litestar([refuse], exception_handlers=EXCEPTION_HANDLERS)) as c:  # type: ignore[arg-type]
+        response = c.get("/refused")
+    body = response.json()
+    assert response.status_code == 409 and body["code"] == "sold_out" and body["detail"] == "no room"
+    assert body["nights"] == ["2027-01-01"] and body["errors"] == [{"field": "check_in", "message": "no room"}]

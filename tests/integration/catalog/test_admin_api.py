@@ -217,11 +217,12 @@ async def _race(db: Any, product_id: str, writers: int) -> list[str]:
     import asyncio
 
     from app.catalog import writes
+    from app.catalog.domain import ExpectedVersion
     from app.errors import AppError
 
     async def one(n: int) -> str:
         try:
-            await writes.update_product(db, product_id, {"name": f"Writer {n}"}, '"v1"')
+            await writes.update_product(db, product_id, {"name": f"Writer {n}"}, ExpectedVersion(frozenset({1})))
             return "ok"
         except AppError as exc:
             return exc.code

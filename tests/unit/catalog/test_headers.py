@@ -2,31 +2,59 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
+from app.catalog import details, service, writes
 from app.catalog.attributes import attribute_errors
-from app.catalog.domain import ProductKind
-from app.catalog.headers import check_if_match, etag, not_modified, pick_language
+from app.catalog.domain import ANY_VERSION, ExpectedVersion, ProductKind
+from app.catalog.headers import etag, expected_version, not_modified, pick_language
+from app.catalog.writes import check_version
 from app.errors import PreconditionFailed, PreconditionRequired
 
 
+def check(header: str | None, current: int, *, required: bool = True) -> None:
+    """What an admin write does: the controller parses the header, the service checks the version."""
+    check_version(expected_version(header), current, required=required)
+
+
+def test_if_match_is_parsed_into_the_typed_version_the_services_take() -> None:
+    assert expected_version(etag(3)) == ExpectedVersion(frozenset({3}))
+    assert expected_version('W/"v2", "v3-en"') == ExpectedVersion(frozenset({2, 3}))
+    assert expected_version(" * ") == ANY_VERSION
+    assert expected_version("garbage") == ExpectedVersion(frozenset())
+    assert expected_version(None) is None and expected_version("  ") is None
+
+
 def test_if_match_accepts_the_current_version_only() -> None:
-    check_if_match(etag(3), 3)
-    check_if_match('W/"v3"', 3)
-    check_if_match('"v3-en"', 3)
-    check_if_match('"v2", "v3"', 3)
-    check_if_match("*", 7)
+    check(etag(3), 3)
+    check('W/"v3"', 3)
+    check('"v3-en"', 3)
+    check('"v2", "v3"', 3)
+    check("*", 7)
     with pytest.raises(PreconditionFailed) as caught:
-        check_if_match(etag(2), 3)
-    assert caught.value.headers["ETag"] == '"v3"'
+        check(etag(2), 3)
+    assert caught.value.headers["ETag"] == '"v3"' and caught.value.extra == {"current_etag": '"v3"'}
     with pytest.raises(PreconditionFailed):
-        check_if_match("garbage", 3)
+        check("garbage", 3)
 
 
 def test_if_match_missing_is_428_when_required() -> None:
     with pytest.raises(PreconditionRequired):
-        check_if_match(None, 1)
-    check_if_match(None, 1, required=False)
+        check(None, 1)
+    check(None, 1, required=False)
+    check("", 1, required=False)
+
+
+def test_the_services_parse_no_header() -> None:
+    """``If-Match`` is HTTP: the catalogue's services take an ``ExpectedVersion`` and never see the header."""
+    for module in (writes, details, service):
+        source = inspect.getsource(module)
+        assert "if_match" not in source.lower().replace("if-match", "") and "expected_version(" not in source
+    for function in (writes.update_property, writes.update_product, writes.set_prices, writes.set_capacity,
+                     details.put_details, service.update_product, service.put_details):
+        assert "ExpectedVersion" in str(inspect.signature(function).parameters["expected"].annotation)
 
 
 def test_if_none_match() -> None:

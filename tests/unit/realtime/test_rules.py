@@ -33,15 +33,18 @@ def test_frames_are_json_with_the_data_embedded_as_encoded() -> None:
 
 
 def test_date_range_rules() -> None:
-    today = dt.date.today()
-    assert _range({}, 62) == (today, today + dt.timedelta(days=14))
+    today = dt.date(2027, 3, 2)  # at the resort; the server may still be on the 1st
+    assert _range({}, 62, today) == (today, today + dt.timedelta(days=14))
     start = today + dt.timedelta(days=3)
-    assert _range({"from": start.isoformat(), "to": (start + dt.timedelta(days=62)).isoformat()}, 62)[0] == start
+    assert _range({"from": start.isoformat(), "to": (start + dt.timedelta(days=62)).isoformat()}, 62, today)[0] == start
+    assert _range({"from": "2027-03-01"}, 62, today)[0] == dt.date(2027, 3, 1)  # a day of grace
+    with pytest.raises(Invalid):
+        _range({"from": "2027-02-28"}, 62, today)
     for bad in ({"from": "2030-02-30"}, {"from": 5}, {"from": start.isoformat(), "to": start.isoformat()},
                 {"from": start.isoformat(), "to": (start + dt.timedelta(days=63)).isoformat()},
                 {"from": "2001-01-01", "to": "2001-01-05"}):
         with pytest.raises(Invalid):
-            _range(bad, 62)
+            _range(bad, 62, today)
 
 
 def test_since_rules() -> None:
