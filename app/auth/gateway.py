@@ -16,9 +16,11 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+import structlog
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from redis.exceptions import RedisError
 
 from app.auth.audit import AUTH_REFUSALS
 from app.auth.guards import sign_in_required
@@ -37,6 +39,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PARTNER_TYP = "at+jwt"
 BAD_TOKENS = "bad-token"
 AUDIT_FIRST, AUDIT_EVERY = 5, 100
+log = structlog.get_logger("app.auth.gateway")
 
 
 class TokenFlood(Exception):
@@ -116,6 +119,16 @@ def _partner(claims: dict[str, Any]) -> Principal:
     )
 
 
+async def flooding(auth: AuthService, ip: str) -> bool:
+    """Whether ``ip`` has spent its budget of refused tokens. The budget is a shield, not a gate: with Redis
+    unreachable or its pool exhausted (a burst), tokens are still verified, never answered 500 or 503."""
+    try:
+        return await auth.limiter.exhausted(BAD_TOKENS, f"ip:{ip}", auth.settings.rate_limit_bad_tokens_per_minute)
+    except (RedisError, OSError) as exc:
+        log.warning("bad_token_budget_unavailable", error=str(exc) or type(exc).__name__)
+        return False
+
+
 async def _claims(auth: AuthService, token: str, via_cookie: bool, ip: str) -> tuple[dict[str, Any], bool]:
     """Verified claims (from the local cache when this exact token was verified before) and whether the
     token is a partner's. The unverified ``iss`` only picks the verifier; each verifier checks it again."""
@@ -124,7 +137,7 @@ async def _claims(auth: AuthService, token: str, via_cookie: bool, ip: str) -> t
     # A partner token is never accepted from the cookie, cached or not.
     if cached is not None and not (via_cookie and cached.get("iss") == partner_issuer):
         return cached, cached.get("iss") == partner_issuer
-    if await auth.limiter.exhausted(BAD_TOKENS, f"ip:{ip}", auth.settings.rate_limit_bad_tokens_per_minute):
+    if await flooding(auth, ip):
         raise TokenFlood()
     _, unverified = split_token(token)
     if unverified.get("iss") == partner_issuer and not via_cookie:
@@ -152,7 +165,10 @@ async def _count_refusal(auth: AuthService, scope: Scope, reason: str) -> None:
     """Count a refused token against its address; audit a sample of a flood."""
     AUTH_REFUSALS.labels(reason).inc()
     ip = client_ip(scope)
-    count = await auth.limiter.count(BAD_TOKENS, f"ip:{ip}")
+    try:
+        count = await auth.limiter.count(BAD_TOKENS, f"ip:{ip}")
+    except (RedisError, OSError):
+        count = 1  # uncounted while Redis is away: audited as a first refusal
     if sampled(count):
         auth.audit.record("access", "refused", ip=ip, user_agent=header(scope, b"user-agent"), reason=reason,
                           path=scope.get("path"), method=scope.get("method"), refusals_this_minute=count)

@@ -46,3 +46,25 @@ async def test_a_flood_is_stopped_before_verification_and_sampled_in_the_audit(
     finally:
         await conn.close()  # the app's shutdown flushed its audit queue
     assert len(rows) == 5, len(rows)  # 41 refusals (and 2 accepted): only the first five are rows
+
+
+async def test_the_budget_is_a_shield_a_redis_out_of_reach_lets_tokens_be_verified() -> None:
+    """Redis unreachable (or its pool exhausted in a burst): the flood check admits instead of failing the
+    request; before, every unseen token was answered 500."""
+    import socket
+    from types import SimpleNamespace
+
+    from redis.asyncio import Redis
+
+    from app.auth.gateway import flooding
+    from app.auth.ratelimit import RateLimiter
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gone = Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    auth = SimpleNamespace(limiter=RateLimiter(gone), settings=SimpleNamespace(rate_limit_bad_tokens_per_minute=3))
+    try:
+        assert await flooding(auth, "192.0.2.7") is False  # type: ignore[arg-type]
+    finally:
+        await gone.aclose()
