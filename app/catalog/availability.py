@@ -4,6 +4,7 @@ Written by holds (``app.holds``), bookings (``sagas``) and capacity changes (``w
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -12,6 +13,15 @@ import asyncpg
 from app.outbox import record_event
 
 INVENTORY_RETURNING = "product_id, night, capacity, held, sold, version"
+
+
+SOLD_OUT_PREFIX = "hold:soldout:"
+
+
+def sold_out_mark(product_id: uuid.UUID | str, night: dt.date) -> str:
+    """The Redis key marking a night known sold out. Holds set it to refuse further attempts before any
+    database work; whoever gives units back (a release, a failed booking, a capacity raise) deletes it."""
+    return f"{SOLD_OUT_PREFIX}{product_id}:{night.isoformat()}"
 
 
 async def record_availability(conn: asyncpg.Connection, product_id: uuid.UUID, property_id: str, cause: str,

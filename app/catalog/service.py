@@ -19,6 +19,7 @@ import asyncpg
 from app.catalog import details, views, writes
 from app.catalog import rates as rates_repo
 from app.catalog import repository as repo
+from app.catalog.availability import sold_out_mark
 from app.catalog.cache import cached_view, invalidate_product
 from app.catalog.documents import ProductDetails, Review
 from app.catalog.domain import ExpectedVersion, PartyRequest, ProductKind
@@ -109,7 +110,15 @@ async def set_capacity(
 ) -> tuple[int, int]:
     count, version = await writes.set_capacity(resources.db, product_id, data, expected)
     await _forget(resources, product_id)
+    await _unmark_sold_out(resources, product_id, data.start, data.end)
     return count, version
+
+
+async def _unmark_sold_out(resources: Resources, product_id: str, start: dt.date, end: dt.date) -> None:
+    """A raise frees units at once: holds must not go on refusing on a stale sold-out mark."""
+    marks = [sold_out_mark(product_id, start + dt.timedelta(days=i)) for i in range((end - start).days)]
+    with contextlib.suppress(Exception):  # the marks expire by themselves within seconds
+        await resources.redis.delete(*marks)
 
 
 async def inventory(resources: Resources, product_id: str, start: dt.date, end: dt.date) -> list[Row]:

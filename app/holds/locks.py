@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.catalog.availability import SOLD_OUT_PREFIX
+
 _ACQUIRE = """
 for i, key in ipairs(KEYS) do
   if redis.call('EXISTS', 'hold:lock:' .. key) == 1 then return 0 end
@@ -170,19 +172,19 @@ class HoldLocks:
         """Which of ``resources`` carry a sold-out mark."""
         if not resources:
             return []
-        values = await self._call(self.redis.mget([f"hold:soldout:{r}" for r in resources]))
+        values = await self._call(self.redis.mget([f"{SOLD_OUT_PREFIX}{r}" for r in resources]))
         return [r for r, v in zip(resources, values, strict=True) if v is not None]
 
     async def mark_sold_out(self, resources: list[str]) -> None:
         if resources:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for resource in resources:
-                    pipe.set(f"hold:soldout:{resource}", b"1", px=self.soldout_ms)
+                    pipe.set(f"{SOLD_OUT_PREFIX}{resource}", b"1", px=self.soldout_ms)
                 await self._call(pipe.execute())
 
     async def clear_sold_out(self, resources: list[str]) -> None:
         if resources:
-            await self._call(self.redis.delete(*[f"hold:soldout:{r}" for r in resources]))
+            await self._call(self.redis.delete(*[f"{SOLD_OUT_PREFIX}{r}" for r in resources]))
 
     async def set_lease(self, hold_id: str, ttl_ms: int) -> None:
         await self._call(self.redis.set(f"hold:lease:{hold_id}", b"1", px=max(ttl_ms, 1)))

@@ -32,3 +32,23 @@ async def test_a_hold_takes_the_nights_and_release_gives_them_back(
     again = (await client.get(f"/holds/{body['id']}", headers=guest_headers)).json()
     assert again["status"] == "released" and again["ended_at"]
     assert (await client.get("/holds", headers=guest_headers)).json()["items"] == []
+
+
+async def test_a_capacity_raise_ends_the_sold_out_refusals_at_once(
+    client: Any, catalog_resort: Any, guest_headers: dict[str, str], admin_headers: dict[str, str], hold: Any,
+    sync_resources: Any,
+) -> None:
+    room, night = catalog_resort.room, catalog_resort.start + dt.timedelta(days=20)
+    await client.put(f"/admin/products/{room['id']}/inventory", headers=admin_headers,
+                     json={"start": night.isoformat(), "end": (night + dt.timedelta(days=1)).isoformat(), "capacity": 1})
+    assert (await hold(guest_headers, hold_body(room, night))).status_code == 201
+    refused = await hold(guest_headers, hold_body(room, night))
+    assert (refused.status_code, refused.json()["code"]) == (409, "sold_out")
+    mark = f"hold:soldout:{room['id']}:{night.isoformat()}"
+    assert await sync_resources.redis.exists(mark)  # further attempts are refused before any database work
+    raised = await client.put(f"/admin/products/{room['id']}/inventory", headers=admin_headers,
+                              json={"start": night.isoformat(), "end": (night + dt.timedelta(days=1)).isoformat(),
+                                    "capacity": 2})
+    assert raised.status_code == 200, raised.text
+    assert not await sync_resources.redis.exists(mark)
+    assert (await hold(guest_headers, hold_body(room, night))).status_code == 201
