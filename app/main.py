@@ -26,6 +26,8 @@ from app.resources import Resources, open_resources
 from app.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings, get_settings
 from app.strict_bodies import StrictRequest
+from app.tracing import http as tracing_http
+from app.tracing import setup as tracing_setup
 from realtime.endpoint import RawSend
 
 # The composition root: each feature declares itself in its ``api`` module, with ``ROUTES`` and optionally
@@ -62,6 +64,7 @@ async def ping() -> dict[str, str]:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
+    tracing_setup.configure(settings, "api")
     features = _features()
 
     @contextlib.asynccontextmanager
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.resources = resources
             app.state.readiness = Readiness(resources)
             stack.push_async_callback(app.state.readiness.close)
+            stack.callback(tracing_setup.shutdown)  # the last spans exported on the way out
             for feature in features:
                 if hasattr(feature, "lifespan"):
                     await stack.enter_async_context(feature.lifespan(app, resources))
@@ -88,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=routes,
         middleware=middleware,
+        plugins=tracing_http.plugins(),  # HTTP spans, only when tracing is on
         lifespan=[lifespan],
         on_startup=[document_api, index.publish_links(links)],
         state=State({"settings": settings, "probe_limiter": ProbeLimiter()}),

@@ -1,4 +1,5 @@
-"""Structured JSON logs with a request id on every line, and the Prometheus registry's helpers."""
+"""Structured JSON logs with a request id (and, with tracing on, the trace and span ids) on every line, and
+the Prometheus registry's helpers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from app import tracing
 from app.clientaddr import Network, apply_trusted_proxies, client_ip
 from app.settings import Settings
 
@@ -28,6 +30,8 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
     ]
+    if settings.otel_exporter != "none":
+        shared.insert(1, tracing.add_trace_ids)  # after the request's context: the current span wins
     renderer: Any = (
         structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer()
     )

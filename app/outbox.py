@@ -1,7 +1,8 @@
 """The transactional outbox: record an event in the caller's transaction; the relay publishes it.
 
 The Kafka message is an :class:`EventEnvelope` (JSON), keyed by aggregate id so one aggregate's events
-stay in order on one partition.
+stay in order on one partition. With tracing on, the row and the envelope carry the W3C ``traceparent`` of
+the span that wrote the event (``app.tracing``); it is optional, so rows and messages without it decode.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from app import tracing
 
-class EventEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+
+class EventEnvelope(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     event_id: uuid.UUID
     topic: str
     event_type: str
@@ -23,9 +26,10 @@ class EventEnvelope(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     occurred_at: dt.datetime
     payload: dict[str, Any] = {}
+    traceparent: str | None = None
 
 
-_encoder = msgspec.json.Encoder()
+_encoder = msgspec.json.Encoder()  # omit_defaults: no traceparent key when tracing is off
 _decoder = msgspec.json.Decoder(EventEnvelope)
 
 
@@ -54,8 +58,9 @@ async def record_event(
     if not conn.is_in_transaction():
         raise RuntimeError("record_event must run inside the transaction that made the change")
     event_id: uuid.UUID = await conn.fetchval(
-        "INSERT INTO outbox (topic, aggregate_type, aggregate_id, event_type, version, payload)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING event_id",
+        "INSERT INTO outbox (topic, aggregate_type, aggregate_id, event_type, version, payload, traceparent)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING event_id",
         topic, aggregate_type, aggregate_id, event_type, version, _encoder.encode(payload or {}).decode(),
+        tracing.current_traceparent(),
     )
     return event_id

@@ -28,6 +28,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: str = "local"
     log_level: str = "INFO"
     log_json: bool = True
+    # Tracing (app/tracing): "none" (off, nothing installed), "console" (spans as JSON lines on stdout) or
+    # "otlp" (OTLP/HTTP to otel_endpoint + /v1/traces). Each process is "<otel_service_name>-<role>".
+    otel_exporter: str = "none"
+    otel_endpoint: str = "http://127.0.0.1:4318"
+    otel_service_name: str = "resort"
+    # Share of new traces kept (a trace continued from a caller follows the caller's decision).
+    otel_sample_ratio: float = 1.0
+    # How long finished spans wait in the process before they are sent, at most.
+    otel_batch_delay_ms: int = 1000
     data_dir: str = str(PROJECT_ROOT / ".data")
 
     api_host: str = "127.0.0.1"
@@ -210,6 +219,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_API_WORKERS": self.api_workers >= 1,
             "RESORT_SUPERVISE_BACKOFF_S": 0 < self.supervise_backoff_s <= self.supervise_backoff_max_s,
             "RESORT_SUPERVISE_CRASH_LIMIT": self.supervise_crash_limit >= 1,
+            "RESORT_OTEL_EXPORTER": self.otel_exporter in ("none", "console", "otlp"),
+            "RESORT_OTEL_ENDPOINT": urlsplit(self.otel_endpoint).scheme in {"http", "https"},
+            "RESORT_OTEL_SAMPLE_RATIO": 0.0 <= self.otel_sample_ratio <= 1.0,
+            "RESORT_OTEL_BATCH_DELAY_MS": self.otel_batch_delay_ms > 0,
             "RESORT_EXTRA_ROLES": all("=" in item and ":" in item for item in self.extra_roles),
         }
         for var, ok in checks.items():

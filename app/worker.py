@@ -15,6 +15,7 @@ from prometheus_client import start_http_server
 
 from app.resources import Resources, open_resources
 from app.settings import Settings, get_settings
+from app.tracing import setup as tracing_setup
 
 log = structlog.get_logger("app.worker")
 
@@ -92,6 +93,15 @@ async def run_worker(settings: Settings, roles: list[str]) -> None:
             start_http_server(settings.worker_metrics_port, addr=settings.api_host)
         except OSError as exc:  # a busy port costs the metrics, not the role
             log.warning("metrics_port_unavailable", port=settings.worker_metrics_port, error=str(exc))
+    tracing_setup.configure(settings, roles[0] if len(roles) == 1 else "worker")
+    try:
+        await _run_roles(settings, roles, functions, stop)
+    finally:
+        tracing_setup.shutdown()  # the last spans exported on the way out
+    log.info("worker_stopped", roles=roles)
+
+
+async def _run_roles(settings: Settings, roles: list[str], functions: dict[str, RoleFn], stop: asyncio.Event) -> None:
     async with open_resources(settings) as resources:
         tasks = {asyncio.create_task(fn(resources, stop), name=name) for name, fn in functions.items()}
         tasks.add(asyncio.create_task(_heartbeat(resources, roles, stop), name="heartbeat"))
@@ -108,4 +118,3 @@ async def run_worker(settings: Settings, roles: list[str]) -> None:
             log.error("role_failed", role=task.get_name(), exc_info=task.exception())
         if failed:
             raise SystemExit(1)
-    log.info("worker_stopped", roles=roles)

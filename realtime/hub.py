@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import structlog
 from redis.asyncio import Redis
 
+from app import tracing
 from realtime.channels import CLOSE_SESSION_ENDED, meta_key, stream_key, update_frame
 from realtime.metrics import FRAMES_SENT, LATENCY, RESYNCS
 from realtime.store import Entry, StreamStore, parse_entries
@@ -76,12 +77,28 @@ class ChannelReader:
         written = 0
         for entry in entries:
             entry.frame = update_frame(self.channel, self.epoch, entry.seq, entry.data)
-            for sub in self.subs:
-                if sub.conn.offer(sub, entry):
-                    written += 1
+            if entry.traceparent and tracing.enabled():
+                written += self._push_traced(entry)
+            else:
+                written += self._push(entry)
             if entry.t:  # the event -> socket time of this entry's last frame written in the fan-out
                 LATENCY.observe(max(time.time() - entry.t / 1000, 0))
         FRAMES_SENT.inc(written)
+
+    def _push(self, entry: Entry) -> int:
+        written = 0
+        for sub in self.subs:
+            if sub.conn.offer(sub, entry):
+                written += 1
+        return written
+
+    def _push_traced(self, entry: Entry) -> int:
+        """The fan-out of one entry as a span of the trace that caused it (the event's, via the publisher)."""
+        with tracing.span(f"push {self.channel.split(':', 1)[0]}", entry.traceparent, "producer",
+                          {"resort.live.channel": self.channel, "resort.live.seq": entry.seq}) as span:
+            written = self._push(entry)
+            span.set_attribute("resort.live.frames", written)
+            return written
 
 
 class Hub:

@@ -19,6 +19,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
+from app import tracing
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
 from app.settings import Settings
@@ -54,6 +55,7 @@ class Publisher:
         append = await handler(envelope) if handler else None
         if append is None:
             return "ignored" if handler is None else "stale"
+        append.traceparent = tracing.current_traceparent()  # the api's push of these entries continues it
         return "published" if await self.store.append(append) else "duplicate"
 
     async def _inventory(self, envelope: EventEnvelope) -> Append | None:
@@ -122,13 +124,23 @@ async def consume(publisher: Publisher, consumer: AIOKafkaConsumer, stop: asynci
 
 
 async def _apply(publisher: Publisher, raw: bytes | None, stop: asyncio.Event) -> None:
+    try:
+        envelope = decode_envelope(raw or b"")
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        PUBLISHER_SKIPPED.inc()
+        log.error("publisher_bad_event", error=repr(exc))
+        return
+    with tracing.message_span(envelope, "realtime-publisher"):
+        await _attempts(publisher, envelope, stop)
+
+
+async def _attempts(publisher: Publisher, envelope: EventEnvelope, stop: asyncio.Event) -> None:
     delay = 0.2
     while True:
         try:
-            envelope = decode_envelope(raw or b"")
             PUBLISHED.labels(await publisher.handle(envelope)).inc()
             return
-        except (msgspec.DecodeError, msgspec.ValidationError, KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             PUBLISHER_SKIPPED.inc()
             log.error("publisher_bad_event", error=repr(exc))
             return

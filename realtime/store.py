@@ -27,7 +27,8 @@ end
 """
 
 # KEYS: seen, then (stream, meta) per channel, then hashes to set. ARGV: seen ttl, maxlen, epoch candidate,
-# time ms, number of channels n, n data, then triplets (hash index, field, value) for the extra hashes.
+# time ms, number of channels n, traceparent ('' without tracing), n data, then triplets (hash index, field,
+# value) for the extra hashes.
 _APPEND = _ENSURE + """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
 local n = tonumber(ARGV[5])
@@ -35,9 +36,13 @@ for i = 1, n do
   local stream, meta = KEYS[2 * i], KEYS[2 * i + 1]
   ensure(stream, meta, ARGV[3] .. '.' .. i)
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
-  redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], seq .. '-0', 'd', ARGV[5 + i], 't', ARGV[4])
+  if ARGV[6] == '' then
+    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], seq .. '-0', 'd', ARGV[6 + i], 't', ARGV[4])
+  else
+    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], seq .. '-0', 'd', ARGV[6 + i], 't', ARGV[4], 'p', ARGV[6])
+  end
 end
-for j = 6 + n, #ARGV, 3 do
+for j = 7 + n, #ARGV, 3 do
   redis.call('HSET', KEYS[2 * n + 1 + tonumber(ARGV[j])], ARGV[j + 1], ARGV[j + 2])
 end
 return 1
@@ -58,6 +63,7 @@ class Entry:
     t: int = 0
     frame: str = ""
     parsed: Any = None
+    traceparent: str | None = None  # the publisher's span, when it traces: the push continues its trace
 
 
 @dataclass(slots=True)
@@ -68,6 +74,7 @@ class Append:
     at_ms: int
     entries: list[tuple[str, bytes]] = field(default_factory=list)
     fields: list[tuple[str, str, str]] = field(default_factory=list)  # (hash key, field, value)
+    traceparent: str | None = None
 
 
 def new_epoch() -> str:
@@ -78,7 +85,9 @@ def parse_entries(raw: list[Any]) -> list[Entry]:
     entries = []
     for entry_id, values in raw:
         seq = int(entry_id.split(b"-", 1)[0])
-        entries.append(Entry(seq, values[b"d"], int(values.get(b"t", 0))))
+        traceparent = values.get(b"p")
+        entries.append(Entry(seq, values[b"d"], int(values.get(b"t", 0)),
+                             traceparent=traceparent.decode() if traceparent else None))
     return entries
 
 
@@ -97,7 +106,8 @@ class StreamStore:
             keys += [stream_key(channel), meta_key(channel)]
         hashes = sorted({h for h, _, _ in append.fields})
         keys += hashes
-        args: list[Any] = [self.seen_ttl_s, self.maxlen, new_epoch(), append.at_ms, len(append.entries)]
+        args: list[Any] = [self.seen_ttl_s, self.maxlen, new_epoch(), append.at_ms, len(append.entries),
+                           append.traceparent or ""]
         args += [data for _, data in append.entries]
         for h, name, value in append.fields:
             args += [hashes.index(h) + 1, name, value]

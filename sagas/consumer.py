@@ -12,6 +12,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
+from app import tracing
 from app.outbox import EventEnvelope, decode_envelope
 from app.settings import Settings
 
@@ -52,7 +53,7 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
                     ready.set()
             for tp, messages in batches.items():
                 for message in messages:
-                    await _handle(handle, message.value, stop)
+                    await _handle(handle, message.value, stop, group)
                 await commits.commit({tp: messages[-1].offset + 1})
     finally:
         with contextlib.suppress(Exception):
@@ -80,12 +81,17 @@ class _Commits:
             log.warning("saga_commit_failed", error=repr(exc))
 
 
-async def _handle(handle: Handler, raw: bytes, stop: asyncio.Event) -> None:
+async def _handle(handle: Handler, raw: bytes, stop: asyncio.Event, group: str) -> None:
     try:
         envelope = decode_envelope(raw)
     except Exception:  # noqa: BLE001 - a poison message is logged and skipped, never retried forever
         log.error("saga_message_undecodable", size=len(raw))
         return
+    with tracing.message_span(envelope, group):  # a child of the span that sent it: one saga, one trace
+        await _attempts(handle, envelope, stop)
+
+
+async def _attempts(handle: Handler, envelope: EventEnvelope, stop: asyncio.Event) -> None:
     delay = 0.1
     while True:
         try:

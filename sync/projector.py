@@ -24,6 +24,7 @@ from elasticsearch import AsyncElasticsearch
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 from redis.asyncio import Redis
 
+from app import tracing
 from app.catalog.cache import bump_search_generation, invalidate_product
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
@@ -155,6 +156,10 @@ class CatalogProjector:
             log.error("projector_undecodable_message", error=str(exc))
             self.seen["undecodable"] += 1
             return "undecodable"
+        with tracing.message_span(envelope, self.consumer):
+            return await self._attempts(envelope, stop)
+
+    async def _attempts(self, envelope: EventEnvelope, stop: asyncio.Event | None) -> str:
         attempt, delay = 0, 0.2
         while True:
             try:

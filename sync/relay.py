@@ -25,6 +25,7 @@ import msgspec
 import structlog
 from aiokafka import AIOKafkaProducer
 
+from app import tracing
 from app.outbox import EventEnvelope, encode_envelope
 from app.resources import Resources
 from app.settings import Settings
@@ -36,7 +37,7 @@ _LEADER_LOCK = 7_250_100
 
 _SELECT_BATCH = """
 SELECT id, event_id, topic, aggregate_type, aggregate_id, event_type, version, payload::text AS payload,
-       created_at
+       created_at, traceparent
 FROM outbox
 WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
   -- only rows whose writers are older than every running transaction: no lower id can still appear
@@ -58,12 +59,13 @@ FROM outbox WHERE published_at IS NULL AND ($1::text[] IS NULL OR topic = ANY($1
 """
 
 
-def envelope_of(row: asyncpg.Record | dict[str, Any]) -> EventEnvelope:
-    """The Kafka message of one outbox row."""
+def envelope_of(row: asyncpg.Record | dict[str, Any], traceparent: str | None = None) -> EventEnvelope:
+    """The Kafka message of one outbox row (``traceparent``: the relay's producer span, else the row's)."""
     return EventEnvelope(
         event_id=row["event_id"], topic=row["topic"], event_type=row["event_type"],
         aggregate_type=row["aggregate_type"], aggregate_id=row["aggregate_id"], version=row["version"],
         occurred_at=row["created_at"], payload=msgspec.json.decode(row["payload"]),
+        traceparent=traceparent or row.get("traceparent"),
     )
 
 
@@ -95,17 +97,22 @@ class OutboxRelay:
             rows = await conn.fetch(_SELECT_BATCH, self.settings.relay_batch_size, self.topics)
             if not rows:
                 return 0
-            acks = []
-            for row in rows:
-                acks.append(await self.producer.send(
-                    self.settings.topic(row["topic"]), encode_envelope(envelope_of(row)),
-                    key=row["aggregate_id"].encode(),
-                ))
+            acks = [await self.send(row) for row in rows]
             await asyncio.gather(*acks)  # every message acked by the broker before we mark it
             await self.mark_published(conn, [row["id"] for row in rows])
         for row in rows:
             RELAY_PUBLISHED.labels(row["topic"]).inc()
         return len(rows)
+
+    async def send(self, row: asyncpg.Record) -> asyncio.Future[Any]:
+        """Queue one row's message; its producer span (tracing on) is the parent the consumers continue."""
+        topic = self.settings.topic(row["topic"])
+        with tracing.span(f"publish {row['event_type']}", row["traceparent"], "producer", {
+                "messaging.system": "kafka", "messaging.operation.type": "send", "messaging.destination.name": topic,
+                "messaging.message.id": str(row["event_id"])}):
+            envelope = envelope_of(row, tracing.current_traceparent())
+            return await self.producer.send(topic, encode_envelope(envelope), key=row["aggregate_id"].encode(),
+                                            headers=tracing.kafka_headers(envelope.traceparent))
 
     async def mark_published(self, conn: asyncpg.Connection, ids: list[int]) -> None:
         await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids)
