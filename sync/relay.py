@@ -106,12 +106,12 @@ class OutboxRelay:
 
     async def send(self, row: asyncpg.Record) -> asyncio.Future[Any]:
         """Queue one row's message; its producer span (tracing on) is the parent the consumers continue."""
-        topic = self.settings.topic(row["topic"])
         with tracing.span(f"publish {row['event_type']}", row["traceparent"], "producer", {
-                "messaging.system": "kafka", "messaging.operation.type": "send", "messaging.destination.name": topic,
-                "messaging.message.id": str(row["event_id"])}):
+                "messaging.system": "kafka", "messaging.operation.type": "send",
+                "messaging.destination.name": row["topic"], "messaging.message.id": str(row["event_id"])}):
             envelope = envelope_of(row, tracing.current_traceparent())
-            return await self.producer.send(topic, encode_envelope(envelope), key=row["aggregate_id"].encode(),
+            return await self.producer.send(self.settings.topic(row["topic"]), encode_envelope(envelope),
+                                            key=row["aggregate_id"].encode(),
                                             headers=tracing.kafka_headers(envelope.traceparent))
 
     async def mark_published(self, conn: asyncpg.Connection, ids: list[int]) -> None:

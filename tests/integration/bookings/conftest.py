@@ -57,9 +57,11 @@ class Roles:
         process.wait(10)
 
     def stop(self) -> None:
+        """SIGTERM to every role at once (each takes seconds to leave its consumer group), then wait."""
+        for process in self.processes.values():
+            process.terminate()
         for role in list(self.processes):
             process = self.processes.pop(role)
-            process.terminate()
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
@@ -87,14 +89,14 @@ def saga_roles(settings: Any, stack: object, tmp_path_factory: pytest.TempPathFa
         roles.stop()
 
 
-async def topics_exist(settings: Any) -> None:
+async def topics_exist(settings: Any, topics: tuple[str, ...] = ("saga.commands", "saga.replies")) -> None:
     """Create the saga's topics before its consumers join (auto-creation on first produce races them)."""
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     await producer.start()
     try:
-        for topic in ("saga.commands", "saga.replies"):
+        for topic in topics:
             for _ in range(50):
                 try:
                     await producer.partitions_for(settings.topic(topic))
