@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from app import tracing
 from app.outbox import EventEnvelope, decode_envelope, encode_envelope
 from app.settings import Settings, SettingsError
+from app.tracing import http as tracing_http
 from app.tracing import setup
 from sync.relay import envelope_of
 
@@ -122,3 +123,10 @@ def test_the_exporter_follows_the_settings() -> None:
     otlp = setup.exporter_for(Settings(otel_exporter="otlp", otel_endpoint="http://collector:4318/"))
     assert type(otlp).__name__ == "OTLPSpanExporter" and otlp._endpoint == "http://collector:4318/v1/traces"
     assert type(setup.exporter_for(Settings(otel_exporter="console"))).__name__ == "ConsoleSpanExporter"
+
+
+def test_the_api_gets_its_http_middleware_only_when_tracing_is_on(spans: InMemorySpanExporter) -> None:
+    names = [type(plugin).__name__ for plugin in tracing_http.plugins()]
+    assert names == ["RouteNames", "OpenTelemetryPlugin"]  # Litestar finds its plugin by this class name
+    setup.shutdown()
+    assert tracing_http.plugins() == []
