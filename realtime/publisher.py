@@ -41,10 +41,11 @@ def _ms(when: dt.datetime) -> int:
 
 
 class Publisher:
-    def __init__(self, db: asyncpg.Pool, redis: Redis, store: StreamStore) -> None:
+    def __init__(self, db: asyncpg.Pool, redis: Redis, store: StreamStore, group: str = "realtime-publisher") -> None:
         self.db = db
         self.redis = redis
         self.store = store
+        self.group = group  # its consumer group (the name of its spans' consumer)
 
     async def handle(self, envelope: EventEnvelope) -> str:
         """Write one event's entries; returns published, duplicate, stale or ignored."""
@@ -130,7 +131,7 @@ async def _apply(publisher: Publisher, raw: bytes | None, stop: asyncio.Event) -
         PUBLISHER_SKIPPED.inc()
         log.error("publisher_bad_event", error=repr(exc))
         return
-    with tracing.message_span(envelope, "realtime-publisher"):
+    with tracing.message_span(envelope, publisher.group):
         await _attempts(publisher, envelope, stop)
 
 
@@ -162,7 +163,8 @@ def consumer_of(settings: Settings) -> AIOKafkaConsumer:
 async def run(resources: Resources, stop: asyncio.Event) -> None:
     """The ``publisher`` role."""
     settings = resources.settings
-    publisher = Publisher(resources.db, resources.redis, StreamStore(resources.redis, settings.live_stream_maxlen))
+    publisher = Publisher(resources.db, resources.redis, StreamStore(resources.redis, settings.live_stream_maxlen),
+                          settings.live_publisher_group)
     consumer = consumer_of(settings)
     await consumer.start()
     log.info("publisher_started", topics=[settings.topic(t) for t in TOPICS])
