@@ -7,8 +7,8 @@ its producer span), and from the message into each consumer's span (:func:`messa
 events (saga commands, replies, booking events) carry it onward: one booking's saga is one trace.
 
 Off by default (``RESORT_OTEL_EXPORTER=none``): no SDK is installed, the HTTP middleware is not added,
-:func:`enabled` is False and every helper here returns at once (no span object, no context switch).
-:func:`configure` installs the SDK's provider with the configured exporter (:mod:`app.tracing.setup`).
+:func:`enabled` is False and every helper here returns at once (no span object, no context change).
+:func:`app.tracing.setup.configure` installs the SDK's provider with the configured exporter.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ class _State:
 
     provider: Any = None
     tracer: trace.Tracer | None = None
-    shutdown: Any = None
 
 
 def enabled() -> bool:

@@ -44,12 +44,11 @@ def configure(settings: Settings, role: str, exporter: Any = None) -> bool:
                                                    schedule_delay_millis=settings.otel_batch_delay_ms))
     _State.provider = provider
     _State.tracer = provider.get_tracer("resort")
-    _State.shutdown = provider.shutdown
     return True
 
 
 def shutdown() -> None:
     """Export what is buffered, stop the exporter, and turn tracing off in this process."""
-    if _State.shutdown is not None:
-        _State.shutdown()
-    _State.provider = _State.tracer = _State.shutdown = None
+    if _State.provider is not None:
+        _State.provider.shutdown()
+    _State.provider = _State.tracer = None
