@@ -143,8 +143,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     views_reconcile_interval_s: float = 5.0
     services_group: str = "saga-services"
     # Live updates (realtime/): the publisher's consumer group, per-channel retention, per-connection
-    # buffers, the auth deadline of a connection without a session, and when `reauth` is sent.
+    # buffers, the auth deadline of a connection without a session, and when `reauth` is sent; how often
+    # the publisher repairs channels whose events were lost (0: never).
     live_publisher_group: str = "realtime-publisher"
+    live_repair_interval_s: float = 5.0
     live_stream_maxlen: int = 1000
     live_buffer_frames: int = 256
     live_auth_timeout_s: float = 5.0

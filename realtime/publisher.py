@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 import structlog
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
 from app import tracing
@@ -31,6 +32,7 @@ from realtime.store import Append, StreamStore
 log = structlog.get_logger("realtime.publisher")
 TOPICS = ("inventory", "holds", "bookings")
 _encode = msgspec.json.encode
+_COMMIT_TIMEOUT_S = 2.0
 _HOLD_FIELDS = ("hold_id", "property_id", "product_id", "product_kind", "check_in", "check_out", "quantity",
                 "guests", "status", "expires_at", "total_amount", "currency")
 _BOOKING_FIELDS = ("booking_id", "status", "step", "reason", "check_in", "check_out", "confirmation_code", "at")
@@ -66,7 +68,7 @@ class Publisher:
         async with self.db.acquire() as conn:
             items = await items_for(conn, [product_id], sorted(nights),
                                     {(product_id, d): (int(n["free"]), int(n["version"])) for d, n in nights.items()})
-        fresh = await self._newer(property_id, items)
+        fresh = await self.newer(property_id, items)
         if not fresh:
             return None
         own = {i["night"] for i in fresh if i["product_id"] == str(product_id)}
@@ -83,7 +85,7 @@ class Publisher:
                           for i in fresh]
         return append
 
-    async def _newer(self, property_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def newer(self, property_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The items whose version is above the one last published for their (product, night)."""
         if not items:
             return []
@@ -100,28 +102,45 @@ class Publisher:
     async def _booking(self, envelope: EventEnvelope) -> Append:
         payload = envelope.payload
         booking_id = str(payload.get("booking_id") or envelope.aggregate_id)
-        state = {k: payload.get(k) for k in _BOOKING_FIELDS} | {"booking_id": booking_id}
-        append = Append(str(envelope.event_id), _ms(envelope.occurred_at))
-        append.entries.append((f"booking:{booking_id}", _encode(state)))
-        append.entries.append((f"frontdesk:{payload['property_id']}",
-                               _encode({"kind": "booking", "event_type": envelope.event_type} | state)))
-        key = booking_key(booking_id)
-        owner = {"owner_kind": payload.get("owner_kind"), "owner_id": payload.get("owner_id"),
-                 "partner_client_id": payload.get("partner_client_id"), "property_id": payload.get("property_id")}
-        append.fields += [(key, name, str(value)) for name, value in owner.items() if value is not None]
-        append.fields.append((key, "state", _encode(state).decode()))
-        return append
+        return booking_append(str(envelope.event_id), _ms(envelope.occurred_at), booking_id, payload,
+                              envelope.event_type)
+
+
+def booking_append(event_id: str, at_ms: int, booking_id: str, payload: dict[str, Any], event_type: str) -> Append:
+    """A booking's state on its channel and the front desk's feed, and its owner and latest state."""
+    state = {k: payload.get(k) for k in _BOOKING_FIELDS} | {"booking_id": booking_id}
+    append = Append(event_id, at_ms)
+    append.entries.append((f"booking:{booking_id}", _encode(state)))
+    append.entries.append((f"frontdesk:{payload['property_id']}",
+                           _encode({"kind": "booking", "event_type": event_type} | state)))
+    key = booking_key(booking_id)
+    owner = {"owner_kind": payload.get("owner_kind"), "owner_id": payload.get("owner_id"),
+             "partner_client_id": payload.get("partner_client_id"), "property_id": payload.get("property_id")}
+    append.fields += [(key, name, str(value)) for name, value in owner.items() if value is not None]
+    append.fields.append((key, "state", _encode(state).decode()))
+    return append
 
 
 async def consume(publisher: Publisher, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-    """Apply batches and commit after each; a poison message is logged and skipped, never blocking."""
+    """Apply batches and commit after each; a poison message is logged and skipped, never blocking. A
+    commit the broker refuses (it restarted and forgot its topics) is given up after a while instead of
+    retried forever: the batch comes again and changes nothing (each event is claimed once)."""
     while not stop.is_set():
-        batches = await consumer.getmany(timeout_ms=300, max_records=200)
+        try:
+            batches = await consumer.getmany(timeout_ms=300, max_records=200)
+        except KafkaError as exc:  # the broker restarted: aiokafka reconnects
+            log.warning("publisher_fetch_failed", error=repr(exc))
+            await asyncio.sleep(0.5)
+            continue
         for messages in batches.values():
             for message in messages:
                 await _apply(publisher, message.value, stop)
         if batches:
-            await consumer.commit()
+            try:
+                async with asyncio.timeout(_COMMIT_TIMEOUT_S):
+                    await consumer.commit()
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("publisher_commit_failed", error=repr(exc))
 
 
 async def _apply(publisher: Publisher, raw: bytes | None, stop: asyncio.Event) -> None:
@@ -165,10 +184,15 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
     settings = resources.settings
     publisher = Publisher(resources.db, resources.redis, StreamStore(resources.redis, settings.live_stream_maxlen),
                           settings.live_publisher_group)
+    from realtime.repair import repair_periodically
+
     consumer = consumer_of(settings)
     await consumer.start()
     log.info("publisher_started", topics=[settings.topic(t) for t in TOPICS])
+    repairs = asyncio.create_task(repair_periodically(publisher, settings, stop), name="live-repair")
     try:
         await consume(publisher, consumer, stop)
     finally:
+        repairs.cancel()
+        await asyncio.gather(repairs, return_exceptions=True)
         await consumer.stop()
