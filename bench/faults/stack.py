@@ -1,6 +1,7 @@
 """The system under test: a private Redis and Kafka (so the run may flush and restart them), the shared
 PostgreSQL, MongoDB and Elasticsearch with databases of its own, two api processes, two orchestrators,
-the participants, the sweeper, the relay, the projector and the booking views - each a real process the
+the participants, the sweeper, the relay, the projector (reconciling every 10 s), the booking views and
+the live publisher - each a real process the
 nemesis may kill, pause and restart."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import httpx
 from app.settings import PROJECT_ROOT
 from app.stack import LocalServer, LocalStack
 
-ROLES = ("relay", "projector", "saga", "saga", "services", "sweeper", "booking-views")
+ROLES = ("relay", "projector", "saga", "saga", "services", "sweeper", "booking-views", "publisher")
 
 
 def _free_port() -> int:
@@ -65,7 +66,7 @@ class FaultStack:
                "RESORT_SAGA_MAX_RESENDS": "2", "RESORT_SAGA_DEADLINE_S": "120", "RESORT_PAYMENT_TIMEOUT_S": "0.5",
                "RESORT_SWEEPER_INTERVAL_S": "0.2", "RESORT_SAGA_GROUP": f"faults-saga-{run}",
                "RESORT_SERVICES_GROUP": f"faults-services-{run}", "RESORT_PROJECTOR_GROUP": f"faults-proj-{run}",
-               "RESORT_RECONCILE_INTERVAL_S": "0"}
+               "RESORT_LIVE_PUBLISHER_GROUP": f"faults-live-{run}", "RESORT_RECONCILE_INTERVAL_S": "10"}
         stack = cls(root, env, servers=LocalStack([redis, kafka]))
         return stack
 

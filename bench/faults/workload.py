@@ -30,6 +30,7 @@ class Op:
     status: int = 0
     code: str = ""
     ref: str = ""
+    actor: str = "guest"  # or the partner's client id
 
 
 @dataclass
@@ -37,35 +38,44 @@ class History:
     began: float = field(default_factory=time.monotonic)
     ops: list[Op] = field(default_factory=list)
 
-    def start(self, kind: str, client: int) -> Op:
-        op = Op(kind, client, time.monotonic() - self.began)
+    def start(self, kind: str, client: int, actor: str = "guest") -> Op:
+        op = Op(kind, client, time.monotonic() - self.began, actor=actor)
         self.ops.append(op)
         return op
 
 
 @dataclass
 class Guest:
+    """A simulated guest, or a partner (``actor`` its client id, ``renew`` its client-credentials grant)."""
+
     n: int
     token: str = ""
+    actor: str = "guest"
+    renew: Any = None
     holds: list[str] = field(default_factory=list)
     bookings: list[str] = field(default_factory=list)
 
 
 class Workload:
     def __init__(self, apis: list[str], products: list[str], nights: list[dt.date], sign_in: Any,
-                 history: History) -> None:
+                 history: History, booked: Any = None) -> None:
         self.clients = [httpx.AsyncClient(base_url=url, timeout=10) for url in apis]
         self.products, self.nights, self.sign_in, self.history = products, nights, sign_in, history
+        self.booked = booked or (lambda booking_id: None)  # told every acknowledged booking (live watchers)
 
     async def close(self) -> None:
         for client in self.clients:
             await client.aclose()
 
-    async def run(self, guests: int, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(self._guest(Guest(n), stop) for n in range(guests)))
+    async def run(self, guests: int, stop: asyncio.Event, partners: tuple[Guest, ...] = ()) -> None:
+        await asyncio.gather(*(self._guest(Guest(n), stop) for n in range(guests)),
+                             *(self._guest(partner, stop) for partner in partners))
+
+    async def _renew(self, guest: Guest) -> str:
+        return await (guest.renew() if guest.renew is not None else self.sign_in(guest.n))
 
     async def _guest(self, guest: Guest, stop: asyncio.Event) -> None:
-        guest.token = await self.sign_in(guest.n)
+        guest.token = await self._renew(guest)
         while not stop.is_set():
             roll = random.random()
             if guest.holds and roll < 0.45:
@@ -91,7 +101,7 @@ class Workload:
                 await asyncio.sleep(0.5)
                 continue
             if response.status_code == 401:
-                guest.token = await self.sign_in(guest.n)  # Redis lost the session: sign in again
+                guest.token = await self._renew(guest)  # Redis lost the session: sign in again
                 continue
             if response.status_code in (429, 503) or response.status_code >= 500:
                 await asyncio.sleep(float(response.headers.get("retry-after", "0.5")))
@@ -114,7 +124,7 @@ class Workload:
         body = {"product_id": random.choice(self.products), "check_in": night.isoformat(),
                 "check_out": (night + dt.timedelta(days=random.choice((1, 1, 2)))).isoformat(),
                 "quantity": 1, "guests": 2}
-        op = self.history.start("hold", guest.n)
+        op = self.history.start("hold", guest.n, guest.actor)
         response = await self._call(guest, op, "POST", "/holds", body)
         self._finish(op, response, (201,))
         if op.outcome == "ok":
@@ -123,7 +133,7 @@ class Workload:
 
     async def _release(self, guest: Guest) -> None:
         hold_id = guest.holds.pop(random.randrange(len(guest.holds)))
-        op = self.history.start("release", guest.n)
+        op = self.history.start("release", guest.n, guest.actor)
         op.ref = hold_id
         self._finish(op, await self._call(guest, op, "DELETE", f"/holds/{hold_id}"), (204,))
 
@@ -131,12 +141,13 @@ class Workload:
         hold_id = guest.holds.pop(random.randrange(len(guest.holds)))
         body = {"hold_ids": [hold_id], "guest": {"name": f"Guest {guest.n}", "email": f"g{guest.n}@example.com"},
                 "payment": {"card_token": random.choice(TOKENS)}}
-        op = self.history.start("book", guest.n)
+        op = self.history.start("book", guest.n, guest.actor)
         response = await self._call(guest, op, "POST", "/bookings", body)
         self._finish(op, response, (202,))
         if op.outcome == "ok":
             op.ref = response.json()["id"]  # type: ignore[union-attr]
             guest.bookings.append(op.ref)
+            self.booked(op.ref)
 
     async def _cancel(self, guest: Guest) -> None:
         """Cancel a booking the guest sees confirmed (a pending one is looked at again later)."""
@@ -151,7 +162,7 @@ class Workload:
             guest.bookings.remove(booking_id)
         if status != "confirmed":
             return
-        op = self.history.start("cancel", guest.n)
+        op = self.history.start("cancel", guest.n, guest.actor)
         op.ref = booking_id
         response = await self._call(guest, op, "POST", f"/bookings/{booking_id}/cancel")
         self._finish(op, response, (202,))
