@@ -1,5 +1,7 @@
 """The quick fault-injection run (``python -m bench.faults --quick``): the whole system under every kind of
-fault, checked by the history checker. It fails on any violation of design.md §4."""
+fault, with guests, partners, an administrator and live subscribers, checked by the history checker
+(and the stores' convergence, the live sequences, the partners' feeds). It fails on any violation of
+design.md §4."""
 
 from __future__ import annotations
 
@@ -24,3 +26,7 @@ def test_the_quick_fault_run_keeps_every_promise(settings: Settings, stack: obje
     assert run.returncode == 0, run.stderr[-2000:]
     assert sorted(report["fault_kinds"]) == sorted(KINDS)
     assert report["outcomes"]["book"]["ok"] > 0 and report["outcomes"]["cancel"]["ok"] > 0
+    assert report["outcomes"]["price"]["ok"] > 0  # the search documents changed while the faults ran
+    assert min(report["operations_by_actor"].get(p, 0) for p in ("partner-acme", "partner-globe")) > 0
+    assert report["partner_feed_events"] > 0
+    assert report["live"]["frames"]["update"] > 0 and report["live"]["booking_channels"] > 0
