@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import msgspec
+import structlog
 
 from app.auth.gateway import authenticate
 from app.auth.jwtcheck import TokenRejected
@@ -36,6 +37,7 @@ from realtime.service import LiveService
 from realtime.snapshots import Snapshot
 from realtime.store import Entry
 
+log = structlog.get_logger("realtime.session")
 MAX_SUBSCRIPTIONS = 32
 MAX_FRAME = 4096
 _decode = msgspec.json.decode
@@ -77,6 +79,7 @@ class LiveSession:
         self.conn = conn
         self.principal: Principal | None = None
         self.timers: list[asyncio.TimerHandle] = []
+        self.ended = False
         conn.on_resync = self._resync
         if principal is not None:
             self._signed_in(principal)
@@ -107,6 +110,7 @@ class LiveSession:
             self.conn.push(reauth_frame(max(int(self.principal.expires_at - time.time()), 0)))
 
     def end(self) -> None:
+        self.ended = True
         for timer in self.timers:
             timer.cancel()
         self.service.hub.untrack(self.principal.session_id if self.principal else None, self.conn)
@@ -181,11 +185,25 @@ class LiveSession:
         await self._attach(channel, params, since)
 
     async def _resync(self, sub: Subscription) -> None:
-        if self.conn.subs.get(sub.channel) is sub:
-            self._detach(sub)
-            channel = parse_channel(sub.channel)
-            assert channel is not None
-            await self._attach(channel, sub.params, None)
+        """A fresh snapshot for ``sub``; retried while Redis or PostgreSQL cannot answer (a failed attempt
+        must not leave the subscriber detached and never told)."""
+        if self.conn.subs.get(sub.channel) is not sub:
+            return
+        self._detach(sub)
+        channel = parse_channel(sub.channel)
+        assert channel is not None
+        delay = 0.1
+        while not self.ended and self.conn.closing is None and sub.channel not in self.conn.subs:
+            try:
+                await self._attach(channel, sub.params, None)
+                return
+            except Invalid as exc:
+                self.conn.push(exc.frame)
+                return
+            except Exception as exc:  # noqa: BLE001 - a store unreachable: try again
+                log.warning("live_resync_retry", channel=sub.channel, error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _attach(self, channel: Channel, params: dict[str, Any], since: tuple[str, int] | None,
                       attempts: int = 3) -> None:
@@ -203,8 +221,12 @@ class LiveSession:
         sub = Subscription(self.conn, name, channel.kind, epoch, seq, params)
         self.conn.subs[name] = sub
         SUBSCRIPTIONS.labels(channel.kind).inc()
-        reader = await self.service.hub.add(sub)
-        entries = await store.after(name, seq)
+        try:
+            reader = await self.service.hub.add(sub)
+            entries = await store.after(name, seq)
+        except BaseException:
+            self._detach(sub)  # never left half attached, its updates piling up in a backlog
+            raise
         if self.conn.subs.get(name) is not sub:  # unsubscribed or closed meanwhile
             return
         lost = reader.epoch != epoch
