@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
+import redis.exceptions
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
@@ -180,6 +181,14 @@ def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Res
                    {"Retry-After": "1"})
 
 
+def store_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Redis (sessions, rate limits, locks) went away mid-request (a restart): like the database, a
+    dependency without which the api serves nothing; the client may retry (with the same Idempotency-Key)."""
+    log.warning("store_unavailable", error=repr(exc), path=request.url.path)
+    return problem(request, 503, "store_unavailable", "Temporarily unavailable",
+                   "a store the request needs was unreachable; retry shortly", None, {"Retry-After": "1"})
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled_exception", exc_info=exc, path=request.url.path)
     return problem(request, 500, "internal_error", "Internal server error", "An unexpected error occurred.")
@@ -192,6 +201,9 @@ EXCEPTION_HANDLERS = {
     asyncpg.exceptions.AdminShutdownError: database_unavailable,
     asyncpg.exceptions.CannotConnectNowError: database_unavailable,
     asyncpg.exceptions.TooManyConnectionsError: database_unavailable,
+    asyncpg.exceptions.InternalClientError: database_unavailable,  # a connection broken mid-operation
+    redis.exceptions.ConnectionError: store_unavailable,
+    redis.exceptions.TimeoutError: store_unavailable,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
     Exception: unexpected_error_handler,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import asyncpg
 import msgspec
 import pytest
+import redis.exceptions
 from litestar import Litestar, get, post
 from litestar.testing import TestClient
 
@@ -44,13 +46,20 @@ async def conflict() -> None:
     raise Conflict("already there", code="hold_conflict", extra={"hold_id": "h1"})
 
 
+@get("/gone/{what:str}")
+async def gone(what: str) -> None:
+    raise {"redis": redis.exceptions.ConnectionError("Connection closed by server."),
+           "redis-timeout": redis.exceptions.TimeoutError("Timeout reading from socket"),
+           "postgres": asyncpg.exceptions.InternalClientError("cannot switch to state 15")}[what]
+
+
 @get("/stale")
 async def stale() -> None:
     raise PreconditionFailed()
 
 
 def client() -> TestClient[Litestar]:
-    app = Litestar([create_thing, boom, conflict, stale], exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
+    app = Litestar([create_thing, boom, conflict, stale, gone], exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
     return TestClient(app)
 
 
@@ -129,3 +138,13 @@ def test_every_domain_refusal_answers_the_same_problem(refused: Exception) -> No
     body = response.json()
     assert response.status_code == 409 and body["code"] == "sold_out" and body["detail"] == "no room"
     assert body["nights"] == ["2027-01-01"] and body["errors"] == [{"field": "check_in", "message": "no room"}]
+
+
+@pytest.mark.parametrize(("what", "code"), [("redis", "store_unavailable"), ("redis-timeout", "store_unavailable"),
+                                            ("postgres", "database_unavailable")])
+def test_a_store_lost_mid_request_is_503_with_retry_after_not_500(what: str, code: str) -> None:
+    with client() as c:
+        response = c.get(f"/gone/{what}")
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == code
