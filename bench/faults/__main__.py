@@ -203,7 +203,8 @@ def report(args: argparse.Namespace, history: History, nemesis: Nemesis, found: 
                for k in ("hold", "book", "release", "cancel", "price")}
     actors = {a: sum(1 for op in ops if op.actor == a) for a in sorted({op.actor for op in ops})}
     out = {"seconds": args.seconds, "guests": args.guests, "operations": len(ops), "outcomes": outcome,
-           "operations_by_actor": actors, "faults": describe(nemesis.timeline),
+           "operations_by_actor": actors, "server_errors": history.server_errors,
+           "faults": describe(nemesis.timeline),
            "faults_by_kind": {k: sum(1 for f in nemesis.timeline if f.kind == k) for k in KINDS},
            "fault_kinds": sorted({f.kind for f in nemesis.timeline}),
            **{k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()},

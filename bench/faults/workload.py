@@ -37,6 +37,7 @@ class Op:
 class History:
     began: float = field(default_factory=time.monotonic)
     ops: list[Op] = field(default_factory=list)
+    server_errors: dict[str, int] = field(default_factory=dict)  # "POST /holds 500" -> answers (retried)
 
     def start(self, kind: str, client: int, actor: str = "guest") -> Op:
         op = Op(kind, client, time.monotonic() - self.began, actor=actor)
@@ -103,6 +104,9 @@ class Workload:
             if response.status_code == 401:
                 guest.token = await self._renew(guest)  # Redis lost the session: sign in again
                 continue
+            if response.status_code >= 500 and response.status_code != 503:
+                what = f"{method} /{path.split('/')[1]} {response.status_code}"
+                self.history.server_errors[what] = self.history.server_errors.get(what, 0) + 1
             if response.status_code in (429, 503) or response.status_code >= 500:
                 await asyncio.sleep(float(response.headers.get("retry-after", "0.5")))
                 continue
