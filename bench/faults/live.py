@@ -74,6 +74,8 @@ class Subscriber:
                     self._bearer = ""  # Redis lost the session: sign in again
             except (OSError, TimeoutError, WebSocketException, asyncio.IncompleteReadError):
                 pass
+            except Exception as exc:  # noqa: BLE001 - a frame this client cannot read: recorded, reconnect
+                self.frames.append(Frame(self._now(), self.n, "client_error", code=repr(exc)[:200]))
             finally:
                 self.ws = None
             attempt += 1
