@@ -85,11 +85,14 @@ class FeedReader:
                 return True
 
     async def finish(self, apis: list[str], timeout: float = 30) -> None:
-        """Read to the end once everything has settled."""
+        """Read to the end once everything has settled (a feed that cannot be read is a violation)."""
         async with httpx.AsyncClient(base_url=apis[0], timeout=10) as client:
-            async with asyncio.timeout(timeout):
-                while not await self.read(client):
-                    await asyncio.sleep(0.5)
+            try:
+                async with asyncio.timeout(timeout):
+                    while not await self.read(client):
+                        await asyncio.sleep(0.5)
+            except TimeoutError:
+                self.order.append(f"{self.guest.actor} feed: not readable to its end within {timeout} s")
 
 
 async def feed_start(database_url: str, client_id: str) -> int:

@@ -62,6 +62,9 @@ class FaultStack:
                "RESORT_SEARCH_INDEX": "faults_products",
                "RESORT_LOG_JSON": "true", "RESORT_LOG_LEVEL": "INFO", "RESORT_COOKIE_SECURE": "false",
                "RESORT_RATE_LIMIT_API_PER_MINUTE": "100000000", "RESORT_HOLD_RATE_PER_MINUTE": "100000000",
+               # every simulated client shares 127.0.0.1: sessions a Redis flush lost must not trip the
+               # per-address limit of invalid tokens for all of them (and a partner's expired token)
+               "RESORT_RATE_LIMIT_BAD_TOKENS_PER_MINUTE": "100000000",
                "RESORT_HOLD_TTL_S": "6", "RESORT_HOLD_LOCK_TTL_MS": "1000", "RESORT_SAGA_STEP_TIMEOUT_S": "2",
                "RESORT_SAGA_MAX_RESENDS": "2", "RESORT_SAGA_DEADLINE_S": "120", "RESORT_PAYMENT_TIMEOUT_S": "0.5",
                "RESORT_SWEEPER_INTERVAL_S": "0.2", "RESORT_SAGA_GROUP": f"faults-saga-{run}",
