@@ -3,7 +3,7 @@
 Every ``live_repair_interval_s``, for each property with an availability channel, the items of the next
 ``live_max_range_days`` nights whose PostgreSQL version is above the one last published (or that were
 never published) go out as one ordinary update (``cause: repair``); and each booking changed in the last
-hour (but not in the last 2 s) whose channel exists and tells another status than PostgreSQL's gets its
+10 minutes (but not in the last 2 s) whose channel exists and tells another status than PostgreSQL's gets its
 state published again. Subscribers
 see plain updates with consecutive seqs: their sequences stay gapless, their values converge.
 """
@@ -26,7 +26,7 @@ from realtime.queries import items_for, property_products
 from realtime.store import Append
 
 log = structlog.get_logger("realtime.repair")
-BOOKING_WINDOW_S = 3600
+BOOKING_WINDOW_S = 600  # events lost in a broker restart are recent; bounded work every round
 _BOOKINGS = ("SELECT id::text AS booking_id, status, step, reason, property_id, owner_kind, owner_id,"
              " check_in::text, check_out::text, confirmation_code FROM bookings"
              " WHERE updated_at > now() - make_interval(secs => $1)"

@@ -70,10 +70,11 @@ class Subscriber:
             try:
                 await self._session(url)
             except InvalidStatus as exc:
+                self._failed(f"handshake {exc.response.status_code}")
                 if exc.response.status_code == 401 and self.token is not None:
                     self._bearer = ""  # Redis lost the session: sign in again
-            except (OSError, TimeoutError, WebSocketException, asyncio.IncompleteReadError):
-                pass
+            except (OSError, TimeoutError, WebSocketException, asyncio.IncompleteReadError) as exc:
+                self._failed(type(exc).__name__)
             except Exception as exc:  # noqa: BLE001 - a frame this client cannot read: recorded, reconnect
                 self.frames.append(Frame(self._now(), self.n, "client_error", code=repr(exc)[:200]))
             finally:
@@ -96,6 +97,9 @@ class Subscriber:
             async for raw in ws:
                 self.on_frame(json.loads(raw))
             self.frames.append(Frame(self._now(), self.n, "closed", code=str(ws.close_code)))
+
+    def _failed(self, why: str) -> None:
+        self.frames.append(Frame(self._now(), self.n, "disconnected", code=why))
 
     def _subscribe_op(self, channel: str) -> str:
         op: dict[str, Any] = {"op": "subscribe", "channel": channel}
