@@ -2,10 +2,10 @@
 
 Every ``live_repair_interval_s``, for each property with an availability channel, the items of the next
 ``live_max_range_days`` nights whose PostgreSQL version is above the one last published (or that were
-never published) go out as one ordinary update (``cause: repair``); and each booking changed in the last
-10 minutes (but not in the last 2 s) whose channel exists and tells another status than PostgreSQL's gets its
-state published again. Subscribers
-see plain updates with consecutive seqs: their sequences stay gapless, their values converge.
+never published) go out as one ordinary update (``cause: repair``); and each booking changed in the
+last 10 minutes (but not in the last 2 s) whose channel exists and tells another status than
+PostgreSQL's gets its state published again. Subscribers see plain updates with consecutive seqs:
+their sequences stay gapless, their values converge.
 """
 
 from __future__ import annotations
