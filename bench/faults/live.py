@@ -71,8 +71,8 @@ class Subscriber:
                 await self._session(url)
             except InvalidStatus as exc:
                 self._failed(f"handshake {exc.response.status_code}")
-                if exc.response.status_code == 401 and self.token is not None:
-                    self._bearer = ""  # Redis lost the session: sign in again
+                if exc.response.status_code in (401, 403) and self.token is not None:
+                    self._bearer = ""  # Redis lost the session (a refused handshake is a 403): sign in again
             except (OSError, TimeoutError, WebSocketException, asyncio.IncompleteReadError) as exc:
                 self._failed(type(exc).__name__)
             except Exception as exc:  # noqa: BLE001 - a frame this client cannot read: recorded, reconnect
