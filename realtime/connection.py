@@ -103,6 +103,9 @@ class Connection:
         if sub.catching_up:
             sub.backlog.append(entry)
             return False
+        if entry.epoch and entry.epoch != sub.epoch:  # a new epoch began: a snapshot first, never its entries
+            self.resync(sub)
+            return False
         seq = entry.seq
         if seq <= sub.cursor:
             return False

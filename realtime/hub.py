@@ -77,6 +77,7 @@ class ChannelReader:
         written = 0
         for entry in entries:
             entry.frame = update_frame(self.channel, self.epoch, entry.seq, entry.data)
+            entry.epoch = self.epoch
             if entry.traceparent and tracing.enabled():
                 written += self._push_traced(entry)
             else:

@@ -64,6 +64,7 @@ class Entry:
     frame: str = ""
     parsed: Any = None
     traceparent: str | None = None  # the publisher's span, when it traces: the push continues its trace
+    epoch: str = ""  # the epoch the reader read it in ("" for a subscriber's own catch-up entries)
 
 
 @dataclass(slots=True)
