@@ -103,7 +103,7 @@ class BookingsController(Controller):
         return Response(body, headers={READ_MODEL: source})
 
     @get("/{booking_id:str}", summary="A booking with the timeline of its saga (its guest, partner, front desk)",
-         guards=[requires_scopes("bookings:read")],
+         guards=[requires_scopes("bookings:read")], opt={"links": {"booking_id": "/id"}},
          responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`")})
     async def get_one(self, request: Request[Any, Any, Any], booking_id: str,
                       bookings: BookingService) -> Response[BookingOut]:
