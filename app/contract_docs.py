@@ -3,6 +3,7 @@ security requirements, links between operations, and ``OPTIONS``/``Allow`` agree
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, get_args
 
 import msgspec
@@ -48,17 +49,48 @@ def _expression(source: str) -> str:
     return f"$response.body#{source}" if source.startswith("/") else f"$response.header.{source}"
 
 
+@dataclass
+class BodyLink(Link):
+    """A link that also gives the target's whole request body (``x-schemathesis``: do not merge it into a
+    generated one, which would keep e.g. the generated items of a list after the linked first one)."""
+
+    extension: dict[str, Any] | None = field(default=None, metadata={"alias": "x-schemathesis"})
+
+
+def _body(template: Any) -> Any:
+    """A ``feeds`` template as a link's ``requestBody``: ``"/id"`` is the success body's JSON pointer, a
+    ``$``-expression stays as it is, anything else is a literal."""
+    if isinstance(template, dict):
+        return {key: _body(value) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_body(value) for value in template]
+    if isinstance(template, str) and (template.startswith("/") or template.startswith("$")):
+        return template if template.startswith("$") else _expression(template)
+    return template
+
+
+def _fed_links(app: Litestar, handler: Any) -> dict[str, Link | Reference]:
+    """``opt={"feeds": {"POST /bookings": {"hold_ids": ["/id"], ...}}}``: a link giving that operation's body."""
+    feeds: dict[str, Any] = handler.opt.get("feeds") or {}
+    by_label = {f"{method} {path}": operation for path, _, method, operation in operations(app)}
+    links: dict[str, Link | Reference] = {}
+    for label, template in feeds.items():
+        target = by_label[label]  # a KeyError names a feed to an operation that does not exist
+        links[f"{target.operation_id}Body"] = BodyLink(
+            operation_id=target.operation_id, request_body=_body(template), extension={"merge_body": False},
+            description=f"the body of `{label}`, from this answer")
+    return links
+
+
 def document_links(app: Litestar) -> None:
     """``opt={"links": {"product_id": "/id", "header.If-Match": "ETag"}}``: a link from every success
     response of the operation to every operation taking one of those path parameters, carrying each
-    value the target takes."""
+    value the target takes; ``opt={"feeds": ...}`` (see ``_fed_links``): links giving a target's body."""
     targets = [(operation, _parameters(operation)) for *_, operation in operations(app)]
     for _, handler, _, source in operations(app):
         wanted: dict[str, str] = handler.opt.get("links") or {}
-        if not wanted:
-            continue
-        links: dict[str, Link | Reference] = {}
-        for target, params in targets:
+        links: dict[str, Link | Reference] = _fed_links(app, handler)
+        for target, params in targets if wanted else ():
             values: dict[str, Any] = {}
             for name, origin in wanted.items():
                 where, _, param = name.rpartition(".")

@@ -32,8 +32,15 @@ Conventions for a new endpoint (follow them and the document is right without to
 6. **Links** for stateful testing and generated clients: ``opt={"links": {"hold_id": "/id"}}`` says the
    success body's JSON pointer ``/id`` is the ``hold_id`` of every operation with that path parameter;
    ``{"header.If-Match": "ETag"}`` feeds the response's ``ETag`` to the next write's ``If-Match``.
-7. Public routes: ``opt={"public": True}`` (the bearer token is then optional in ``security``).
-8. A handler that reads its body itself (no ``data`` parameter) declares it:
+   A body: ``opt={"feeds": {"POST /bookings": {"hold_ids": ["/id"], "payment": {...}}}}`` links to that
+   operation with its whole ``requestBody`` (``"/..."``: a JSON pointer of this answer; ``"$..."``: any
+   runtime expression; anything else: a literal), so a hold's id reaches the booking's body.
+7. A ``DELETE`` that ends a resource's life but keeps it readable (a released hold answers ``GET`` with
+   its final state): ``opt={"stays_readable": "the hold stays readable, `status: released`"}``. It is
+   written into the operation's description, and the contract test does not expect a 404 from a read
+   of that path after it (schemathesis's ``use_after_free``), only there.
+8. Public routes: ``opt={"public": True}`` (the bearer token is then optional in ``security``).
+9. A handler that reads its body itself (no ``data`` parameter) declares it:
    ``opt={"body": {"application/x-www-form-urlencoded": TheStruct}, "body_required": False}``; a header
    it reads itself likewise: ``opt={"headers": {"Idempotency-Key": {"required": True, "pattern": ...}}}``
    (JSON Schema keywords plus ``required`` and ``description``; see app.idempotency.keys.OPENAPI_HEADER).
@@ -228,6 +235,19 @@ def refusals_of_valid_requests(app: Litestar) -> dict[tuple[str, str], set[int]]
     return found
 
 
+def readable_after_delete(app: Litestar) -> set[tuple[str, str]]:
+    """``(GET, path)`` of the reads whose resource a ``DELETE`` with ``stays_readable`` keeps readable."""
+    kept = {path for path, handler, method, _ in operations(app)
+            if method == "DELETE" and handler.opt.get("stays_readable")}
+    return {(method, path) for path, _, method, _ in operations(app) if method == "GET" and path in kept}
+
+
+def _stays_readable(handler: HTTPRouteHandler, operation: Operation) -> None:
+    text = handler.opt.get("stays_readable")
+    if text:
+        operation.description = f"{operation.description or ''}\n\nAfterwards {text}.".strip()
+
+
 def query_lists(operation: Operation) -> None:
     """A repeatable query parameter (``list[str]``) is one value or several: ``?kind=a`` or
     ``?kind=a&kind=b``. On the wire every value is a string, so say so (``type: [array, string]``)."""
@@ -295,6 +315,7 @@ def document_api(app: Litestar) -> None:
         declare_body(handler, operation)
         declare_headers(handler, operation)
         document_statuses(path, handler, method, operation)
+        _stays_readable(handler, operation)
         query_lists(operation)
         if method == "PATCH":
             require_changes(app, operation)

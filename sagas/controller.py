@@ -94,7 +94,8 @@ class BookingsController(Controller):
         effect = starting(lambda within: bookings.cancel(principal, booking_id, within))
         return await idempotent(request, resources, f"POST /bookings/{booking_id}/cancel", effect)  # type: ignore
 
-    @get("/", summary="My bookings (paginated), from the read model", guards=[requires_scopes("bookings:read")])
+    @get("/", summary="My bookings (paginated), from the read model", guards=[requires_scopes("bookings:read")],
+         opt={"links": {"booking_id": "/items/0/id"}})
     async def list_mine(self, request: Request[Any, Any, Any], bookings: BookingService, page: Page = 1,
                         per_page: PerPage = 20) -> Response[BookingPage]:
         items, total, source = await bookings.mine(_principal(request), page, per_page)
@@ -102,7 +103,7 @@ class BookingsController(Controller):
         return Response(body, headers={READ_MODEL: source})
 
     @get("/{booking_id:str}", summary="A booking with the timeline of its saga (its guest, partner, front desk)",
-         guards=[requires_scopes("bookings:read")],
+         guards=[requires_scopes("bookings:read")], opt={"links": {"booking_id": "/id"}},
          responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`")})
     async def get_one(self, request: Request[Any, Any, Any], booking_id: str,
                       bookings: BookingService) -> Response[BookingOut]:

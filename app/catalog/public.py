@@ -40,6 +40,9 @@ Units = Annotated[int, Parameter(ge=1, le=50)]
 RANGE_RULES = {422: "`end` must be after `start` (`empty_date_range`, `invalid_date_range`), at most 366 nights"
                     " apart (`date_range_too_long`)"}
 PRODUCT_404 = {404: ("product_not_found",)}
+# A link (app.contract_docs): hold what was quoted.
+HOLD_THE_QUOTE = {"product_id": "/product_id", "check_in": "/start", "check_out": "/end", "quantity": "/units",
+                  "guests": "/guests", "rate_plan": "/rate_plan"}
 
 
 def _language(request: Request[Any, Any, Any], lang: str | None, accept_language: str | None) -> str:
@@ -168,7 +171,7 @@ async def product_availability(
 
 @get(
     "/products/{product_id:str}/quote",
-    opt=PUBLIC | {"problems": PRODUCT_404, "rules": RANGE_RULES},
+    opt=PUBLIC | {"problems": PRODUCT_404, "rules": RANGE_RULES, "feeds": {"POST /holds": HOLD_THE_QUOTE}},
     responses=returns(QuoteOut),
     tags=["catalogue"],
     summary="Price a stay of [start, end) for a party; lists every restriction it breaks",

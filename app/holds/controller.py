@@ -42,6 +42,19 @@ CREATE_ANSWERS = _problems(
          "`closed_to_arrival`, `closed_to_departure`, `max_occupancy`, `idempotency_key_reused`",
     s503="`busy`: the nights are contended right now; retry after `Retry-After` seconds",
 )
+# Links (app.contract_docs): a hold's id books it (a sandbox card and guest), and its stay can be held again.
+SANDBOX_BOOKING = {"guest": {"name": "Hong Gil-dong", "email": "gildong@example.com"},
+                   "payment": {"card_token": "tok_approve"}}
+FIELDS = ("product_id", "check_in", "check_out", "quantity", "guests", "rate_plan")
+
+
+def hold_links(at: str) -> dict[str, Any]:
+    """The links of an answer holding a hold at the JSON pointer ``at`` (``""``: the whole body)."""
+    return {"links": {"hold_id": f"{at}/id"}, "feeds": {
+        "POST /bookings": {"hold_ids": [f"{at}/id"], **SANDBOX_BOOKING},
+        "POST /holds": {name: f"{at}/{name}" for name in FIELDS}}}
+
+
 NOT_FOUND = _problems(s404="`hold_not_found`: no such hold, or not yours")
 Page = Annotated[int, Parameter(ge=1, le=10_000)]
 PerPage = Annotated[int, Parameter(ge=1, le=100)]
@@ -67,7 +80,7 @@ class HoldsController(Controller):
     @post("/", summary="Hold inventory for a short time while paying (Idempotency-Key required)",
           description=IDEMPOTENCY_DOC, guards=[requires_scopes("bookings:write")], status_code=201,
           responses=CREATE_ANSWERS,
-          opt={"headers": OPENAPI_HEADER, "links": {"hold_id": "/id"}, "rules": {
+          opt={"headers": OPENAPI_HEADER, **hold_links(""), "rules": {
               422: "the product, rate plan and nights must exist and be sellable for the party (codes above); "
                    "a key is reused only with the same body (`idempotency_key_reused`)"}})
     async def create(self, request: Request[Any, Any, Any], resources: Resources, holds: HoldService,
@@ -84,21 +97,23 @@ class HoldsController(Controller):
 
         return await idempotent(request, resources, "POST /holds", effect)  # type: ignore[return-value]
 
-    @get("/", summary="My active holds (paginated)", guards=[requires_scopes("bookings:read")])
+    @get("/", summary="My active holds (paginated)", guards=[requires_scopes("bookings:read")],
+         opt=hold_links("/items/0"))
     async def list_mine(self, request: Request[Any, Any, Any], holds: HoldService, page: Page = 1,
                         per_page: PerPage = 20) -> HoldPage:
         rows, total = await holds.list_active(_principal(request), page, per_page)
         return HoldPage(items=[hold_out(r) for r in rows], page=page, per_page=per_page, total=total)
 
     @get("/{hold_id:str}", summary="One hold (its owner, front desk or admin)",
-         guards=[requires_scopes("bookings:read")], responses=NOT_FOUND)
+         guards=[requires_scopes("bookings:read")], responses=NOT_FOUND, opt=hold_links(""))
     async def get_one(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> HoldOut:
         with refusals(HoldRefused):
             return hold_out(await holds.get(_principal(request), hold_id))
 
     @delete("/{hold_id:str}", summary="Release a hold now: its nights come back at once (idempotent)",
             guards=[requires_scopes("bookings:write")], status_code=204,
-            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead"))
+            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead"),
+            opt={"stays_readable": "the hold stays readable: `GET /holds/{hold_id}` answers it with `status: released`"})
     async def release(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> None:
         with refusals(HoldRefused):
             await holds.release(_principal(request), hold_id)

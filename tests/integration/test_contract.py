@@ -76,6 +76,7 @@ def _runs() -> list[tuple[str, int]]:
     return [(role, FIXED_SEED) for role in ROLES] + [(rotating_role, ROTATING_SEED)]
 
 
+@pytest.mark.timeout(300 + 12 * EXAMPLES)  # a deep local run (200 examples) takes minutes per role
 @pytest.mark.parametrize(("role", "seed"), _runs(), ids=lambda value: str(value))
 async def test_the_document_is_the_contract(role: str, seed: int, contract_api: str, contract_config: Path,
                                             contract_settings: Settings, contract_kit: AuthKit) -> None:
@@ -84,7 +85,8 @@ async def test_the_document_is_the_contract(role: str, seed: int, contract_api: 
     phases = "examples,coverage,fuzzing,stateful" if seed == FIXED_SEED else "examples,fuzzing,stateful"
     try:
         run = await asyncio.to_thread(run_schemathesis, contract_api, token, contract_config, seed=seed,
-                                      examples=EXAMPLES, phases=phases)
+                                      examples=EXAMPLES, phases=phases,
+                                      timeout=240 + 12 * EXAMPLES)
     finally:
         if session_id:
             await contract_kit.sessions.revoke(session_id)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Litestar, Response, get, patch, post
+from litestar import Controller, Litestar, Response, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.testing import TestClient
 
 from app.errors import EXCEPTION_HANDLERS
-from app.problem_docs import document_api, refusals_of_valid_requests, returns
+from app.problem_docs import document_api, readable_after_delete, refusals_of_valid_requests, returns
 from app.strict_bodies import StrictRequest
 
 
@@ -36,7 +36,8 @@ class HoldController(Controller):
     path = "/holds"
 
     @post("/", opt={"problems": {409: ("hold_conflict",)}, "links": {"hold_id": "/id", "header.If-Match": "ETag"},
-                    "rules": {422: "the product must have free units (`sold_out`)"}})
+                    "rules": {422: "the product must have free units (`sold_out`)"},
+                    "feeds": {"POST /bookings": {"hold_ids": ["/id"], "card": "tok_approve"}}})
     async def create(self, data: HoldIn) -> HoldOut:
         return HoldOut("h1", data.nights)
 
@@ -51,13 +52,28 @@ async def change(hold_id: str, data: HoldPatch, if_match: IfMatch = None) -> Hol
     return HoldOut(hold_id, 2)
 
 
+class BookingIn(msgspec.Struct, forbid_unknown_fields=True):
+    hold_ids: list[str]
+    card: str
+
+
+@post("/bookings")
+async def book(data: BookingIn) -> BookingIn:
+    return data
+
+
+@delete("/holds/{hold_id:str}", opt={"stays_readable": "the hold stays readable, `status: released`"})
+async def release(hold_id: str) -> None:
+    return None
+
+
 @get("/health/deep")
 async def deep() -> dict[str, str]:
     return {"status": "ok"}
 
 
 def _app() -> Litestar:
-    return Litestar([HoldController, change, deep], on_startup=[document_api], request_class=StrictRequest,
+    return Litestar([HoldController, change, deep, book, release], on_startup=[document_api], request_class=StrictRequest,
                     exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
 
 
@@ -97,15 +113,30 @@ def test_a_required_if_match_and_a_patch_body_are_documented_as_the_app_checks_t
 def test_links_carry_the_created_id_and_etag_to_every_operation_taking_them() -> None:
     _, doc = _document()
     links = doc["paths"]["/holds"]["post"]["responses"]["201"]["links"]
-    by_target = {link["operationId"]: link["parameters"] for link in links.values()}
+    by_target = {link["operationId"]: link["parameters"] for link in links.values() if "parameters" in link}
     assert {"path.hold_id": "$response.body#/id", "header.If-Match": "$response.header.ETag"} in by_target.values()
     assert {"path.hold_id": "$response.body#/id"} in by_target.values()  # the read takes no If-Match
+
+
+def test_a_link_gives_a_whole_request_body_from_the_answer() -> None:
+    _, doc = _document()
+    links = doc["paths"]["/holds"]["post"]["responses"]["201"]["links"]
+    fed = next(link for link in links.values() if "requestBody" in link)
+    assert fed["requestBody"] == {"hold_ids": ["$response.body#/id"], "card": "tok_approve"}
+    assert fed["operationId"] == doc["paths"]["/bookings"]["post"]["operationId"]
+    assert fed["x-schemathesis"] == {"merge_body": False}  # the link gives the whole body
+
+
+def test_a_delete_that_keeps_its_resource_readable_says_so() -> None:
+    app, doc = _document()
+    assert "`status: released`" in doc["paths"]["/holds/{hold_id}"]["delete"]["description"]
+    assert readable_after_delete(app) == {("GET", "/holds/{hold_id}")}
 
 
 def test_options_allows_every_method_of_the_path() -> None:
     with TestClient(_app()) as client:
         answer = client.options("/holds/h1")
-    assert answer.headers["allow"] == "GET, OPTIONS, PATCH"
+    assert answer.headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
 
 
 def test_bodies_are_decoded_strictly_but_a_whole_float_is_an_integer() -> None:
