@@ -145,7 +145,8 @@ def inferred_problems(path: str, handler: HTTPRouteHandler, method: str,
         found[401] = ([] if public and not handler.resolve_guards() else ["authentication_required"]) + [
             "invalid_token", "token_expired", "session_ended"]
         found[429] = ["rate_limited"]
-        found[503] = ["service_unavailable"]  # a partner token's keys cannot be fetched from the IdP
+        # a partner token's keys cannot be fetched from the IdP; Redis (sessions, limits) or PostgreSQL lost
+        found[503] = ["service_unavailable", "store_unavailable", "database_unavailable"]
         forbidden = (["insufficient_role", "insufficient_scope"] if handler.resolve_guards() else []) + (
             ["csrf_failed"] if method in UNSAFE else [])
         if forbidden:
