@@ -7,47 +7,16 @@ schema-valid requests; everything else is held to the document.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.problem_docs import readable_after_delete, refusals_of_valid_requests
-from app.settings import Settings
+from app.contract_config import config_text  # noqa: F401 - the tests write it next to their runs
 
-POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
-# RFC 6585: 428 is the answer to a missing precondition header (If-Match), which the document marks required.
-MISSING_HEADER = ["400", "401", "403", "406", "415", "422", "428"]
 # Operations that end the caller's own session(s): they would sign the run out halfway.
 SESSION_ENDING = ("/auth/logout", "/auth/sessions/{session_id}", "/admin/users/{subject}/sessions")
-
-
-def _toml(value: object) -> str:
-    return json.dumps(value)
-
-
-def config_text(settings: Settings) -> str:
-    """A schemathesis.toml: every check; per operation, the statuses its rules allow, and no 404 expected
-    from reading what a ``DELETE`` keeps readable (see app.problem_docs, ``stays_readable``)."""
-    from app.main import create_app
-
-    app = create_app(settings)
-    checks: dict[tuple[str, str], list[str]] = {}
-    for (method, path), statuses in sorted(refusals_of_valid_requests(app).items()):
-        allowed = POSITIVE_DEFAULT + sorted(str(s) for s in statuses)
-        checks.setdefault((method, path), []).append(
-            f"[operations.checks.positive_data_acceptance]\nexpected-statuses = {_toml(allowed)}")
-    for method, path in sorted(readable_after_delete(app)):
-        checks.setdefault((method, path), []).append("[operations.checks.use_after_free]\nenabled = false")
-    # Every check (what ``--checks all`` says, which would also override the per-operation lines below).
-    lines = ["[checks]", "enabled = true", "", '[checks.missing_required_header]',
-             f"expected-statuses = {_toml(MISSING_HEADER)}", ""]
-    for (method, path), tables in sorted(checks.items()):
-        # One include filter (several are OR-ed): the operation's label.
-        lines += ["[[operations]]", f"include-name = {_toml(f'{method} {path}')}", *tables, ""]
-    return "\n".join(lines)
 
 
 @dataclass
