@@ -23,6 +23,7 @@ import structlog
 from app.outbox import EventEnvelope
 from app.resources import Resources
 from app.settings import Settings
+from app.tracing import span
 from sagas import repository as repo
 from sagas.consumer import consume
 from sagas.domain import COMMANDS, Transition, confirmation_code, on_deadline, on_reply
@@ -81,15 +82,23 @@ async def deadlines(db: asyncpg.Pool, settings: Settings, batch: int = 50) -> in
         due = await repo.due(conn, batch)
         now = await conn.fetchval("SELECT now()")
         for booking in due:
-            # the last quarter of the saga's time is kept for its compensations, so it ends in time
-            overdue = booking["deadline"] - dt.timedelta(seconds=settings.saga_deadline_s * RESERVE) <= now
-            attempt = settings.saga_max_resends if overdue else booking["attempt"]
-            move = on_deadline(booking["step"], booking["status"], attempt, settings.saga_max_resends)
-            if move is None:
-                await _resend(conn, settings, booking)
-            else:
-                await apply(conn, settings, booking, move, "deadline")
+            # the booking's own trace: what the step sends on (a command, a compensation) continues it
+            with span(f"deadline {booking['step']}", booking["traceparent"],
+                      attributes={"resort.booking_id": str(booking["id"])}):
+                await _on_deadline(conn, settings, booking, now)
     return len(due)
+
+
+async def _on_deadline(conn: asyncpg.Connection, settings: Settings, booking: asyncpg.Record,
+                       now: dt.datetime) -> None:
+    # the last quarter of the saga's time is kept for its compensations, so it ends in time
+    overdue = booking["deadline"] - dt.timedelta(seconds=settings.saga_deadline_s * RESERVE) <= now
+    attempt = settings.saga_max_resends if overdue else booking["attempt"]
+    move = on_deadline(booking["step"], booking["status"], attempt, settings.saga_max_resends)
+    if move is None:
+        await _resend(conn, settings, booking)
+    else:
+        await apply(conn, settings, booking, move, "deadline")
 
 
 async def _resend(conn: asyncpg.Connection, settings: Settings, booking: asyncpg.Record) -> None:

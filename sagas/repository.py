@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from app.outbox import record_event
+from app.tracing import current_traceparent
 
 BOOKING_COLUMNS = (
     "id, owner_kind, owner_id, property_id, status, step, attempt, reason, guest::text AS guest, card_token,"
@@ -22,10 +23,12 @@ COMMANDS_TOPIC, REPLIES_TOPIC, EVENTS_TOPIC = "saga.commands", "saga.replies", "
 async def insert_booking(conn: asyncpg.Connection, v: dict[str, Any]) -> asyncpg.Record:
     return await conn.fetchrow(
         f"INSERT INTO bookings (owner_kind, owner_id, property_id, step, guest, card_token, total_amount, currency,"
-        f" check_in, check_out, step_deadline, deadline) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10,"
-        f" now() + make_interval(secs => $11), now() + make_interval(secs => $12)) RETURNING {BOOKING_COLUMNS}",
+        f" check_in, check_out, step_deadline, deadline, traceparent) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8,"
+        f" $9, $10, now() + make_interval(secs => $11), now() + make_interval(secs => $12), $13)"
+        f" RETURNING {BOOKING_COLUMNS}",
         v["owner_kind"], v["owner_id"], v["property_id"], v["step"], json.dumps(v["guest"]), v["card_token"],
-        v["total_amount"], v["currency"], v["check_in"], v["check_out"], v["step_timeout_s"], v["deadline_s"])
+        v["total_amount"], v["currency"], v["check_in"], v["check_out"], v["step_timeout_s"], v["deadline_s"],
+        current_traceparent())
 
 
 async def lock_holds(conn: asyncpg.Connection, hold_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
@@ -86,7 +89,8 @@ async def cancel(conn: asyncpg.Connection, booking_id: uuid.UUID, refund: int, f
     return await conn.fetchrow(
         f"UPDATE bookings SET status = 'cancelling', step = 'refund', attempt = 0, refund_amount = $2,"
         f" cancel_fee = $3, step_deadline = now() + make_interval(secs => $4), updated_at = now(),"
-        f" version = version + 1 WHERE id = $1 RETURNING {BOOKING_COLUMNS}", booking_id, refund, fee, step_timeout_s)
+        f" version = version + 1, traceparent = coalesce($5, traceparent) WHERE id = $1 RETURNING {BOOKING_COLUMNS}",
+        booking_id, refund, fee, step_timeout_s, current_traceparent())
 
 
 async def policies(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -100,7 +104,8 @@ async def policies(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyn
 
 async def due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
-        f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE status IN ('pending', 'cancelling') AND step_deadline <= now()"
+        f"SELECT {BOOKING_COLUMNS}, traceparent FROM bookings WHERE status IN ('pending', 'cancelling')"
+        " AND step_deadline <= now()"
         " ORDER BY step_deadline LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
 
 
