@@ -1,7 +1,8 @@
 """``/live``: the WebSocket endpoint (JSON text frames; protocol in :mod:`realtime.asyncapi`).
 
-The gateway has already authenticated a bearer header or the session cookie (an invalid one refuses the
-handshake). A cookie-authenticated handshake must come from a configured Origin, else it is refused
+The gateway has already authenticated a bearer header or the session cookie: an invalid or ended one refuses
+the handshake with its own HTTP status and problem+json body (401 ``session_ended``, 429...), through the ASGI
+denial-response extension. A cookie-authenticated handshake must come from a configured Origin, else it is refused
 before accept (close 4403, which the server answers with HTTP 403), so a cross-site page cannot ride
 a guest's cookie. Without a principal the socket may watch public availability, or send ``auth``.
 """

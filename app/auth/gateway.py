@@ -14,6 +14,7 @@ each with the count so far) becomes an audit row. Tokens already verified (cache
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any
 
 import structlog
@@ -29,7 +30,7 @@ from app.auth.principal import Principal
 from app.auth.ratelimit import limited
 from app.auth.service import AuthService
 from app.clientaddr import client_ip
-from app.errors import Forbidden, Unauthorized
+from app.errors import PROBLEM_JSON, AppError, Forbidden, Unauthorized
 
 ACCESS_COOKIE = "resort_access"
 REFRESH_COOKIE = "resort_refresh"
@@ -39,6 +40,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PARTNER_TYP = "at+jwt"
 BAD_TOKENS = "bad-token"
 AUDIT_FIRST, AUDIT_EVERY = 5, 100
+DENIAL = "websocket.http.response"  # the ASGI extension a server offers for refusing a handshake over HTTP
 log = structlog.get_logger("app.auth.gateway")
 
 
@@ -208,6 +210,17 @@ class Gateway(ASGIMiddleware):
     exclude_path_pattern = ("^/docs", "^/swagger", "^/metrics", "^/health")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["type"] == ScopeType.WEBSOCKET and DENIAL in scope.get("extensions", {}):
+            try:
+                await self.admit(scope)
+            except AppError as exc:  # the handshake's refusal as an HTTP answer: 401, 403 and 429 stay apart
+                await deny(scope, send, exc)
+                return
+        else:
+            await self.admit(scope)
+        await next_app(scope, receive, send)
+
+    async def admit(self, scope: Scope) -> None:
         auth: AuthService = scope["litestar_app"].state.auth
         public = bool(scope["route_handler"].opt.get("public"))
         try:
@@ -226,4 +239,15 @@ class Gateway(ASGIMiddleware):
         if principal is not None:
             scope.setdefault("state", {})["principal"] = principal
         await auth.limiter.hit("api", who, auth.settings.rate_limit_api_per_minute)
-        await next_app(scope, receive, send)
+
+
+async def deny(scope: Scope, send: Send, exc: AppError) -> None:
+    """Refuse a WebSocket handshake with the error's own status and problem+json body (the ASGI denial
+    response extension), instead of the bare 403 a close before accept becomes."""
+    body = json.dumps({"type": f"https://errors.gresort.example/{exc.code}", "title": exc.title,
+                       "status": exc.status, "detail": exc.detail, "code": exc.code,
+                       "instance": scope.get("path"), **exc.extra}).encode()
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
+               *((k.lower().encode(), v.encode()) for k, v in exc.headers.items())]
+    await send({"type": "websocket.http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})

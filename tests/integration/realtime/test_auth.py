@@ -3,6 +3,7 @@ every instance, booking and front-desk channels."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -42,6 +43,21 @@ async def test_cookie_from_a_foreign_origin_is_refused(live_api: str, auth_kit, 
     public = await Live.open(live_api, origin="https://evil.example")  # no cookie: public availability is open
     assert (await public.subscribe(f"availability:{catalog_resort.property['id']}"))["type"] == "snapshot"
     await public.close()
+
+
+async def test_a_refused_handshake_says_why_with_its_own_status_and_problem(live_api: str, auth_kit) -> None:
+    """An ended session or a bad token is 401 with its problem code, not the 403 an origin refusal gets, so a
+    client knows to sign in again rather than give up."""
+    headers, sid = await auth_kit.sign_in(["guest"])
+    await auth_kit.sessions.revoke(sid)
+    for sent, code in ((headers, "session_ended"), ({"Authorization": "Bearer not-a-jwt"}, "invalid_token")):
+        with pytest.raises(InvalidStatus) as refused:
+            await Live.open(live_api, headers=sent)
+        answer = refused.value.response
+        assert answer.status_code == 401, answer
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert json.loads(answer.body)["code"] == code
+        assert answer.headers["www-authenticate"].startswith("Bearer")
 
 
 async def test_a_socket_that_never_authenticates_is_closed(live_api: str) -> None:
