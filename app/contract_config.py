@@ -16,8 +16,9 @@ from app.problem_docs import readable_after_delete, refusals_of_valid_requests
 from app.settings import Settings
 
 POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
-# RFC 6585: 428 is the answer to a missing precondition header (If-Match), which the document marks required.
-MISSING_HEADER = ["400", "401", "403", "406", "415", "422", "428"]
+# RFC 6585: 428 is the answer to a missing precondition header (If-Match), which the document marks required;
+# 429 (documented on every gated operation) may come first: the caller's budget is counted before the headers.
+MISSING_HEADER = ["400", "401", "403", "406", "415", "422", "428", "429"]
 
 
 def _toml(value: object) -> str:
