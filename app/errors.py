@@ -63,6 +63,10 @@ class Conflict(AppError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class Gone(AppError):
+    status, code, title = 410, "gone", "No longer here"
+
+
 class PreconditionFailed(AppError):
     status, code, title = 412, "precondition_failed", "The resource has changed"
 
@@ -79,11 +83,11 @@ class ServiceUnavailable(AppError):
     status, code, title = 503, "service_unavailable", "Temporarily unavailable"
 
 
-_REFUSALS: dict[int, type[AppError]] = {404: NotFound, 409: Conflict}
+_REFUSALS: dict[int, type[AppError]] = {404: NotFound, 409: Conflict, 410: Gone}
 
 
 def refusal(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> AppError:
-    """A domain's refusal of a request as the API's error: 404 or 409 as given, otherwise 422, with its
+    """A domain's refusal of a request as the API's error: 404, 409 or 410 as given, otherwise 422, with its
     stable ``code`` and ``extra`` members of the problem body."""
     return _REFUSALS.get(status, ValidationFailed)(message, code=code, extra=extra)
 

@@ -35,10 +35,8 @@ Conventions for a new endpoint (follow them and the document is right without to
    A body: ``opt={"feeds": {"POST /bookings": {"hold_ids": ["/id"], "payment": {...}}}}`` links to that
    operation with its whole ``requestBody`` (``"/..."``: a JSON pointer of this answer; ``"$..."``: any
    runtime expression; anything else: a literal), so a hold's id reaches the booking's body.
-7. A ``DELETE`` that ends a resource's life but keeps it readable (a released hold answers ``GET`` with
-   its final state): ``opt={"stays_readable": "the hold stays readable, `status: released`"}``. It is
-   written into the operation's description, and the contract test does not expect a 404 from a read
-   of that path after it (schemathesis's ``use_after_free``), only there.
+7. A ``DELETE`` ends what it names: a read of it afterwards answers 404, or 410 with a code saying why
+   (``GET /holds/{id}`` of a released hold: ``410 hold_released``), never its old state (``use_after_free``).
 8. Public routes: ``opt={"public": True}`` (the bearer token is then optional in ``security``).
 9. A handler that reads its body itself (no ``data`` parameter) declares it:
    ``opt={"body": {"application/x-www-form-urlencoded": TheStruct}, "body_required": False}``; a header
@@ -95,6 +93,7 @@ TITLES = {
     403: "Signed in, but not allowed",
     404: "Not found",
     409: "Conflict with the current state",
+    410: "Gone: it ended on purpose and is no longer readable",
     412: "`If-Match` names a stale version; re-read and retry",
     422: "The request is not valid (`errors` names the fields)",
     428: "`If-Match` is required",
@@ -236,19 +235,6 @@ def refusals_of_valid_requests(app: Litestar) -> dict[tuple[str, str], set[int]]
     return found
 
 
-def readable_after_delete(app: Litestar) -> set[tuple[str, str]]:
-    """``(GET, path)`` of the reads whose resource a ``DELETE`` with ``stays_readable`` keeps readable."""
-    kept = {path for path, handler, method, _ in operations(app)
-            if method == "DELETE" and handler.opt.get("stays_readable")}
-    return {(method, path) for path, _, method, _ in operations(app) if method == "GET" and path in kept}
-
-
-def _stays_readable(handler: HTTPRouteHandler, operation: Operation) -> None:
-    text = handler.opt.get("stays_readable")
-    if text:
-        operation.description = f"{operation.description or ''}\n\nAfterwards {text}.".strip()
-
-
 def query_lists(operation: Operation) -> None:
     """A repeatable query parameter (``list[str]``) is one value or several: ``?kind=a`` or
     ``?kind=a&kind=b``. On the wire every value is a string, so say so (``type: [array, string]``)."""
@@ -316,7 +302,6 @@ def document_api(app: Litestar) -> None:
         declare_body(handler, operation)
         declare_headers(handler, operation)
         document_statuses(path, handler, method, operation)
-        _stays_readable(handler, operation)
         query_lists(operation)
         if method == "PATCH":
             require_changes(app, operation)

@@ -105,15 +105,18 @@ class HoldsController(Controller):
         return HoldPage(items=[hold_out(r) for r in rows], page=page, per_page=per_page, total=total)
 
     @get("/{hold_id:str}", summary="One hold (its owner, front desk or admin)",
-         guards=[requires_scopes("bookings:read")], responses=NOT_FOUND, opt=hold_links(""))
+         description="A released hold is gone (`410 hold_released`): its owner's `DELETE`, or a booking that "
+                     "failed or was cancelled, gave its nights back. An expired hold, or one that became a "
+                     "booking, stays readable.",
+         guards=[requires_scopes("bookings:read")], responses=NOT_FOUND,
+         opt={**hold_links(""), "problems": {410: ("hold_released",)}})
     async def get_one(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> HoldOut:
         with refusals(HoldRefused):
             return hold_out(await holds.get(_principal(request), hold_id))
 
     @delete("/{hold_id:str}", summary="Release a hold now: its nights come back at once (idempotent)",
             guards=[requires_scopes("bookings:write")], status_code=204,
-            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead"),
-            opt={"stays_readable": "the hold stays readable: `GET /holds/{hold_id}` answers it with `status: released`"})
+            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead"))
     async def release(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> None:
         with refusals(HoldRefused):
             await holds.release(_principal(request), hold_id)

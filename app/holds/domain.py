@@ -43,6 +43,14 @@ class HoldRefused(ValueError):
         return extra
 
 
+def gone(status: str) -> HoldRefused | None:
+    """A released hold is gone (410 ``hold_released``), whoever released it: its owner's ``DELETE``, or a
+    booking that failed or was cancelled. An expired hold or one that became a booking stays readable."""
+    if status == "released":
+        return HoldRefused(410, "hold_released", "this hold was released: its nights are back on sale")
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class HoldRequest:
     product_id: str

@@ -34,6 +34,7 @@ from app.holds.domain import (
     HoldRequest,
     Line,
     expiry,
+    gone,
     lines_for,
     lock_keys,
     over_limit,
@@ -282,6 +283,8 @@ class HoldService:
 
     async def get(self, principal: Principal, hold_id: str) -> asyncpg.Record:
         hold = await self._visible(self.db, principal, hold_id)
+        if (refusal := gone(hold["status"])) is not None:
+            raise refusal
         return hold
 
     async def _visible(self, conn: asyncpg.Connection | asyncpg.Pool, principal: Principal, hold_id: str,

@@ -22,6 +22,6 @@ def test_it_enables_every_check_and_names_each_rule_bound_operation() -> None:
     config = tomllib.loads(config_text(Settings()))
     assert config["checks"]["enabled"] is True
     names = {op["include-name"] for op in config["operations"]}
-    assert {"POST /holds", "POST /bookings", "GET /holds/{hold_id}"} <= names
+    assert {"POST /holds", "POST /bookings", "GET /products/{product_id}/quote"} <= names
     holds = next(op for op in config["operations"] if op["include-name"] == "POST /holds")
     assert "422" in holds["checks"]["positive_data_acceptance"]["expected-statuses"]

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from litestar.testing import TestClient
 
 from app.errors import EXCEPTION_HANDLERS
-from app.problem_docs import document_api, readable_after_delete, refusals_of_valid_requests, returns
+from app.problem_docs import document_api, refusals_of_valid_requests, returns
 from app.strict_bodies import StrictRequest
 
 
@@ -62,7 +62,7 @@ async def book(data: BookingIn) -> BookingIn:
     return data
 
 
-@delete("/holds/{hold_id:str}", opt={"stays_readable": "the hold stays readable, `status: released`"})
+@delete("/holds/{hold_id:str}")
 async def release(hold_id: str) -> None:
     return None
 
@@ -125,12 +125,6 @@ def test_a_link_gives_a_whole_request_body_from_the_answer() -> None:
     assert fed["requestBody"] == {"hold_ids": ["$response.body#/id"], "card": "tok_approve"}
     assert fed["operationId"] == doc["paths"]["/bookings"]["post"]["operationId"]
     assert fed["x-schemathesis"] == {"merge_body": False}  # the link gives the whole body
-
-
-def test_a_delete_that_keeps_its_resource_readable_says_so() -> None:
-    app, doc = _document()
-    assert "`status: released`" in doc["paths"]["/holds/{hold_id}"]["delete"]["description"]
-    assert readable_after_delete(app) == {("GET", "/holds/{hold_id}")}
 
 
 def test_options_allows_every_method_of_the_path() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from tests.integration.holds.conftest import hold_body, inventory
@@ -29,8 +30,11 @@ async def test_a_hold_takes_the_nights_and_release_gives_them_back(
     assert (await inventory(catalog_factory, room, start))["held"] == 0
     assert (await client.delete(f"/holds/{body['id']}", headers=guest_headers)).status_code == 204  # idempotent
     assert (await inventory(catalog_factory, room, start))["held"] == 0
-    again = (await client.get(f"/holds/{body['id']}", headers=guest_headers)).json()
-    assert again["status"] == "released" and again["ended_at"]
+    gone = await client.get(f"/holds/{body['id']}", headers=guest_headers)  # released on purpose: gone
+    assert (gone.status_code, gone.json()["code"]) == (410, "hold_released")
+    assert gone.headers["content-type"] == "application/problem+json"
+    ended = await catalog_factory.fetch("SELECT status, ended_at FROM holds WHERE id = $1", uuid.UUID(body["id"]))
+    assert ended[0]["status"] == "released" and ended[0]["ended_at"]
     assert (await client.get("/holds", headers=guest_headers)).json()["items"] == []
 
 
