@@ -117,22 +117,28 @@ _HTTP_CODES = {
 }
 
 
-def problem_body(request: Request[Any, Any, Any], status: int, code: str, title: str, detail: str,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The RFC 9457 body every error answer carries."""
+def problem_document(status: int, code: str, title: str, detail: str, instance: str | None,
+                     request_id: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The RFC 9457 body every error answer carries (HTTP answers and refused WebSocket handshakes)."""
     body: dict[str, Any] = {
         "type": f"https://errors.gresort.example/{code}",
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
-        "instance": request.url.path,
+        "instance": instance,
     }
-    request_id = request.scope.get("state", {}).get("request_id")
     if request_id:
         body["request_id"] = request_id
     body.update(extra or {})
     return body
+
+
+def problem_body(request: Request[Any, Any, Any], status: int, code: str, title: str, detail: str,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The RFC 9457 body of an answer to ``request``."""
+    return problem_document(status, code, title, detail, request.url.path,
+                            request.scope.get("state", {}).get("request_id"), extra)
 
 
 def problem(

@@ -30,7 +30,7 @@ from app.auth.principal import Principal
 from app.auth.ratelimit import limited
 from app.auth.service import AuthService
 from app.clientaddr import client_ip
-from app.errors import PROBLEM_JSON, AppError, Forbidden, Unauthorized
+from app.errors import PROBLEM_JSON, AppError, Forbidden, Unauthorized, problem_document
 
 ACCESS_COOKIE = "resort_access"
 REFRESH_COOKIE = "resort_refresh"
@@ -244,9 +244,8 @@ class Gateway(ASGIMiddleware):
 async def deny(scope: Scope, send: Send, exc: AppError) -> None:
     """Refuse a WebSocket handshake with the error's own status and problem+json body (the ASGI denial
     response extension), instead of the bare 403 a close before accept becomes."""
-    body = json.dumps({"type": f"https://errors.gresort.example/{exc.code}", "title": exc.title,
-                       "status": exc.status, "detail": exc.detail, "code": exc.code,
-                       "instance": scope.get("path"), **exc.extra}).encode()
+    body = json.dumps(problem_document(exc.status, exc.code, exc.title, exc.detail, scope.get("path"),
+                                       scope.get("state", {}).get("request_id"), exc.extra)).encode()
     headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
                *((k.lower().encode(), v.encode()) for k, v in exc.headers.items())]
     await send({"type": "websocket.http.response.start", "status": exc.status, "headers": headers})
