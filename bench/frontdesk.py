@@ -20,6 +20,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from app import clock
 from app.auth.keys import KeyRing, keys_path
 from app.auth.sessions import SessionStore
 from app.auth.tokens import AccessTokens
@@ -41,7 +42,7 @@ async def prepare(settings: Settings, rooms: int, nights: int) -> tuple[str, dt.
     try:
         await conn.execute("INSERT INTO properties (id, name, latitude, longitude) VALUES ($1, 'Board', 33.2, 126.5)",
                            prop)
-        today = await conn.fetchval("SELECT (now() AT TIME ZONE time_zone)::date FROM properties WHERE id = $1", prop)
+        today = clock.today(await conn.fetchval("SELECT time_zone FROM properties WHERE id = $1", prop))
         types = [await conn.fetchval("INSERT INTO products (property_id, kind, code, name) VALUES ($1, 'room_type',"
                                      " $2, $2) RETURNING id", prop, f"type-{t}") for t in range(3)]
         room_ids = [await conn.fetchval("INSERT INTO rooms (property_id, number, floor, room_type_id) VALUES"

@@ -13,18 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import defaultdict
 from typing import Any
 
 import msgspec
 import structlog
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo import ReplaceOne
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from app.outbox import EventEnvelope
 from app.resources import Resources
 from app.watermarks import OutboxCursor
 from app.worker import sleep_or_stop
 from sagas import repository as repo
-from sagas.consumer import consume
+from sagas.consumer import consume_batches
 from sagas.metrics import VIEW_DRIFT
 from sagas.schemas import BookingOut, booking_out
 
@@ -38,30 +40,49 @@ def collection(resources: Resources) -> Any:
     return resources.mongo[resources.settings.mongo_db][COLLECTION]
 
 
+async def load_many(db: Any, booking_ids: list[uuid.UUID]) -> dict[str, tuple[dict[str, Any], int]]:
+    """Bookings as the API shows them (with their timelines), plus owner and version, from PostgreSQL: three
+    queries for any number of bookings."""
+    rows = await db.fetch(f"SELECT {repo.BOOKING_COLUMNS} FROM bookings WHERE id = ANY($1::uuid[])", booking_ids)
+    holds: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for r in await db.fetch("SELECT booking_id, hold_id FROM booking_holds WHERE booking_id = ANY($1::uuid[])"
+                            " ORDER BY booking_id, hold_id", booking_ids):
+        holds[r["booking_id"]].append(r["hold_id"])
+    steps: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for r in await db.fetch("SELECT booking_id, at, step, outcome, detail::text AS detail FROM booking_timeline"
+                            " WHERE booking_id = ANY($1::uuid[]) ORDER BY id", booking_ids):
+        steps[r["booking_id"]].append(r)
+    return {str(row["id"]): (msgspec.to_builtins(booking_out(row, holds[row["id"]], steps[row["id"]]))
+                             | {"owner_kind": row["owner_kind"], "owner_id": row["owner_id"]}, row["version"])
+            for row in rows}
+
+
 async def load(db: Any, booking_id: uuid.UUID) -> tuple[dict[str, Any], int] | None:
     """The booking as the API shows it (with its timeline), plus its owner and version, from PostgreSQL."""
-    row = await repo.get_booking(db, booking_id)
-    if row is None:
-        return None
-    view = msgspec.to_builtins(booking_out(row, await repo.hold_ids_of(db, booking_id),
-                                           await repo.timeline_of(db, booking_id)))
-    return view | {"owner_kind": row["owner_kind"], "owner_id": row["owner_id"]}, row["version"]
+    return (await load_many(db, [booking_id])).get(str(booking_id))
 
 
-async def project(resources: Resources, envelope: EventEnvelope) -> None:
-    """One ``bookings`` event: refresh the view if PostgreSQL holds a newer version."""
-    await refresh(resources, uuid.UUID(envelope.aggregate_id))
+async def project(resources: Resources, envelopes: list[EventEnvelope]) -> None:
+    """A batch of ``bookings`` events: each booking they name is refreshed once, whatever its event count."""
+    await refresh_many(resources, list(dict.fromkeys(uuid.UUID(e.aggregate_id) for e in envelopes)))
 
 
 async def refresh(resources: Resources, booking_id: uuid.UUID) -> None:
-    loaded = await load(resources.db, booking_id)
-    if loaded is None:
+    await refresh_many(resources, [booking_id])
+
+
+async def refresh_many(resources: Resources, booking_ids: list[uuid.UUID]) -> None:
+    """Write each booking's view if PostgreSQL holds a newer version than the stored one: one bulk write."""
+    loaded = await load_many(resources.db, booking_ids)
+    writes = [ReplaceOne({"_id": bid, "version": {"$lt": version}}, view | {"_id": bid, "version": version},
+                         upsert=True) for bid, (view, version) in loaded.items()]
+    if not writes:
         return
-    view, version = loaded
-    document = view | {"_id": view["id"], "version": version}
-    with contextlib.suppress(DuplicateKeyError):  # a newer version is stored already
-        await collection(resources).replace_one({"_id": view["id"], "version": {"$lt": version}}, document,
-                                                upsert=True)
+    try:
+        await collection(resources).bulk_write(writes, ordered=False)
+    except BulkWriteError as exc:  # a duplicate key: a newer version is stored already
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
 
 
 async def remember(resources: Resources, actor: str, booking_id: str, version: int) -> None:
@@ -149,8 +170,7 @@ async def reconcile(resources: Resources, cursor: OutboxCursor) -> int:
             stored = {d["_id"]: d["version"] async for d in collection(resources).find(
                 {"_id": {"$in": [r["id"] for r in rows]}}, {"version": 1})}
             stale = [r["id"] for r in rows if stored.get(r["id"], 0) < r["version"]]
-            for booking_id in stale:
-                await refresh(resources, uuid.UUID(booking_id))
+            await refresh_many(resources, [uuid.UUID(b) for b in stale])
             drifted += len(stale)
         await cursor.advance(done)
         if not done.more:
@@ -174,9 +194,10 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
     """The ``booking-views`` role: the views from events, and a reconciliation for events that were lost."""
     await collection(resources).create_index([("owner_kind", 1), ("owner_id", 1), ("created_at", -1)])
 
-    async def handle(envelope: EventEnvelope) -> None:
-        await project(resources, envelope)
+    async def handle(envelopes: list[EventEnvelope]) -> None:
+        await project(resources, envelopes)
 
     await asyncio.gather(
-        consume(resources.settings, repo.EVENTS_TOPIC, f"{resources.settings.saga_group}-views", handle, stop),
+        consume_batches(resources.settings, repo.EVENTS_TOPIC, f"{resources.settings.saga_group}-views", handle,
+                        stop),
         reconcile_periodically(resources, stop))

@@ -41,7 +41,7 @@ async def load_core(conn: asyncpg.Connection | asyncpg.Pool, product_id: str,
         uid = uuid.UUID(str(product_id))
     except ValueError:
         return None
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now_at("UTC")  # the run's business date (RESORT_TODAY), at the real time of day
     row = await conn.fetchrow(_PRODUCT, uid, *price_nights_to_read(now, horizon_days), now, horizon_days)
     if row is None:
         return None

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.clock import pinned_today, resort_date
+from app.clock import resort_date
 from app.inventory.domain import Night as NightInventory  # noqa: F401 - the aggregate's night
 from app.inventory.domain import capacity_conflicts  # noqa: F401 - re-exported for the catalogue
 
@@ -255,7 +255,7 @@ def price_range(rates: Iterable[NightRate], today: dt.date, horizon_days: int) -
 def price_nights_to_read(now: dt.datetime, horizon_days: int) -> tuple[dt.date, dt.date]:
     """``[start, end)`` of the nights to read for :func:`price_range` before the resort's time zone is known:
     a local date is within a day of the UTC date, so every time zone's window lies inside."""
-    utc_today = pinned_today() or now.astimezone(dt.UTC).date()
+    utc_today = now.astimezone(dt.UTC).date()
     return utc_today - dt.timedelta(days=1), utc_today + dt.timedelta(days=horizon_days + 1)
 
 

@@ -95,7 +95,7 @@ async def load_view(db: asyncpg.Pool, product_id: str, lang: str, horizon_days: 
 
     PostgreSQL and the two MongoDB reads run concurrently.
     """
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now_at("UTC")  # the run's business date (RESORT_TODAY), at the real time of day
     parts, details = await asyncio.gather(_core_parts(db, product_id, horizon_days, now), get_details(product_id))
     if parts is None:
         return None

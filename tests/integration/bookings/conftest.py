@@ -78,10 +78,12 @@ def saga_roles(settings: Any, stack: object, tmp_path_factory: pytest.TempPathFa
            "RESORT_SERVICES_GROUP": f"test-services-{run}", "RESORT_LOG_JSON": "true",
            "RESORT_KAFKA_TOPIC_PREFIX": f"t{run}."}
     roles = Roles(env, tmp_path_factory.mktemp("roles"))
+    mine = msgspec.structs.replace(settings, kafka_topic_prefix=f"t{run}.")
+    asyncio.run(create_topics(mine, ("saga.commands", "saga.replies", "bookings"), partitions=4))
     for role in ROLES:
         roles.start(role)
     try:
-        asyncio.run(topics_exist(msgspec.structs.replace(settings, kafka_topic_prefix=f"t{run}.")))
+        asyncio.run(topics_exist(mine))
         for role in ("saga", "services"):
             roles.wait_ready(role)
         yield roles
@@ -105,6 +107,19 @@ async def topics_exist(settings: Any, topics: tuple[str, ...] = ("saga.commands"
                     await asyncio.sleep(0.1)
     finally:
         await producer.stop()
+
+
+async def create_topics(settings: Any, topics: tuple[str, ...], partitions: int) -> None:
+    """Topics of several partitions, as production has them: several consumers of one group share them."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(settings.topic(t), num_partitions=partitions, replication_factor=1)
+                                   for t in topics])
+    finally:
+        await admin.close()
 
 
 BookFn = Callable[..., Awaitable[Any]]

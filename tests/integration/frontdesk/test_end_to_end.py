@@ -12,13 +12,14 @@ from tests.integration.bookings.conftest import booking_body
 from tests.integration.bookings.test_saga import _settled
 from tests.integration.frontdesk.conftest import DAY
 from tests.integration.holds.conftest import hold_body
+from tests.support.dates import resort_today
 
 
 async def test_a_booking_made_through_the_saga_is_assigned_checked_in_and_out(
     saga_roles: Any, client: Any, catalog_factory: Any, guest_headers: dict[str, str],
     front_desk_headers: dict[str, str], admin_headers: dict[str, str]
 ) -> None:
-    today = await catalog_factory.fetchval("SELECT (now() AT TIME ZONE 'Asia/Seoul')::date")  # the default zone
+    today = resort_today()  # the default zone's, by the app's clock
     resort = await catalog_factory.resort(nights=5, start=today)
     room_type = resort.room
     created = await client.post(f"/admin/properties/{resort.property['id']}/rooms", headers=admin_headers,

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from app.settings import Settings
 from app.tracing import setup
 from sagas.orchestrator import deadlines
+from tests.support.dates import days_from_today
 
 
 @pytest.fixture
@@ -30,8 +31,9 @@ async def _overdue_booking(db: Any, property_id: str, traceparent: str) -> Any:
     return await db.fetchval(
         "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
         " currency, check_in, check_out, step_deadline, deadline, traceparent) VALUES ('user', 'trace-guest', $1,"
-        " 'pending', 'convert', '{}', 'tok_approve', 1000, 'KRW', current_date + 30, current_date + 31,"
-        " now() - interval '1 second', now() + interval '1 hour', $2) RETURNING id", property_id, traceparent)
+        " 'pending', 'convert', '{}', 'tok_approve', 1000, 'KRW', $3::date, $3::date + 1,"
+        " now() - interval '1 second', now() + interval '1 hour', $2) RETURNING id", property_id, traceparent,
+        days_from_today(30))
 
 
 async def test_a_deadline_step_continues_the_bookings_trace(spans: InMemorySpanExporter, sync_resources: Any,
