@@ -49,20 +49,25 @@ def run(role: str) -> None:
     if role == "api":
         import uvicorn
 
+        from app.drain import serve
         from app.observability import configure_logging
 
         configure_logging(settings)
-        # workers > 1: uvicorn's parent binds the port and supervises its workers (one that dies is
-        # started again); a port it cannot bind ends the process with an error.
-        uvicorn.run(
-            "app.main:asgi", factory=True, host=settings.api_host, port=settings.api_port,
+        config = dict(
+            app="app.main:asgi", factory=True, host=settings.api_host, port=settings.api_port,
             loop="uvloop", http="httptools", log_config=None, access_log=False, lifespan="on",
             proxy_headers=False,  # X-Forwarded-For is read by app.clientaddr, from RESORT_TRUSTED_PROXIES only
-            timeout_graceful_shutdown=10, workers=settings.api_workers,
+            timeout_graceful_shutdown=settings.api_shutdown_timeout_s,
             # /live sends the same small frames to many sockets: compressing each one per socket would
             # cost more CPU than the frames themselves.
             ws_per_message_deflate=False,
         )
+        if settings.api_workers == 1:
+            serve(config, settings)  # SIGTERM drains (app/drain.py)
+            return
+        # workers > 1: uvicorn's parent binds the port and supervises its workers (one that dies is
+        # started again); a port it cannot bind ends the process with an error.
+        uvicorn.run(**config, workers=settings.api_workers)  # type: ignore[arg-type]
         return
     from app.observability import configure_logging
     from app.worker import available_roles, run_worker
@@ -94,21 +99,30 @@ def servers() -> None:
 @click.option("--no-seed", is_flag=True, help="Do not load demo data into an empty database.")
 @click.option("--api-workers", type=click.IntRange(min=1), default=None,
               help="api processes behind the api port (default: RESORT_API_WORKERS).")
-def up(no_seed: bool, api_workers: int | None) -> None:
+@click.option("--scale", default="", metavar="ROLE=N,...",
+              help="Instances per role, e.g. api=3,saga=2,publisher=2 (api instances share the port).")
+def up(no_seed: bool, api_workers: int | None, scale: str) -> None:
     """Start every server, migrate, seed an empty database, then run the api and every worker role,
     restarting any that exits; Ctrl-C or SIGTERM stops everything."""
     stop = StopSignal()  # first: a Ctrl-C from here on is an orderly stop, whatever is under way
     try:
         from app.stack.state import StackBusy
-        from app.stack.up import run_up
+        from app.stack.up import parse_scale, run_up
+        from app.worker import available_roles
 
         settings = _settings()
     except KeyboardInterrupt:
         stop.quiet()
         raise SystemExit(130) from None
     try:
+        api_instances = parse_scale(scale, available_roles())["api"]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scale") from None
+    if api_instances > 1 and (api_workers or 1) > 1:
+        raise click.BadParameter("use --scale api=N or --api-workers N, not both", param_hint="--scale")
+    try:
         run_up(settings, seed=settings.seed_on_up and not no_seed, api_workers=api_workers or settings.api_workers,
-               stop=stop, report=console.print)
+               stop=stop, report=console.print, scale=scale)
     except StackBusy as exc:
         console.print(f"[red]refusing to start:[/] {exc}")
         raise SystemExit(1) from None

@@ -169,6 +169,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     live_max_range_days: int = 62
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0
+    # After SIGTERM a worker role finishes its current batch and commits its offsets within this long, then
+    # its tasks are cancelled (Kubernetes: terminationGracePeriodSeconds is above it).
+    worker_stop_timeout_s: float = 10.0
     # More worker roles, "name=module:function" comma separated (plug-ins; the tests add a failing one).
     extra_roles: list[str] = []
 
@@ -176,6 +179,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # processes: restart after a pause that doubles from backoff_s up to backoff_max_s; a run of
     # healthy_s seconds resets it; crash_limit short runs in a row is reported as crash-looping.
     api_workers: int = 1
+    # Graceful stop of an api process (SIGTERM): /health/ready answers 503 at once, every /live client is
+    # sent a `reconnect` frame with its resume position (backlogs flushed for at most live_drain_s) and
+    # closed 1012, new connections are refused, requests in flight get api_shutdown_timeout_s to finish.
+    api_shutdown_timeout_s: float = 20.0
+    live_drain_s: float = 3.0
+    # Bind the api port with SO_REUSEPORT, so several api processes share it (`resort up --scale api=N`).
+    api_reuse_port: bool = False
     supervise_backoff_s: float = 0.5
     supervise_backoff_max_s: float = 30.0
     supervise_healthy_s: float = 30.0
@@ -234,6 +244,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_ACCESS_TOKEN_TTL": self.access_token_ttl > 0,
             "RESORT_API_PORT": 0 < self.api_port < 65536,
             "RESORT_API_WORKERS": self.api_workers >= 1,
+            "RESORT_API_SHUTDOWN_TIMEOUT_S": self.api_shutdown_timeout_s > 0,
+            "RESORT_WORKER_STOP_TIMEOUT_S": self.worker_stop_timeout_s > 0,
             "RESORT_SUPERVISE_BACKOFF_S": 0 < self.supervise_backoff_s <= self.supervise_backoff_max_s,
             "RESORT_SUPERVISE_CRASH_LIMIT": self.supervise_crash_limit >= 1,
             "RESORT_OTEL_EXPORTER": self.otel_exporter in ("none", "console", "otlp"),

@@ -110,7 +110,8 @@ async def _run_roles(settings: Settings, roles: list[str], functions: dict[str, 
         done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
         failed = [t for t in done if t is not stopper and t.exception() is not None]
         stop.set()
-        _, still = await asyncio.wait(tasks, timeout=10)
+        # each role finishes its batch and commits its offsets, within the grace period's budget
+        _, still = await asyncio.wait(tasks, timeout=settings.worker_stop_timeout_s)
         for task in still:
             task.cancel()
         await asyncio.gather(*still, return_exceptions=True)

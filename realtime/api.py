@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from app.drain import DRAIN
 from app.index import Link
 from app.resources import Resources
 from realtime.asyncapi import asyncapi
@@ -28,8 +29,10 @@ async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
     service = LiveService.build(resources.settings, resources.db, resources.redis, app.state.auth)
     app.state.live = service
     app.state.auth.live.on_revoke.append(service.hub.revoked)
+    DRAIN.hooks.append(service.hub.drain)  # SIGTERM: every socket told to reconnect, with its position
     try:
         yield
     finally:
+        DRAIN.hooks.remove(service.hub.drain)
         app.state.auth.live.on_revoke.remove(service.hub.revoked)
         await service.hub.stop()

@@ -67,6 +67,13 @@ SERVER_MESSAGES = {
                                           "invalid_token", "token_expired", "session_ended",
                                           "subject_mismatch"]})),
     "pong": _message("pong", "Answer to ping", _obj(["type"], type={"const": "pong"})),
+    "reconnect": _message(
+        "reconnect", "This api process is stopping (close 1012 follows): reconnect, and resubscribe each channel "
+        "with its since, the position of the last update this socket was sent (a channel missing from resume: "
+        "subscribe afresh)",
+        _obj(["type", "reason", "resume"], type={"const": "reconnect"}, reason={"const": "server_restarting"},
+             resume={"type": "array", "items": _obj(["channel", "since"], channel=_CHANNEL,
+                                                    since=_obj(["epoch", "seq"], epoch=_STR, seq=_INT))})),
 }
 
 

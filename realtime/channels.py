@@ -82,6 +82,13 @@ def reauth_frame(expires_in: int) -> str:
     return _encode({"type": "reauth", "expires_in": expires_in}).decode()
 
 
+def reconnect_frame(resume: list[tuple[str, str, int]]) -> str:
+    """The process is stopping: reconnect (another instance answers) and resubscribe each channel with
+    ``since`` = its (epoch, seq) here, the last update this socket was sent: no gap, no duplicate."""
+    return _encode({"type": "reconnect", "reason": "server_restarting", "resume": [
+        {"channel": channel, "since": {"epoch": epoch, "seq": seq}} for channel, epoch, seq in resume]}).decode()
+
+
 PONG = '{"type":"pong"}'
 
 # Close codes (documented in the AsyncAPI document).
@@ -90,7 +97,9 @@ CLOSE_TOKEN_EXPIRED = 4002  # the token expired and no fresh one came in-band
 CLOSE_SESSION_ENDED = 4003  # logout, revocation or back-channel logout
 CLOSE_SLOW_CONSUMER = 4008  # a non-conflatable channel overflowed the connection's buffer
 CLOSE_ORIGIN = 4403  # a cookie-authenticated handshake from a foreign Origin (before accept: HTTP 403)
+CLOSE_SERVICE_RESTART = 1012  # the api process is stopping (after a `reconnect` frame): reconnect and resume
 CLOSE_CODES = {
     CLOSE_AUTH_TIMEOUT: "auth_timeout", CLOSE_TOKEN_EXPIRED: "token_expired",
     CLOSE_SESSION_ENDED: "session_ended", CLOSE_SLOW_CONSUMER: "slow_consumer", CLOSE_ORIGIN: "origin_refused",
+    CLOSE_SERVICE_RESTART: "server_restarting",
 }

@@ -174,6 +174,11 @@ class Connection:
             return
         self.queue.append(frame)
 
+    async def flushed(self) -> None:
+        """Until the backlog is written (the caller bounds the wait)."""
+        while self.task is not None and not self.task.done():
+            await asyncio.wait({self.task})
+
     def close(self, code: int, reason: str) -> None:
         """Close with ``code``; a backlog is dropped (the client resumes with ``since``)."""
         if self.closing is not None:

@@ -16,7 +16,14 @@ import structlog
 from redis.asyncio import Redis
 
 from app import tracing
-from realtime.channels import CLOSE_SESSION_ENDED, meta_key, stream_key, update_frame
+from realtime.channels import (
+    CLOSE_SERVICE_RESTART,
+    CLOSE_SESSION_ENDED,
+    meta_key,
+    reconnect_frame,
+    stream_key,
+    update_frame,
+)
 from realtime.metrics import FRAMES_SENT, LATENCY, RESYNCS
 from realtime.store import Entry, StreamStore, parse_entries
 
@@ -144,6 +151,23 @@ class Hub:
         """A session ended (logout, revocation, back-channel logout): close its sockets here."""
         for conn in list(self.sessions.get(session_id, ())):
             conn.close(CLOSE_SESSION_ENDED, "session_ended")
+
+    async def drain(self) -> None:
+        """The process is stopping: stop every reader (nothing more is delivered), send each subscribed socket
+        its backlog and then a ``reconnect`` frame with each channel's position, close it 1012."""
+        subs = [sub for reader in self.readers.values() for sub in reader.subs]
+        await self.stop()
+        resume: dict[Connection, list[tuple[str, str, int]]] = {}
+        for sub in subs:
+            positions = resume.setdefault(sub.conn, [])
+            if not sub.catching_up:  # a subscription still catching up resubscribes afresh
+                positions.append((sub.channel, sub.epoch, sub.cursor))
+        for conn, positions in resume.items():
+            conn.push(reconnect_frame(positions))
+        await asyncio.gather(*(conn.flushed() for conn in resume))
+        for conn in resume:
+            conn.close(CLOSE_SERVICE_RESTART, "server_restarting")
+        await asyncio.gather(*(conn.task for conn in resume if conn.task is not None), return_exceptions=True)
 
     async def stop(self) -> None:
         readers = list(self.readers.values())

@@ -43,4 +43,9 @@ if [ ! -d oidc/node_modules ] || [ oidc/package-lock.json -nt oidc/node_modules 
   echo "==> installing the OIDC provider's npm packages"
   (cd oidc && npm ci --no-audit --no-fund --loglevel=error)
 fi
+K8S_CRDS=deploy/kubernetes/crd-schemas
+if [ ! -d $K8S_CRDS/node_modules ] || [ $K8S_CRDS/package-lock.json -nt $K8S_CRDS/node_modules ]; then
+  echo "==> installing the Kubernetes operators' CRD schemas (npm) for the manifest tests"
+  (cd $K8S_CRDS && npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "==> set-up done"

@@ -17,6 +17,7 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from app.clientaddr import client_ip
+from app.drain import DRAIN
 from app.errors import Forbidden, RateLimited
 from app.health.checks import CheckResult, Readiness
 from app.settings import Settings
@@ -74,12 +75,16 @@ class HealthController(Controller):
         "/ready",
         summary="Can this instance serve: PostgreSQL and Redis answer (for load balancers)",
         opt={"public": True, "problems": {429: ("rate_limited",)}},
-        responses={503: ResponseSpec(data_container=dict[str, Any], description="PostgreSQL or Redis is down")},
+        responses={503: ResponseSpec(data_container=dict[str, Any],
+                                   description="PostgreSQL or Redis is down, or the process is stopping")},
     )
     async def ready(self, request: Request[Any, Any, Any], settings: Settings) -> Response[dict[str, Any]]:
         limiter: ProbeLimiter = request.app.state.probe_limiter
         if not limiter.allow(client_ip(request.scope), settings.health_rate_limit_per_minute):
             raise RateLimited("Too many readiness probes.", code="rate_limited", headers={"Retry-After": "60"})
+        if DRAIN.active:  # SIGTERM: leave the load balancer before the process stops (app/drain.py)
+            return Response({"status": "draining", "failed": [], "dependencies": {}}, status_code=503,
+                            headers=NO_STORE)
         results = await readiness_of(request).required()
         status, down, _ = _summary(results)
         body = {"status": status, "failed": down, "dependencies": {r.name: {"status": r.status} for r in results}}

@@ -120,10 +120,10 @@ def probe(settings: Settings, document: dict[str, Any], unit: dict[str, Any]) ->
         server = LocalServer(unit["name"], unit["host"], unit["port"], Path(unit["data_dir"]), unit["server_kind"])
         ok = server.answers()
         readiness = "answers" if ok else "not answering"
-    elif unit["name"] == "api":
+    elif unit.get("role", unit["name"]) == "api":
         ok, readiness = api_readiness(settings, document["api_url"])
     else:
-        ok, readiness = heartbeat(settings, unit["name"], pid)
+        ok, readiness = heartbeat(settings, unit.get("role", unit["name"]), pid)
     return Row(unit["name"], unit["kind"], pid, unit.get("port"), _since(unit.get("started_at")),
                int(unit.get("restarts") or 0), state, readiness, ok)
 

@@ -68,6 +68,7 @@ class Unit:
     probe: Callable[[], bool] | None = None  # answers = ready; None: running = ready
     server: LocalServer | None = None
     ready_note: str = ""  # appended to the first "ready" message
+    role: str = ""  # the role an instance runs (``saga`` for ``saga-2``); empty for a server
     state: str = "starting"  # starting, running, restarting, waiting-port
     began: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
@@ -212,6 +213,7 @@ class Supervisor:
                 "name": unit.name, "kind": unit.kind, "port": unit.port, "pid": self.pid(unit),
                 "state": "crash-looping" if unit.crash_looping else unit.state, "started_at": unit.started_at,
                 "restarts": unit.restarts, "last_exit": unit.last_exit, "log": str(unit.log_path),
+                "role": unit.role or unit.name,
             }
             if unit.server is not None:
                 entry.update(server_kind=unit.server.kind, host=unit.server.host,
