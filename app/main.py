@@ -16,6 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 
 from app import docs, index
 from app.clientaddr import parse_networks
+from app.contract.names import PublicNames
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
 from app.health.checks import Readiness
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=routes,
         middleware=middleware,
-        plugins=tracing_http.plugins(),  # HTTP spans, only when tracing is on
+        plugins=[PublicNames(), *tracing_http.plugins()],  # schema names; HTTP spans, only when tracing is on
         lifespan=[lifespan],
         on_startup=[document_api, index.publish_links(links)],
         state=State({"settings": settings, "probe_limiter": ProbeLimiter()}),
