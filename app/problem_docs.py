@@ -294,6 +294,7 @@ def require_changes(app: Litestar, operation: Operation) -> None:
 def document_api(app: Litestar) -> None:
     """The start-up pass: statuses and problems, PATCH bodies, security, links; Allow headers."""
     from app.contract_docs import agree_allow_headers, document_links, document_security, document_structs
+    from app.http_semantics.caching import document_caching
 
     openapi = app.openapi_schema
     openapi.components = openapi.components or Components()
@@ -304,6 +305,7 @@ def document_api(app: Litestar) -> None:
         declare_body(handler, operation)
         declare_headers(handler, operation)
         document_statuses(path, handler, method, operation)
+        document_caching(handler, operation)
         query_lists(operation)
         if method == "PATCH":
             require_changes(app, operation)
