@@ -43,4 +43,9 @@ if [ ! -d oidc/node_modules ] || [ oidc/package-lock.json -nt oidc/node_modules 
   echo "==> installing the OIDC provider's npm packages"
   (cd oidc && npm ci --no-audit --no-fund --loglevel=error)
 fi
+ts=contract/clients/ts
+if [ ! -d $ts/node_modules ] || [ $ts/package-lock.json -nt $ts/node_modules ]; then
+  echo "==> installing the TypeScript client generator the contract tests run"
+  (cd $ts && npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "==> set-up done"
