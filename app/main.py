@@ -17,6 +17,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from app import docs, index
 from app.clientaddr import parse_networks
 from app.contract.names import PublicNames
+from app.contract.version import stamp_version
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
 from app.health.checks import Readiness
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=middleware,
         plugins=[PublicNames(), *tracing_http.plugins()],  # schema names; HTTP spans, only when tracing is on
         lifespan=[lifespan],
-        on_startup=[document_api, index.publish_links(links)],
+        on_startup=[document_api, stamp_version, index.publish_links(links)],
         state=State({"settings": settings, "probe_limiter": ProbeLimiter()}),
         dependencies={"resources": Provide(provide_resources, sync_to_thread=False),
                       "settings": Provide(provide_settings, sync_to_thread=False)},
