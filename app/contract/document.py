@@ -88,5 +88,7 @@ def release(version: str, doc: dict[str, Any]) -> list[Path]:
     text = CHANGELOG.read_text() if CHANGELOG.exists() else f"# Contract changelog\n\n{UNRELEASED}\n"
     if _UNRELEASED_LINE.search(text) is None:
         text = text.rstrip("\n") + f"\n\n{UNRELEASED}\n"
-    CHANGELOG.write_text(_UNRELEASED_LINE.sub(f"{UNRELEASED}\n\n## {version} ({dt.date.today()})", text, count=1))
+    if not re.search(rf"^## {re.escape(version)} ", text, re.M):  # released again: the heading is there
+        text = _UNRELEASED_LINE.sub(f"{UNRELEASED}\n\n## {version} ({dt.date.today()})", text, count=1)
+    CHANGELOG.write_text(text)
     return [RELEASED_DOC, RELEASE_MODULE, CHANGELOG]

@@ -2,4 +2,4 @@
 Its document is ``contract/openapi.released.json``, its announcement ``contract/CHANGELOG.md``."""
 
 RELEASED_VERSION = "0.1.0"
-RELEASED_DIGEST = "4183f7505722e3aa1b38d09a9bd8d61aaa91e52576206f1009195080d23a502f"
+RELEASED_DIGEST = "3bd16d73a166aa48c1436fc22f0276e00099bb40442a3179b7254c8bfe20e32f"
