@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.openapi.spec import Link, OpenAPIResponse, Operation, Reference, SecurityScheme
 from litestar.routes import HTTPRoute
 
+from app.contract.names import PublicNames, document_schemas, named_classes
 from app.problem_docs import gated, operations
 
 SECURITY_SCHEMES = {
@@ -118,18 +119,17 @@ def agree_allow_headers(app: Litestar) -> None:
                     cell.cell_contents = route
 
 
-def _structs(annotation: Any, found: set[type]) -> None:
+def _structs(annotation: Any, found: set[Any]) -> None:
     if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
         found.add(annotation)
     for arg in get_args(annotation):
         _structs(arg, found)
 
 
-def document_structs(app: Litestar) -> None:
-    """Bodies are msgspec Structs: describe them with msgspec's own JSON Schema, which knows what the
-    decoder enforces (patterns of list items, ``additionalProperties: false`` for
-    ``forbid_unknown_fields``, renamed fields) where Litestar's generator guesses."""
-    found: set[type] = set()
+def schema_classes(app: Litestar) -> list[type]:
+    """Every class the document names a schema after: the Structs of the operations' bodies and answers,
+    those Litestar met (``PublicNames``), and everything they reach."""
+    found: set[Any] = set()
     for _, handler, _, _ in operations(app):
         signature = handler.parsed_fn_signature
         _structs(signature.return_type.annotation, found)
@@ -139,8 +139,23 @@ def document_structs(app: Litestar) -> None:
             _structs(spec.data_container, found)
         for model in (handler.opt.get("body") or {}).values():
             _structs(model, found)
-    _, components = msgspec.json.schema_components(sorted(found, key=lambda t: t.__name__),
-                                                    ref_template="#/components/schemas/{name}")
+    found |= set(public_names(app).names)
+    return named_classes(found)
+
+
+def public_names(app: Litestar) -> PublicNames:
+    """The app's ``PublicNames`` plugin (a fresh one for an app without it: names are then class names)."""
+    plugin = next((p for p in app.plugins.openapi if isinstance(p, PublicNames)), None)
+    if plugin is None:
+        plugin = app.state.setdefault("public_names", PublicNames())
+    return plugin
+
+
+def document_structs(app: Litestar) -> None:
+    """Bodies are msgspec Structs: describe them with msgspec's own JSON Schema, which knows what the
+    decoder enforces (patterns of list items, ``additionalProperties: false`` for
+    ``forbid_unknown_fields``, renamed fields) where Litestar's generator guesses; each under its public
+    name (app.contract.names)."""
     schemas = app.openapi_schema.components.schemas  # type: ignore[union-attr]
     assert schemas is not None
-    schemas.update(components)
+    schemas.update(document_schemas(schema_classes(app), public_names(app)))

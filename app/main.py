@@ -16,10 +16,14 @@ from litestar.plugins.prometheus import PrometheusConfig
 
 from app import docs, index
 from app.clientaddr import parse_networks
+from app.contract.names import PublicNames
+from app.contract.version import stamp_version
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
 from app.health.checks import Readiness
 from app.health.controller import ProbeLimiter
+from app.http_semantics.caching import read_caching
+from app.http_semantics.head import http_semantics
 from app.observability import MetricsController, RequestContextMiddleware, configure_logging
 from app.problem_docs import document_api
 from app.resources import Resources, open_resources
@@ -61,6 +65,17 @@ async def ping() -> dict[str, str]:
     return {"pong": "ok"}
 
 
+# What a browser page of an allowed origin may read of an answer (besides the CORS-safelisted headers).
+EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "Content-Language", "X-Request-Id"]
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for exactly the origins the settings name (none: no CORS headers at all)."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(allow_origins=settings.cors_origins, expose_headers=EXPOSED_HEADERS)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -80,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
 
     prometheus = PrometheusConfig(app_name="resort", prefix="resort", group_path=True, exclude=["/metrics"])
-    middleware: list[Any] = [prometheus.middleware]
+    middleware: list[Any] = [prometheus.middleware, read_caching(settings)]
     for feature in features:
         middleware.extend(getattr(feature, "MIDDLEWARE", []))
     routes: list[Any] = [HealthController, MetricsController, ping, index.index, *docs.ROUTES]
@@ -92,15 +107,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=routes,
         middleware=middleware,
-        plugins=tracing_http.plugins(),  # HTTP spans, only when tracing is on
+        plugins=[PublicNames(), *tracing_http.plugins()],  # schema names; HTTP spans, only when tracing is on
         lifespan=[lifespan],
-        on_startup=[document_api, index.publish_links(links)],
+        on_startup=[document_api, stamp_version, index.publish_links(links)],
         state=State({"settings": settings, "probe_limiter": ProbeLimiter()}),
         dependencies={"resources": Provide(provide_resources, sync_to_thread=False),
                       "settings": Provide(provide_settings, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=StrictRequest,
-        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        cors_config=cors_config(settings),
         openapi_config=docs.openapi_config(
             title="G Resort API",
             version="0.1.0",
@@ -114,8 +129,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # Outermost, so unknown routes and errors raised before any handler get a request id and the headers too.
     # RawSend (realtime): /live writes its frames with the server's own send, past the per-call wrappers.
-    app.asgi_handler = RawSend(SecurityHeadersMiddleware(
-        RequestContextMiddleware(app.asgi_handler, parse_networks(settings.trusted_proxies)), settings))
+    # http_semantics: HEAD on every GET route, whatever the feature; Vary merged past CORS.
+    app.asgi_handler = RawSend(http_semantics(SecurityHeadersMiddleware(
+        RequestContextMiddleware(app.asgi_handler, parse_networks(settings.trusted_proxies)), settings)))
     return app
 
 

@@ -66,9 +66,11 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
+from app.contract.names import public_name
 from app.errors import PROBLEM_JSON
 
 PROBLEM_SCHEMA = Schema(
+    title="Problem",
     type=OpenAPIType.OBJECT,
     description="An RFC 9457 problem; switch on `code`, which is stable.",
     required=["type", "title", "status", "detail", "code"],
@@ -270,7 +272,7 @@ def declare_body(handler: HTTPRouteHandler, operation: Operation) -> None:
     """The body of a handler that reads it itself: ``opt={"body": {media type: Struct}}``."""
     declared: dict[str, type] = handler.opt.get("body") or {}
     if declared and operation.request_body is None:
-        content = {media: OpenAPIMediaType(schema=Reference(ref=f"#/components/schemas/{model.__name__}"))
+        content = {media: OpenAPIMediaType(schema=Reference(ref=f"#/components/schemas/{public_name(model)}"))
                    for media, model in declared.items()}
         operation.request_body = RequestBody(content=content, required=handler.opt.get("body_required", True))
 
@@ -292,6 +294,7 @@ def require_changes(app: Litestar, operation: Operation) -> None:
 def document_api(app: Litestar) -> None:
     """The start-up pass: statuses and problems, PATCH bodies, security, links; Allow headers."""
     from app.contract_docs import agree_allow_headers, document_links, document_security, document_structs
+    from app.http_semantics.caching import document_caching
 
     openapi = app.openapi_schema
     openapi.components = openapi.components or Components()
@@ -302,6 +305,7 @@ def document_api(app: Litestar) -> None:
         declare_body(handler, operation)
         declare_headers(handler, operation)
         document_statuses(path, handler, method, operation)
+        document_caching(handler, operation)
         query_lists(operation)
         if method == "PATCH":
             require_changes(app, operation)

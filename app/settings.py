@@ -48,6 +48,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     cors_origins: list[str] = []
+    # Cacheable reads (the public catalogue, app/http_semantics/caching.py): how long a client or a shared
+    # cache may reuse an answer before revalidating it with If-None-Match (304); answers larger than
+    # http_cache_max_body_bytes are not buffered to compute their ETag.
+    http_cache_max_age_s: int = 60
+    http_cache_max_body_bytes: int = 2_097_152
     # Load balancers / reverse proxies (addresses or networks, comma separated) whose X-Forwarded-For is
     # believed; from anybody else the header is ignored. Empty: the TCP peer is the client.
     trusted_proxies: list[str] = []

@@ -48,4 +48,9 @@ if [ ! -d $K8S_CRDS/node_modules ] || [ $K8S_CRDS/package-lock.json -nt $K8S_CRD
   echo "==> installing the Kubernetes operators' CRD schemas (npm) for the manifest tests"
   (cd $K8S_CRDS && npm ci --no-audit --no-fund --loglevel=error)
 fi
+ts=contract/clients/ts
+if [ ! -d $ts/node_modules ] || [ $ts/package-lock.json -nt $ts/node_modules ]; then
+  echo "==> installing the TypeScript client generator the contract tests run"
+  (cd $ts && npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "==> set-up done"

@@ -1,6 +1,7 @@
 """The public catalogue API: properties, product lists and views, reviews, availability and quotes.
 
-Reads are public (``opt={"public": True}``); posting a review needs the ``guest`` role.
+Reads are public (``opt={"public": True}``) and cacheable (``CACHED_READ``: ETag, Cache-Control, 304 on
+``If-None-Match``, see app.http_semantics.caching); posting a review needs the ``guest`` role.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from app.catalog.responses import (
     ReviewPage,
 )
 from app.catalog.schemas import ReviewIn
+from app.http_semantics.caching import CACHED_READ
 from app.problem_docs import returns
 from app.resources import Resources
 
@@ -50,14 +52,14 @@ def _language(request: Request[Any, Any, Any], lang: str | None, accept_language
     return pick_language(lang, accept_language, getattr(principal, "locale", None))
 
 
-@get("/properties", opt=PUBLIC | {"links": {"property_id": "/items/0/id"}}, tags=["catalogue"],
+@get("/properties", opt=PUBLIC | CACHED_READ | {"links": {"property_id": "/items/0/id"}}, tags=["catalogue"],
      summary="The group's resorts (paginated)", responses=returns(PropertyPage))
 async def list_properties(resources: Resources, page: Page = 1, per_page: PerPage = 20) -> dict[str, Any]:
     rows, total = await service.list_properties(resources, page, per_page)
     return {"items": [dict(r) for r in rows], "page": page, "per_page": per_page, "total": total}
 
 
-@get("/properties/{property_id:str}", opt=PUBLIC | {"problems": {404: ("property_not_found",)}}, tags=["catalogue"],
+@get("/properties/{property_id:str}", opt=PUBLIC | CACHED_READ | {"problems": {404: ("property_not_found",)}}, tags=["catalogue"],
      summary="One resort (with ETag)", responses=returns(PropertyOut))
 async def get_property(property_id: str, resources: Resources) -> Response[dict[str, Any]]:
     row = await service.get_property(resources, property_id)
@@ -66,7 +68,7 @@ async def get_property(property_id: str, resources: Resources) -> Response[dict[
 
 @get(
     "/properties/{property_id:str}/products",
-    opt=PUBLIC | {"problems": {404: ("property_not_found",)}, "links": {"product_id": "/items/0/id"}},
+    opt=PUBLIC | CACHED_READ | {"problems": {404: ("property_not_found",)}, "links": {"product_id": "/items/0/id"}},
     responses=returns(ProductPage),
     tags=["catalogue"],
     summary="Active products of a resort, optionally of one kind (paginated)",
@@ -87,7 +89,7 @@ async def property_products(
 
 @get(
     "/products/{product_id:str}",
-    opt=PUBLIC | {"problems": PRODUCT_404 | {422: ("invalid_text",), 503: ("details_unavailable",)}},
+    opt=PUBLIC | CACHED_READ | {"problems": PRODUCT_404 | {422: ("invalid_text",), 503: ("details_unavailable",)}},
     responses=returns(ProductView, description="The product (ETag, Content-Language, X-Cache)"),
     tags=["catalogue"],
     summary="A product: core, details, rating, in the caller's language (cached; ETag / If-None-Match)",
@@ -115,7 +117,7 @@ async def product_view(
     return Response(body, media_type="application/json", headers=headers)
 
 
-@get("/products/{product_id:str}/reviews", opt=PUBLIC | {"problems": PRODUCT_404}, tags=["catalogue"],
+@get("/products/{product_id:str}/reviews", opt=PUBLIC | CACHED_READ | {"problems": PRODUCT_404}, tags=["catalogue"],
      summary="Reviews, newest first", responses=returns(ReviewPage))
 async def product_reviews(
     product_id: str, resources: Resources, page: Page = 1, per_page: PerPage = 20
@@ -158,7 +160,7 @@ def _review_body(review: Any) -> dict[str, Any]:
 
 @get(
     "/products/{product_id:str}/availability",
-    opt=PUBLIC | {"problems": PRODUCT_404, "rules": RANGE_RULES},
+    opt=PUBLIC | CACHED_READ | {"problems": PRODUCT_404, "rules": RANGE_RULES},
     responses=returns(Availability),
     tags=["catalogue"],
     summary="Free units, price and restrictions of each night of [start, end)",
@@ -171,7 +173,7 @@ async def product_availability(
 
 @get(
     "/products/{product_id:str}/quote",
-    opt=PUBLIC | {"problems": PRODUCT_404, "rules": RANGE_RULES, "feeds": {"POST /holds": HOLD_THE_QUOTE}},
+    opt=PUBLIC | CACHED_READ | {"problems": PRODUCT_404, "rules": RANGE_RULES, "feeds": {"POST /holds": HOLD_THE_QUOTE}},
     responses=returns(QuoteOut),
     tags=["catalogue"],
     summary="Price a stay of [start, end) for a party; lists every restriction it breaks",

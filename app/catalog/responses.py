@@ -130,6 +130,9 @@ class ReviewPage(Out, kw_only=True):
 
 
 class NightOut(Out, kw_only=True):
+    """One night of a product's availability."""
+
+    __contract_name__ = "AvailabilityNight"  # the holds' NightOut is another schema (app.contract.names)
     night: dt.date
     free: int
     amount: int | None

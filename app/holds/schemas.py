@@ -38,6 +38,9 @@ class HoldIn(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class NightOut(Struct, kw_only=True):
+    """One night of a hold and its price."""
+
+    __contract_name__ = "HoldNight"  # the catalogue's NightOut is another schema (app.contract.names)
     night: dt.date
     amount: int
 

@@ -6,6 +6,7 @@ import msgspec
 from litestar import Response, get
 from litestar.params import Parameter
 
+from app.http_semantics.caching import CACHED_READ
 from app.problem_docs import returns
 from app.resources import Resources
 from app.search.query import LANGS, MAX_QUERY_LENGTH, MAX_RESULT_WINDOW, SORTS, make_params
@@ -18,7 +19,7 @@ MAX_PAGE_SIZE = next(f.default for f in msgspec.structs.fields(Settings) if f.na
 AT_LEAST_0 = {"minimum": 0}
 
 
-@get("/search", opt={"public": True, "links": {"product_id": "/items/0/product_id"},
+@get("/search", opt=CACHED_READ | {"public": True, "links": {"product_id": "/items/0/product_id"},
                     "rules": {422: "`price_min` <= `price_max` (`invalid_price_range`); `lat` and `lon` go together"
                                    " (`invalid_point`); `radius_km` and `sort=distance` need them (`invalid_radius`,"
                                    " `invalid_sort`); `page` * `size` <= 10000 (`invalid_page`); at most 100 values"
