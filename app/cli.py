@@ -62,6 +62,7 @@ def run(role: str) -> None:
             # /live sends the same small frames to many sockets: compressing each one per socket would
             # cost more CPU than the frames themselves.
             ws_per_message_deflate=False,
+            ws_max_size=settings.live_max_frame_bytes,  # a larger client frame is closed 1009 before it is read
         )
         return
     from app.observability import configure_logging
