@@ -3,7 +3,9 @@
 At-least-once from Kafka (offsets committed after the entries are written), effectively once in Redis:
 each event's entries and state are written by one script that first claims ``rt:seen:<event_id>``, and
 availability items whose per-night version is not above the last published one are dropped, so a
-redelivered or reordered event changes nothing. Each entry's data is encoded here, once.
+redelivered or reordered event changes nothing. The version check is made again inside the write's script,
+atomically (two publishers, or the repair beside the consumer, racing on one (product, night) cannot publish
+an older value after a newer one). Each entry's data is encoded here, once.
 """
 
 from __future__ import annotations
@@ -53,13 +55,18 @@ class Publisher:
         """Write one event's entries; returns published, duplicate, stale or ignored."""
         if await self.redis.exists(seen_key(str(envelope.event_id))):
             return "duplicate"
-        handler = {"inventory": self._inventory, "holds": self._hold, "bookings": self._booking}.get(
-            envelope.topic)
-        append = await handler(envelope) if handler else None
+        if envelope.topic not in TOPICS:
+            return "ignored"
+        append = await self.prepare(envelope)
         if append is None:
-            return "ignored" if handler is None else "stale"
+            return "stale"
         append.traceparent = tracing.current_traceparent()  # the api's push of these entries continues it
-        return "published" if await self.store.append(append) else "duplicate"
+        return {1: "published", 0: "duplicate", 2: "stale"}[await self.store.write(append)]
+
+    async def prepare(self, envelope: EventEnvelope) -> Append | None:
+        """What the event writes (None: nothing newer than what was published); checked again on write."""
+        handler = {"inventory": self._inventory, "holds": self._hold, "bookings": self._booking}[envelope.topic]
+        return await handler(envelope)
 
     async def _inventory(self, envelope: EventEnvelope) -> Append | None:
         payload = envelope.payload
