@@ -92,6 +92,7 @@ class LiveSession:
         self.own_seat = False
         self.timers: list[asyncio.TimerHandle] = []
         self.ended = False
+        self.attaching = 0  # subscribes under way
         self.frames = Bucket(bounds.frames_per_s, bounds.frames_burst)
         self.subscribes = Bucket(bounds.subscribes_per_s, bounds.subscribes_burst)
         conn.on_resync = self._resync
@@ -102,8 +103,12 @@ class LiveSession:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def _auth_deadline(self) -> None:
-        if self.principal is None and not self.conn.subs:
-            self.conn.close(CLOSE_AUTH_TIMEOUT, "auth_timeout")
+        if self.principal is not None or self.conn.subs:
+            return
+        if self.attaching:  # a subscribe still on its way (its snapshot): judged once more after it
+            self.timers.append(asyncio.get_running_loop().call_later(self.bounds.auth_timeout_s, self._auth_deadline))
+            return
+        self.conn.close(CLOSE_AUTH_TIMEOUT, "auth_timeout")
 
     def _signed_in(self, principal: Principal) -> None:
         for timer in self.timers:
@@ -229,7 +234,11 @@ class LiveSession:
             raise Invalid(exc.code, exc.detail, channel.name) from None
         if channel.kind != "booking" and not await self.service.property_exists(channel.key):
             raise Invalid("unknown_channel", "No such property.", channel.name)
-        await self._attach(channel, params, since)
+        self.attaching += 1
+        try:
+            await self._attach(channel, params, since)
+        finally:
+            self.attaching -= 1
 
     async def _resync(self, sub: Subscription) -> None:
         """A fresh snapshot for ``sub``; retried while Redis or PostgreSQL cannot answer (a failed attempt
