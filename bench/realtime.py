@@ -62,6 +62,7 @@ class Case:
     closed: int
     silent: int = 0
     slow: int = 0
+    growth_kb: float = 0.0  # RSS growth per connection while the updates flowed (flat memory: about 0)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -141,7 +142,8 @@ async def run_case(name: str, pid: int, url: str, store: StreamStore, subscriber
                    args: argparse.Namespace) -> Case:
     before = rss_kb(pid)
     procs = await _workers(url, subscribers, args)
-    memory = (rss_kb(pid) - before) / subscribers
+    connected = rss_kb(pid)
+    memory = (connected - before) / subscribers
     cpu = cpu_seconds(pid)
     pause = subscribers / args.frames_per_second
     for i in range(args.updates):
@@ -165,9 +167,10 @@ async def run_case(name: str, pid: int, url: str, store: StreamStore, subscriber
         proc.stdin.close()
         await proc.wait()
     used = cpu_seconds(pid) - cpu
+    growth = (rss_kb(pid) - connected) / subscribers
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
     return Case(name, subscribers, cuts[49], cuts[98], used / frames * 1e6 if frames else float("nan"), memory,
-                frames, closed, silent, slow)
+                frames, closed, silent, slow, growth)
 
 
 async def prepare(settings: Settings) -> None:
@@ -201,8 +204,8 @@ async def main(args: argparse.Namespace) -> list[Case]:
 
 def report(cases: list[Case]) -> None:
     table = Table(title="Live updates: event -> client, one server process, same clients and frames")
-    for column in ("server", "subscribers", "p50 ms", "p99 ms", "CPU/frame µs", "memory/conn KB", "frames",
-                   "closed", "silent", "CPU ratio", "p99 ratio"):
+    for column in ("server", "subscribers", "p50 ms", "p99 ms", "CPU/frame µs", "memory/conn KB",
+                   "growth/conn KB", "frames", "closed", "silent", "CPU ratio", "p99 ratio"):
         table.add_column(column, justify="left" if column == "server" else "right")
     refs = {c.subscribers: c for c in cases if c.server != "api /live"}
     for c in cases:
@@ -210,7 +213,8 @@ def report(cases: list[Case]) -> None:
         ratio = f"{c.cpu_us / ref.cpu_us:.2f}×" if ref and ref.cpu_us else "-"
         p99 = f"{c.p99 / ref.p99:.2f}×" if ref and ref.p99 else "-"
         table.add_row(c.server, str(c.subscribers), f"{c.p50:.1f}", f"{c.p99:.1f}", f"{c.cpu_us:.1f}",
-                      f"{c.mem_kb:.1f}", str(c.frames), str(c.closed), str(c.silent), ratio, p99)
+                      f"{c.mem_kb:.1f}", f"{c.growth_kb:.1f}", str(c.frames), str(c.closed), str(c.silent), ratio,
+                      p99)
     console.print(table)
     console.print("Goals: p99 ≤ 150 ms at 5,000 subscribers, CPU per frame ≤ 1.5× the reference, ≤ 40 KB per "
                   "connection. Every frame of every client is in the sample, slow clients' included (silent: "

@@ -48,7 +48,10 @@ def _message(name: str, summary: str, payload: dict[str, Any]) -> dict[str, Any]
 _ITEM = _obj(["product_id", "night", "free", "price", "version"], product_id=_STR, night=_DATE,
              free={"type": "integer", "description": "units available"},
              price={"type": ["integer", "null"], "description": "lowest open nightly amount (minor unit)"},
-             version={"type": "integer", "description": "per (product, night): keep the highest"})
+             min_stay={"type": ["integer", "null"], "description": "that price's minimum stay (nights)"},
+             closed_to_arrival={"type": ["boolean", "null"], "description": "that price allows no arrival"},
+             version={"type": "integer", "description": "per (product, night): keep the highest (grows with the "
+                      "count and with the price or its restrictions)"})
 
 CLIENT_MESSAGES = {
     "auth": _message("auth", "Authenticate (apps) or renew in-band before expiry (keeps every sequence)",
