@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 
+import msgspec
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -38,11 +39,14 @@ async def _open(url: str, channel: str) -> ClientConnection:
     return ws
 
 
+_decode = msgspec.json.decode
+
+
 async def _read(ws: ClientConnection, last: int, delay: float, latencies: list[float], frames: list[int],
                 index: int, counts: dict[str, int]) -> None:
     try:
         while True:
-            frame = json.loads(await ws.recv())
+            frame = _decode(await ws.recv())
             if frame.get("type") != "update":
                 continue
             items = frame["data"]["items"]
@@ -63,14 +67,17 @@ async def main(url: str, count: int, channel: str, updates: int, slow_every: int
         sockets += await asyncio.gather(*(_open(url, channel) for _ in range(min(100, count - start))))
     print("ready", flush=True)
     latencies: list[float] = []
+    slow_latencies: list[float] = []
     frames = [0] * len(sockets)
     counts = {"closed": 0}
     slow = [bool(slow_every) and i % slow_every == slow_every - 1 for i in range(len(sockets))]
-    readers = asyncio.gather(*(_read(ws, updates - 1, slow_delay if slow[i] else 0, latencies, frames, i, counts)
+    readers = asyncio.gather(*(_read(ws, updates - 1, slow_delay if slow[i] else 0,
+                                     slow_latencies if slow[i] else latencies, frames, i, counts)
                                for i, ws in enumerate(sockets)))
     stdin_closed = asyncio.ensure_future(asyncio.get_running_loop().run_in_executor(None, sys.stdin.read))
     await asyncio.wait({readers, stdin_closed}, return_when=asyncio.FIRST_COMPLETED)
-    print(json.dumps({"latencies": [round(x, 2) for x in latencies], "frames": sum(frames),
+    print(json.dumps({"latencies": [round(x, 2) for x in latencies],
+                      "slow_latencies": [round(x, 2) for x in slow_latencies], "frames": sum(frames),
                       "silent": sum(1 for f in frames if f == 0), "slow": sum(slow), **counts}), flush=True)
     for ws in sockets:
         ws.transport.abort()

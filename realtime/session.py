@@ -174,6 +174,9 @@ class LiveSession:
             if sub is None:
                 raise Invalid("not_subscribed", "No such subscription.", msg.get("channel"))
             self._detach(sub)
+            if not self.conn.subs and self.principal is None:  # idle again: the deadline holds again
+                self.timers.append(asyncio.get_running_loop().call_later(self.bounds.auth_timeout_s,
+                                                                          self._auth_deadline))
         elif op == "auth":
             await self._auth(msg.get("token"))
         else:
