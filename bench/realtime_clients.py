@@ -18,6 +18,7 @@ import time
 import msgspec
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake
 
 
 def raise_fd_limit(wanted: int = 65_536) -> int:
@@ -31,12 +32,24 @@ def raise_fd_limit(wanted: int = 65_536) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-async def _open(url: str, channel: str) -> ClientConnection:
-    ws = await connect(url, compression=None, open_timeout=120, max_queue=None, ping_interval=None,
-                       close_timeout=1)
+async def _open(url: str, channel: str, attempts: int = 5) -> ClientConnection:
+    """Connect and subscribe; a handshake the loaded server dropped is tried again, as a browser would."""
+    for attempt in range(attempts):
+        try:
+            ws = await connect(url, compression=None, open_timeout=120, max_queue=None, ping_interval=None,
+                               close_timeout=1)
+            break
+        except (OSError, EOFError, InvalidHandshake):
+            if attempt == attempts - 1:
+                raise
+            RETRIES[0] += 1
+            await asyncio.sleep(0.5 * (attempt + 1))
     await ws.send(json.dumps({"op": "subscribe", "channel": channel}))
     await ws.recv()  # the snapshot
     return ws
+
+
+RETRIES = [0]
 
 
 _decode = msgspec.json.decode
@@ -78,7 +91,8 @@ async def main(url: str, count: int, channel: str, updates: int, slow_every: int
     await asyncio.wait({readers, stdin_closed}, return_when=asyncio.FIRST_COMPLETED)
     print(json.dumps({"latencies": [round(x, 2) for x in latencies],
                       "slow_latencies": [round(x, 2) for x in slow_latencies], "frames": sum(frames),
-                      "silent": sum(1 for f in frames if f == 0), "slow": sum(slow), **counts}), flush=True)
+                      "silent": sum(1 for f in frames if f == 0), "slow": sum(slow), "retries": RETRIES[0], **counts}),
+          flush=True)
     for ws in sockets:
         ws.transport.abort()
 
