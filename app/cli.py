@@ -61,6 +61,7 @@ def run(role: str) -> None:
             # /live sends the same small frames to many sockets: compressing each one per socket would
             # cost more CPU than the frames themselves.
             ws_per_message_deflate=False,
+            ws_max_size=settings.live_max_frame_bytes,  # a larger client frame is closed 1009 before it is read
         )
         if settings.api_workers == 1:
             serve(config, settings)  # SIGTERM drains (app/drain.py)

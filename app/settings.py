@@ -19,6 +19,13 @@ DEMO_OIDC_CLIENT_SECRET = "resort-backend-secret"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Every bound of a /live connection: each must be positive.
+LIVE_BOUNDS = ("live_buffer_frames", "live_buffer_bytes", "live_send_timeout_s", "live_auth_timeout_s",
+               "live_max_channels", "live_subscribes_per_s", "live_subscribes_burst", "live_frames_per_s",
+               "live_frames_burst", "live_max_frame_bytes", "live_connections_per_ip",
+               "live_connections_per_subject")
+
+
 class SettingsError(RuntimeError):
     """A variable of the environment is missing or malformed; the message names it."""
 
@@ -162,16 +169,36 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     repair_batch_size: int = 1000
     repair_settle_s: float = 2.0
     services_group: str = "saga-services"
-    # Live updates (realtime/): the publisher's consumer group, per-channel retention, per-connection
-    # buffers, the auth deadline of a connection without a session, and when `reauth` is sent; how often
-    # the publisher repairs channels whose events were lost (0: never).
+    # Live updates (realtime/): the publisher's consumer group, per-channel retention, when `reauth` is
+    # sent, how often the publisher repairs channels whose events were lost (0: never). Every bound of a
+    # /live connection (each broken one closes the socket with its documented close code, realtime/bounds.py):
     live_publisher_group: str = "realtime-publisher"
     live_repair_interval_s: float = 5.0
     live_stream_maxlen: int = 1000
-    live_buffer_frames: int = 256
-    live_auth_timeout_s: float = 5.0
     live_reauth_before_s: int = 30
     live_max_range_days: int = 62
+    # Outbound backlog per connection, catch-up included, in frames and in bytes (a resume whose gap is
+    # larger gets a fresh snapshot instead); past it availability is conflated, other channels close 4008.
+    live_buffer_frames: int = 256
+    live_buffer_bytes: int = 1_048_576
+    # A frame write that stays blocked this long (the client reads nothing): close 4008.
+    live_send_timeout_s: float = 30.0
+    # Seconds a socket has to authenticate or subscribe (a handshake that never does: close 4001).
+    live_auth_timeout_s: float = 5.0
+    # Channels one connection may hold (more: refused with an error frame).
+    live_max_channels: int = 32
+    # subscribe + unsubscribe requests per second per connection (sustained, and the burst allowed),
+    # and every frame a client sends (same); more: close 4029.
+    live_subscribes_per_s: float = 5.0
+    live_subscribes_burst: int = 40
+    live_frames_per_s: float = 20.0
+    live_frames_burst: int = 60
+    # Largest frame a client may send, in bytes (larger: close 1009).
+    live_max_frame_bytes: int = 4096
+    # Open connections per client address and per authenticated subject, per api process (more: the
+    # handshake is refused with 429 too_many_connections).
+    live_connections_per_ip: int = 500
+    live_connections_per_subject: int = 16
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0
     # After SIGTERM a worker role finishes its current batch and commits its offsets within this long, then
@@ -259,6 +286,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_OTEL_BATCH_DELAY_MS": self.otel_batch_delay_ms > 0,
             "RESORT_TODAY": _is_iso_date(self.today),
             "RESORT_EXTRA_ROLES": all("=" in item and ":" in item for item in self.extra_roles),
+            **{f"RESORT_{name.upper()}": getattr(self, name) > 0 for name in LIVE_BOUNDS},
         }
         for var, ok in checks.items():
             if not ok:

@@ -35,37 +35,50 @@ def origin_ok(origin: str | None, allowed: frozenset[str]) -> bool:
 
 
 async def booking_owner(redis: Redis, db: asyncpg.Pool, booking_id: str) -> tuple[str | None, ...]:
-    """(owner kind, owner id, partner client id): as the publisher recorded it from the booking's events,
-    else from PostgreSQL (a booking whose first event is still on its way, or a Redis that lost it)."""
-    owner = await redis.hmget(booking_key(booking_id), ["owner_kind", "owner_id", "partner_client_id"])
-    kind, owner_id, partner = (v.decode() if v is not None else None for v in owner)
+    """(owner kind, owner id, partner client id, property id): as the publisher recorded it from the
+    booking's events, else from PostgreSQL (a booking whose first event is still on its way, or a Redis that
+    lost it); all None for a booking that does not exist."""
+    owner = await redis.hmget(booking_key(booking_id), ["owner_kind", "owner_id", "partner_client_id", "property_id"])
+    kind, owner_id, partner, property_id = (v.decode() if v is not None else None for v in owner)
     if kind is not None:
-        return kind, owner_id, partner
+        return kind, owner_id, partner, property_id
     try:
         key = uuid.UUID(booking_id)
     except ValueError:
-        return None, None, None
-    row = await db.fetchrow("SELECT owner_kind, owner_id FROM bookings WHERE id = $1", key)
+        return None, None, None, None
+    row = await db.fetchrow("SELECT owner_kind, owner_id, property_id FROM bookings WHERE id = $1", key)
     if row is None:
-        return None, None, None
-    return row["owner_kind"], row["owner_id"], row["owner_id"] if row["owner_kind"] == "partner" else None
+        return None, None, None, None
+    return (row["owner_kind"], row["owner_id"], row["owner_id"] if row["owner_kind"] == "partner" else None,
+            row["property_id"])
+
+
+def staff_of(principal: Principal, property_id: str | None) -> bool:
+    """Whether ``principal`` is staff of the property. The group's identity provider assigns front desk and
+    administrators to the group, not to one property: every property's staff is the group's (the one place
+    to narrow it when tokens name properties)."""
+    return property_id is not None and principal.has_any_role(*STAFF)
 
 
 async def authorize(redis: Redis, db: asyncpg.Pool, channel: Channel, principal: Principal | None) -> None:
-    """Raise :class:`Refused` unless ``principal`` may subscribe to ``channel``."""
+    """Raise :class:`Refused` unless ``principal`` may subscribe to ``channel``: availability is public; a
+    property's front-desk feed is its staff's; a booking's stream is its guest's, the partner's that made
+    it and its property's staff's, and only a booking that exists has one (subscribing creates none)."""
     if channel.kind == "availability":
         return
     if principal is None:
         raise Refused("auth_required", "Sign in (or send the auth op) to subscribe to this channel.")
-    if principal.has_any_role(*STAFF):
-        return
     if channel.kind == "frontdesk":
+        if staff_of(principal, channel.key):
+            return
         raise Refused("forbidden", "Only front desk and administrators may subscribe to this channel.")
-    kind, owner_id, partner = await booking_owner(redis, db, channel.key)
+    kind, owner_id, partner, property_id = await booking_owner(redis, db, channel.key)
     if principal.kind == "user" and kind == "user" and owner_id == principal.subject:
         return
     if principal.kind == "partner" and principal.client_id and principal.client_id in (
             partner, owner_id if kind == "partner" else None):
+        return
+    if kind is not None and staff_of(principal, property_id):
         return
     # Unknown bookings and other people's are refused alike: existence is not disclosed.
     raise Refused("forbidden", "This booking's channel is not yours.")

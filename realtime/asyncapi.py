@@ -7,7 +7,28 @@ from typing import Any
 from litestar import get
 
 from app.settings import Settings
+from realtime.bounds import Bounds
 from realtime.channels import CLOSE_CODES
+
+# Each bound of a connection, what breaking it does (the values are the server's settings, below).
+BOUNDS = {
+    "RESORT_LIVE_BUFFER_FRAMES": "outbound backlog per connection in frames, catch-up and control frames "
+    "included: past it availability is conflated, other channels close 4008; a resume whose gap is larger "
+    "gets a snapshot instead of the missed updates",
+    "RESORT_LIVE_BUFFER_BYTES": "the same backlog in bytes (same answers)",
+    "RESORT_LIVE_SEND_TIMEOUT_S": "seconds one frame write may stay blocked (the client reads nothing): close 4008",
+    "RESORT_LIVE_AUTH_TIMEOUT_S": "seconds a socket has to authenticate or subscribe: close 4001",
+    "RESORT_LIVE_MAX_CHANNELS": "subscriptions per connection: error too_many_subscriptions",
+    "RESORT_LIVE_SUBSCRIBES_PER_S": "subscribe + unsubscribe requests per second per connection: close 4029",
+    "RESORT_LIVE_SUBSCRIBES_BURST": "... allowed at once",
+    "RESORT_LIVE_FRAMES_PER_S": "frames of any kind per second per connection: close 4029",
+    "RESORT_LIVE_FRAMES_BURST": "... allowed at once",
+    "RESORT_LIVE_MAX_FRAME_BYTES": "bytes of one client frame: close 1009",
+    "RESORT_LIVE_CONNECTIONS_PER_IP": "open sockets per client address, per api process: handshake refused "
+    "with HTTP 429 too_many_connections",
+    "RESORT_LIVE_CONNECTIONS_PER_SUBJECT": "open sockets per caller, per api process: handshake refused with "
+    "HTTP 429 too_many_connections (in-band auth: error too_many_connections)",
+}
 
 _STR, _INT = {"type": "string"}, {"type": "integer", "minimum": 0}
 _CHANNEL = {"type": "string", "pattern": "^(availability|booking|frontdesk):[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
@@ -27,7 +48,10 @@ def _message(name: str, summary: str, payload: dict[str, Any]) -> dict[str, Any]
 _ITEM = _obj(["product_id", "night", "free", "price", "version"], product_id=_STR, night=_DATE,
              free={"type": "integer", "description": "units available"},
              price={"type": ["integer", "null"], "description": "lowest open nightly amount (minor unit)"},
-             version={"type": "integer", "description": "per (product, night): keep the highest"})
+             min_stay={"type": ["integer", "null"], "description": "that price's minimum stay (nights)"},
+             closed_to_arrival={"type": ["boolean", "null"], "description": "that price allows no arrival"},
+             version={"type": "integer", "description": "per (product, night): keep the highest (grows with the "
+                      "count and with the price or its restrictions)"})
 
 CLIENT_MESSAGES = {
     "auth": _message("auth", "Authenticate (apps) or renew in-band before expiry (keeps every sequence)",
@@ -59,13 +83,15 @@ SERVER_MESSAGES = {
              epoch=_STR, seq=_INT, data={"type": "object"})),
     "reauth": _message("reauth", "The token expires in expires_in seconds: send a fresh one with the auth op",
                        _obj(["type", "expires_in"], type={"const": "reauth"}, expires_in=_INT)),
-    "error": _message("error", "A refused frame; the connection stays open",
+    "error": _message("error", "A refused frame (the connection stays open), or a subscription ended "
+                      "(`subscription_ended`: a renewed token no longer allows its channel)",
                       _obj(["type", "code", "detail"], type={"const": "error"}, detail=_STR, channel=_CHANNEL,
                            code={"enum": ["malformed", "frame_too_large", "unknown_op", "unknown_channel",
                                           "bad_range", "bad_since", "already_subscribed", "not_subscribed",
                                           "too_many_subscriptions", "auth_required", "forbidden",
                                           "invalid_token", "token_expired", "session_ended",
-                                          "subject_mismatch"]})),
+                                          "subject_mismatch", "too_many_connections",
+                                          "subscription_ended"]})),
     "pong": _message("pong", "Answer to ping", _obj(["type"], type={"const": "pong"})),
     "reconnect": _message(
         "reconnect", "This api process is stopping (close 1012 follows): reconnect, and resubscribe each channel "
@@ -80,13 +106,17 @@ SERVER_MESSAGES = {
 def document(settings: Settings) -> dict[str, Any]:
     host = settings.public_url.split("://", 1)[-1]
     closes = "; ".join(f"{code} {name}" for code, name in sorted(CLOSE_CODES.items()))
+    values = Bounds.of(settings).table()
+    bounds = "; ".join(f"{name}={values[name]}: {what}" for name, what in BOUNDS.items())
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "G Resort live updates", "version": "1.0.0", "description": (
             "One WebSocket, JSON text frames. Channels: availability:<property_id> (anyone), booking:<id> "
             "(its guest, the partner who made it, front desk, admin), frontdesk:<property_id> (front desk, "
             "admin). Browsers authenticate by their session cookie (the handshake's Origin must be a "
-            "configured origin), apps by the auth op within a few seconds. Close codes: " + closes + ".")},
+            "configured origin), apps by the auth op within a few seconds. A renewed token re-checks every "
+            "subscription. Close codes: " + closes + ". Bounds (server settings): " + bounds + "."),
+            "x-bounds": {name: {"value": values[name], "when broken": what} for name, what in BOUNDS.items()}},
         "servers": {"api": {"host": host, "protocol": "wss" if settings.public_url.startswith("https") else "ws",
                             "pathname": "/live"}},
         "channels": {"live": {"address": "/live", "messages": {**CLIENT_MESSAGES, **SERVER_MESSAGES}}},

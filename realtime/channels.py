@@ -96,10 +96,13 @@ CLOSE_AUTH_TIMEOUT = 4001  # no session and no `auth` op within live_auth_timeou
 CLOSE_TOKEN_EXPIRED = 4002  # the token expired and no fresh one came in-band
 CLOSE_SESSION_ENDED = 4003  # logout, revocation or back-channel logout
 CLOSE_SLOW_CONSUMER = 4008  # a non-conflatable channel overflowed the connection's buffer
+CLOSE_RATE_LIMITED = 4029  # subscribe requests or frames faster than their bound
 CLOSE_ORIGIN = 4403  # a cookie-authenticated handshake from a foreign Origin (before accept: HTTP 403)
 CLOSE_SERVICE_RESTART = 1012  # the api process is stopping (after a `reconnect` frame): reconnect and resume
+CLOSE_FRAME_TOO_LARGE = 1009  # a client frame larger than live_max_frame_bytes (WebSocket "message too big")
 CLOSE_CODES = {
     CLOSE_AUTH_TIMEOUT: "auth_timeout", CLOSE_TOKEN_EXPIRED: "token_expired",
-    CLOSE_SESSION_ENDED: "session_ended", CLOSE_SLOW_CONSUMER: "slow_consumer", CLOSE_ORIGIN: "origin_refused",
+    CLOSE_SESSION_ENDED: "session_ended", CLOSE_SLOW_CONSUMER: "slow_consumer",
+    CLOSE_RATE_LIMITED: "rate_limited", CLOSE_ORIGIN: "origin_refused", CLOSE_FRAME_TOO_LARGE: "frame_too_large",
     CLOSE_SERVICE_RESTART: "server_restarting",
 }

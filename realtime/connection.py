@@ -4,9 +4,12 @@ drained by a writer task that exists only while there is a backlog.
 Readers call :meth:`Connection.offer` synchronously. An idle socket gets the shared frame written in
 the same call (the ASGI send is driven by hand: it completes without suspending while the transport is
 writable, so a fan-out costs no task switch per subscriber). A busy socket queues the :class:`Entry`; when
-the queue is full, availability is conflated (the latest value per (product, night), sent as one frame
+the queue is full (``live_buffer_frames`` frames or ``live_buffer_bytes`` bytes, control frames and catch-up
+included), availability is conflated (the latest value per (product, night), sent as one frame
 carrying the seq of the newest entry merged) and other channels close the socket with ``4008
-slow_consumer`` (booking and front-desk updates are never conflated).
+slow_consumer`` (booking and front-desk updates are never conflated); so does a frame write blocked for
+``live_send_timeout_s``. The entries that arrive while a subscription catches up wait in its backlog, bounded
+by the same count: past it they are dropped and the subscription is resynced from a fresh snapshot.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class Subscription:
     params: dict[str, Any] = field(default_factory=dict)
     catching_up: bool = True
     backlog: list[Entry] = field(default_factory=list)
+    overflowed: bool = False  # the backlog passed its bound while catching up: resync once caught up
     pending: dict[tuple[str, str], dict[str, Any]] | None = None  # conflated availability items
     pending_seq: int = 0
 
@@ -82,12 +86,16 @@ async def _finish(coro: Coroutine[Any, Any, Any], pending: Any) -> None:
 
 
 class Connection:
-    __slots__ = ("send", "limit", "queue", "subs", "closing", "resyncs", "on_resync", "on_closed", "task",
-                 "_close_sent")
+    __slots__ = ("send", "limit", "max_bytes", "send_timeout", "queue", "queued_bytes", "subs", "closing",
+                 "resyncs", "on_resync", "on_closed", "task", "_close_sent")
 
-    def __init__(self, send: Send, limit: int, on_closed: Callable[[], None]) -> None:
+    def __init__(self, send: Send, limit: int, on_closed: Callable[[], None], max_bytes: int = 1 << 20,
+                 send_timeout: float = 30.0) -> None:
         self.send = send
         self.limit = limit
+        self.max_bytes = max_bytes
+        self.send_timeout = send_timeout
+        self.queued_bytes = 0  # of the frames in the queue (a conflation marker counts 0: bounded by its keys)
         self.queue: deque[Entry | str | Subscription] = deque()
         self.subs: dict[str, Subscription] = {}
         self.closing: tuple[int, str] | None = None
@@ -98,10 +106,16 @@ class Connection:
         self._close_sent = False
 
     # -- called by readers, synchronously --------------------------------------------------------
-    def offer(self, sub: Subscription, entry: Entry, force: bool = False) -> bool:
+    def offer(self, sub: Subscription, entry: Entry) -> bool:
         """Deliver ``entry``; True if its frame was written to the socket in this call."""
         if sub.catching_up:
-            sub.backlog.append(entry)
+            if sub.overflowed:
+                pass  # a snapshot follows the catch-up: nothing to keep
+            elif len(sub.backlog) < self.limit:
+                sub.backlog.append(entry)
+            else:
+                sub.backlog.clear()
+                sub.overflowed = True
             return False
         if entry.epoch and entry.epoch != sub.epoch:  # a new epoch began: a snapshot first, never its entries
             self.resync(sub)
@@ -118,8 +132,9 @@ class Connection:
             return False
         if self.task is None and self.closing is None:
             return self._write_now(entry.frame)
-        if force or len(self.queue) < self.limit:
+        if self._fits(len(entry.frame)):
             self.queue.append(entry)
+            self.queued_bytes += len(entry.frame)
         elif sub.kind == "availability":
             sub.pending = {}
             self._merge(sub, entry)
@@ -128,6 +143,9 @@ class Connection:
             SLOW_CLOSED.labels(sub.kind).inc()
             self.close(CLOSE_SLOW_CONSUMER, "slow_consumer")
         return False
+
+    def _fits(self, size: int) -> bool:
+        return len(self.queue) < self.limit and (self.queued_bytes + size <= self.max_bytes or not self.queue)
 
     def _write_now(self, text: str) -> bool:
         coro = self.send({"type": "websocket.send", "text": text})
@@ -165,14 +183,19 @@ class Connection:
 
     # -- called by the session -------------------------------------------------------------------
     def push(self, frame: str) -> None:
-        """A control frame (snapshot, error, pong, reauth): bounded by the client's own requests."""
+        """A control frame (snapshot, error, pong, reauth), under the same bounds as updates."""
         if self.closing is not None:
             return
         if self.task is None:
             if self._write_now(frame):
                 FRAMES_SENT.inc()
             return
+        if not self._fits(len(frame)):
+            SLOW_CLOSED.labels("control").inc()
+            self.close(CLOSE_SLOW_CONSUMER, "slow_consumer")
+            return
         self.queue.append(frame)
+        self.queued_bytes += len(frame)
 
     async def flushed(self) -> None:
         """Until the backlog is written (the caller bounds the wait)."""
@@ -187,6 +210,7 @@ class Connection:
         CLOSED.labels(CLOSE_CODES.get(code, reason)).inc()
         if self.task is not None:
             self.task.cancel()
+        self._drop()
         self.task = asyncio.create_task(self._closer())
 
     async def _closer(self) -> None:
@@ -205,33 +229,48 @@ class Connection:
     async def _writer(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
         """Finish the frame that found the socket busy, then drain the backlog, then end."""
         me = asyncio.current_task()
-        sent = 0
+        sent, timeout = 0, self.send_timeout
         try:
-            await _finish(coro, pending)
+            async with asyncio.timeout(timeout):
+                await _finish(coro, pending)
             sent = 1
-            queue, send = self.queue, self.send
+            queue = self.queue
             while queue:
                 item = queue.popleft()
                 if type(item) is Entry:
-                    await send({"type": "websocket.send", "text": item.frame})
+                    self.queued_bytes -= len(item.frame)
+                    await self._send(item.frame, timeout)
                     if item.t:
                         LATENCY.observe(max(time.time() - item.t / 1000, 0))
                 elif type(item) is str:
-                    await send({"type": "websocket.send", "text": item})
+                    self.queued_bytes -= len(item)
+                    await self._send(item, timeout)
                 elif self.subs.get(item.channel) is item:  # type: ignore[union-attr]
-                    await send({"type": "websocket.send", "text": self._flush(item)})  # type: ignore[arg-type]
+                    await self._send(self._flush(item), timeout)  # type: ignore[arg-type]
                 else:
                     continue
                 sent += 1
+        except TimeoutError:  # the client reads nothing: it is a slow consumer, whatever its channels
+            self.task = None
+            SLOW_CLOSED.labels("blocked").inc()
+            self.close(CLOSE_SLOW_CONSUMER, "slow_consumer")
         except Exception:  # noqa: BLE001 - the client is gone: its receive loop ends the connection
-            self.queue.clear()
+            self._drop()
         finally:
             FRAMES_SENT.inc(sent)
             if self.task is me:
                 self.task = None
 
+    async def _send(self, text: str, timeout: float) -> None:
+        async with asyncio.timeout(timeout):
+            await self.send({"type": "websocket.send", "text": text})
+
+    def _drop(self) -> None:
+        self.queue.clear()
+        self.queued_bytes = 0
+
     def stop(self) -> None:
         """The connection ended: stop writing."""
         if self.task is not None and not self.task.done():
             self.task.cancel()
-        self.queue.clear()
+        self._drop()

@@ -5,6 +5,8 @@ the handshake with its own HTTP status and problem+json body (401 ``session_ende
 denial-response extension. A cookie-authenticated handshake must come from a configured Origin, else it is refused
 before accept (close 4403, which the server answers with HTTP 403), so a cross-site page cannot ride
 a guest's cookie. Without a principal the socket may watch public availability, or send ``auth``.
+A client address or a subject over its connection bound (``live_connections_per_ip`` /
+``live_connections_per_subject``, per process) is refused before accept: HTTP 429 ``too_many_connections``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import asyncio
 from litestar import WebSocket, websocket
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.auth.gateway import ACCESS_COOKIE, header, parse_cookies
+from app.auth.gateway import ACCESS_COOKIE, DENIAL, deny, header, parse_cookies
 from app.auth.principal import current_principal
+from app.clientaddr import client_ip
+from app.errors import RateLimited
 from realtime.access import origin_ok
-from realtime.channels import CLOSE_CODES, CLOSE_ORIGIN
+from realtime.channels import CLOSE_CODES, CLOSE_ORIGIN, CLOSE_RATE_LIMITED
 from realtime.connection import Connection
 from realtime.metrics import CLOSED, CONNECTIONS
 from realtime.service import LiveService
-from realtime.session import LiveSession
+from realtime.session import LiveSession, seat_of
 
 
 class RawSend:
@@ -53,6 +57,33 @@ async def live(socket: WebSocket) -> None:
         CLOSED.labels(CLOSE_CODES[CLOSE_ORIGIN]).inc()
         await socket.close(code=CLOSE_ORIGIN, reason="origin_refused")
         return
+    ip = client_ip(socket.scope)
+    if not service.per_ip.take(ip):
+        await _refuse(socket, f"At most {service.bounds.connections_per_ip} connections per client address.")
+        return
+    seat = seat_of(principal) if principal is not None else None
+    try:
+        if seat is not None and not service.per_subject.take(seat):
+            seat = None
+            await _refuse(socket, f"At most {service.bounds.connections_per_subject} connections per caller.")
+            return
+        await _serve(socket, service, principal)
+    finally:
+        service.per_ip.give_back(ip)
+        if seat is not None:
+            service.per_subject.give_back(seat)
+
+
+async def _refuse(socket: WebSocket, detail: str) -> None:
+    CLOSED.labels("too_many_connections").inc()
+    send = socket.scope.get("state", {}).get("raw_send")
+    if send is not None and DENIAL in socket.scope.get("extensions", {}):
+        await deny(socket.scope, send, RateLimited(detail, code="too_many_connections"))
+    else:
+        await socket.close(code=CLOSE_RATE_LIMITED, reason="too_many_connections")
+
+
+async def _serve(socket: WebSocket, service: LiveService, principal: object) -> None:
     await socket.accept()
     me, receiving = asyncio.current_task(), [True]
 
@@ -61,8 +92,9 @@ async def live(socket: WebSocket) -> None:
             me.cancel()
 
     send = socket.scope.get("state", {}).get("raw_send") or socket.send
-    conn = Connection(send, service.settings.live_buffer_frames, closed_by_server)
-    session = LiveSession(service, conn, principal)
+    bounds = service.bounds
+    conn = Connection(send, bounds.buffer_frames, closed_by_server, bounds.buffer_bytes, bounds.send_timeout_s)
+    session = LiveSession(service, conn, principal, seated=True)  # type: ignore[arg-type]
     CONNECTIONS.inc()
     try:
         while True:

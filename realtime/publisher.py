@@ -1,9 +1,16 @@
-"""The ``publisher`` role: Kafka (inventory, holds, bookings) -> sequenced per-channel entries in Redis.
+"""The ``publisher`` role: Kafka (inventory, holds, bookings, catalog) -> sequenced per-channel entries in Redis.
+
+A catalog event of a price or restriction change (``product.changed``, change ``prices`` or ``rate_plan``)
+publishes the product's items of the next ``live_max_range_days`` nights whose version grew (an item's
+version counts its rates' versions): watchers see the new price, minimum stay and closed-to-arrival as
+they see counts, so the guest page never shows a price the hold will refuse.
 
 At-least-once from Kafka (offsets committed after the entries are written), effectively once in Redis:
 each event's entries and state are written by one script that first claims ``rt:seen:<event_id>``, and
 availability items whose per-night version is not above the last published one are dropped, so a
-redelivered or reordered event changes nothing. Each entry's data is encoded here, once.
+redelivered or reordered event changes nothing. The version check is made again inside the write's script,
+atomically (two publishers, or the repair beside the consumer, racing on one (product, night) cannot publish
+an older value after a newer one). Each entry's data is encoded here, once.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
 from app import tracing
+from app.catalog.domain import resort_today
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
 from app.settings import Settings
@@ -30,7 +38,8 @@ from realtime.queries import items_for
 from realtime.store import Append, StreamStore
 
 log = structlog.get_logger("realtime.publisher")
-TOPICS = ("inventory", "holds", "bookings")
+TOPICS = ("inventory", "holds", "bookings", "catalog")
+RATE_CHANGES = ("prices", "rate_plan")
 _encode = msgspec.json.encode
 _COMMIT_TIMEOUT_S = 2.0
 _HOLD_FIELDS = ("hold_id", "property_id", "product_id", "product_kind", "check_in", "check_out", "quantity",
@@ -43,23 +52,52 @@ def _ms(when: dt.datetime) -> int:
 
 
 class Publisher:
-    def __init__(self, db: asyncpg.Pool, redis: Redis, store: StreamStore, group: str = "realtime-publisher") -> None:
+    def __init__(self, db: asyncpg.Pool, redis: Redis, store: StreamStore, group: str = "realtime-publisher",
+                 horizon_days: int = 62) -> None:
         self.db = db
         self.redis = redis
         self.store = store
         self.group = group  # its consumer group (the name of its spans' consumer)
+        self.horizon_days = horizon_days  # the nights a price change publishes (as many as a watcher may see)
 
     async def handle(self, envelope: EventEnvelope) -> str:
         """Write one event's entries; returns published, duplicate, stale or ignored."""
         if await self.redis.exists(seen_key(str(envelope.event_id))):
             return "duplicate"
-        handler = {"inventory": self._inventory, "holds": self._hold, "bookings": self._booking}.get(
-            envelope.topic)
-        append = await handler(envelope) if handler else None
+        if envelope.topic not in TOPICS or (envelope.topic == "catalog"
+                                            and envelope.payload.get("change") not in RATE_CHANGES):
+            return "ignored"
+        append = await self.prepare(envelope)
         if append is None:
-            return "ignored" if handler is None else "stale"
+            return "stale"
         append.traceparent = tracing.current_traceparent()  # the api's push of these entries continues it
-        return "published" if await self.store.append(append) else "duplicate"
+        return {1: "published", 0: "duplicate", 2: "stale"}[await self.store.write(append)]
+
+    async def prepare(self, envelope: EventEnvelope) -> Append | None:
+        """What the event writes (None: nothing newer than what was published); checked again on write."""
+        handler = {"inventory": self._inventory, "holds": self._hold, "bookings": self._booking,
+                   "catalog": self._rates}[envelope.topic]
+        return await handler(envelope)
+
+    async def _rates(self, envelope: EventEnvelope) -> Append | None:
+        """A price or restriction change: the product's items whose version grew, from today on."""
+        payload = envelope.payload
+        if envelope.event_type != "product.changed" or payload.get("change") not in RATE_CHANGES:
+            return None
+        property_id, product_id = str(payload["property_id"]), uuid.UUID(str(payload["product_id"]))
+        async with self.db.acquire() as conn:
+            zone = await conn.fetchval("SELECT time_zone FROM properties WHERE id = $1", property_id)
+            today = resort_today(zone or "UTC", dt.datetime.now(dt.UTC))
+            nights = [today - dt.timedelta(days=1) + dt.timedelta(days=i) for i in range(self.horizon_days + 1)]
+            items = await items_for(conn, [product_id], nights)
+        fresh = await self.newer(property_id, [i for i in items if i["product_id"] == str(product_id)])
+        if not fresh:
+            return None
+        append = Append(str(envelope.event_id), _ms(envelope.occurred_at))
+        append.entries.append((f"availability:{property_id}", _encode({"cause": "rates", "items": fresh})))
+        append.fields += [(versions_key(property_id), f"{i['product_id']}:{i['night']}", str(i["version"]))
+                          for i in fresh]
+        return append
 
     async def _inventory(self, envelope: EventEnvelope) -> Append | None:
         payload = envelope.payload
@@ -183,7 +221,7 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
     """The ``publisher`` role."""
     settings = resources.settings
     publisher = Publisher(resources.db, resources.redis, StreamStore(resources.redis, settings.live_stream_maxlen),
-                          settings.live_publisher_group)
+                          settings.live_publisher_group, settings.live_max_range_days)
     from realtime.repair import repair_periodically
 
     consumer = consumer_of(settings)

@@ -1,8 +1,10 @@
-"""PostgreSQL reads of live availability: units free and the lowest price per product and night.
+"""PostgreSQL reads of live availability: units free, the lowest open price per product and night, and
+that price's restrictions (minimum stay, closed to arrival).
 
-A package has no inventory of its own: its free units are the scarcest component's (in whole packages,
-as :func:`app.catalog.domain.package_free`) and its per-night version is the sum of its components'
-versions, which grows whenever any of them changes.
+An item's ``version`` is its inventory version plus the sum of its nightly rates' versions (each grows at
+every change of a price or a restriction), so it grows when its count or its price does. A package has no
+inventory of its own: its free units are the scarcest component's (in whole packages, as
+:func:`app.catalog.domain.package_free`) and its inventory version is the sum of its components'.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from app.catalog.domain import package_free
 from app.inventory.domain import free_of
 
 _LOWEST = """
-SELECT p.product_id, r.night, min(r.amount) AS price FROM nightly_rates r
+SELECT p.product_id, r.night, min(r.amount) FILTER (WHERE NOT r.closed) AS price,
+       sum(r.version)::bigint AS rate_version,
+       (array_agg(r.min_stay ORDER BY r.amount) FILTER (WHERE NOT r.closed))[1] AS min_stay,
+       (array_agg(r.closed_to_arrival ORDER BY r.amount) FILTER (WHERE NOT r.closed))[1] AS closed_to_arrival
+FROM nightly_rates r
 JOIN rate_plans p ON p.id = r.rate_plan_id
-WHERE p.product_id = ANY($1::uuid[]) AND r.night = ANY($2::date[]) AND NOT r.closed
+WHERE p.product_id = ANY($1::uuid[]) AND r.night = ANY($2::date[])
 GROUP BY p.product_id, r.night
 """
 _INVENTORY = """
@@ -39,14 +45,20 @@ WHERE property_id = $1 AND active ORDER BY kind, code
 """
 
 
-def item(product_id: Any, night: dt.date, free: int, version: int, price: int | None) -> dict[str, Any]:
+_NO_RATE = (None, 0, None, None)
+
+
+def item(product_id: Any, night: dt.date, free: int, version: int, rate: tuple | None = None) -> dict[str, Any]:
+    """``rate``: (lowest open price, rates' version, its min stay, its closed to arrival)."""
+    price, rate_version, min_stay, closed_to_arrival = rate or _NO_RATE
     return {"product_id": str(product_id), "night": night.isoformat(), "free": free, "price": price,
-            "version": version}
+            "min_stay": min_stay, "closed_to_arrival": closed_to_arrival, "version": version + rate_version}
 
 
-async def _lowest(conn: asyncpg.Connection, ids: list[uuid.UUID], nights: list[dt.date]) -> dict[tuple, int]:
+async def _lowest(conn: asyncpg.Connection, ids: list[uuid.UUID], nights: list[dt.date]) -> dict[tuple, tuple]:
     rows = await conn.fetch(_LOWEST, ids, nights)
-    return {(r["product_id"], r["night"]): r["price"] for r in rows}
+    return {(r["product_id"], r["night"]): (r["price"], r["rate_version"], r["min_stay"], r["closed_to_arrival"])
+            for r in rows}
 
 
 async def _packages(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:

@@ -14,6 +14,7 @@ from app import clock
 from app.auth.service import AuthService
 from app.settings import Settings
 from realtime.access import allowed_origins
+from realtime.bounds import Bounds, Seats
 from realtime.channels import Channel
 from realtime.hub import Hub
 from realtime.snapshots import Snapshot, Snapshots
@@ -32,13 +33,18 @@ class LiveService:
     hub: Hub
     snapshots: Snapshots
     origins: frozenset[str]
+    bounds: Bounds = field(default_factory=Bounds)
+    per_ip: Seats = field(default_factory=lambda: Seats(500))
+    per_subject: Seats = field(default_factory=lambda: Seats(16))
     _properties: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, db: asyncpg.Pool, redis: Redis, auth: AuthService) -> LiveService:
         store = StreamStore(redis, settings.live_stream_maxlen)
+        bounds = Bounds.of(settings)
         return cls(settings, db, redis, auth, store, Hub(redis, store), Snapshots(db, redis, store),
-                   allowed_origins(settings))
+                   allowed_origins(settings), bounds, Seats(bounds.connections_per_ip),
+                   Seats(bounds.connections_per_subject))
 
     async def property_zone(self, property_id: str) -> str | None:
         """The property's time zone, None if there is no such property (positive answers cached a minute:

@@ -20,8 +20,11 @@ from app.auth.gateway import authenticate
 from app.auth.jwtcheck import TokenRejected
 from app.auth.principal import Principal
 from realtime.access import Refused, authorize
+from realtime.bounds import Bucket
 from realtime.channels import (
     CLOSE_AUTH_TIMEOUT,
+    CLOSE_FRAME_TOO_LARGE,
+    CLOSE_RATE_LIMITED,
     CLOSE_TOKEN_EXPIRED,
     PONG,
     Channel,
@@ -38,8 +41,6 @@ from realtime.snapshots import Snapshot
 from realtime.store import Entry
 
 log = structlog.get_logger("realtime.session")
-MAX_SUBSCRIPTIONS = 32
-MAX_FRAME = 4096
 _decode = msgspec.json.decode
 _encode = msgspec.json.encode
 
@@ -73,24 +74,41 @@ def _since(msg: dict[str, Any]) -> tuple[str, int] | None:
     return since["epoch"], since["seq"]
 
 
+def seat_of(principal: Principal) -> str:
+    """The key a caller's connections are counted under (live_connections_per_subject)."""
+    return f"{principal.kind}:{principal.subject}"
+
+
 class LiveSession:
-    def __init__(self, service: LiveService, conn: Connection, principal: Principal | None) -> None:
+    def __init__(self, service: LiveService, conn: Connection, principal: Principal | None,
+                 seated: bool = False) -> None:
+        """``seated``: the handshake took (and gives back) the principal's seat in ``service.per_subject``;
+        otherwise the session takes one at its first ``auth`` and gives it back at its end."""
         self.service = service
+        self.bounds = bounds = service.bounds
         self.conn = conn
         self.principal: Principal | None = None
+        self.seat: str | None = seat_of(principal) if principal is not None and seated else None
+        self.own_seat = False
         self.timers: list[asyncio.TimerHandle] = []
         self.ended = False
+        self.attaching = 0  # subscribes under way
+        self.frames = Bucket(bounds.frames_per_s, bounds.frames_burst)
+        self.subscribes = Bucket(bounds.subscribes_per_s, bounds.subscribes_burst)
         conn.on_resync = self._resync
         if principal is not None:
             self._signed_in(principal)
         else:
-            self.timers.append(asyncio.get_running_loop().call_later(
-                service.settings.live_auth_timeout_s, self._auth_deadline))
+            self.timers.append(asyncio.get_running_loop().call_later(bounds.auth_timeout_s, self._auth_deadline))
 
     # -- lifecycle --------------------------------------------------------------------------------
     def _auth_deadline(self) -> None:
-        if self.principal is None and not self.conn.subs:
-            self.conn.close(CLOSE_AUTH_TIMEOUT, "auth_timeout")
+        if self.principal is not None or self.conn.subs:
+            return
+        if self.attaching:  # a subscribe still on its way (its snapshot): judged once more after it
+            self.timers.append(asyncio.get_running_loop().call_later(self.bounds.auth_timeout_s, self._auth_deadline))
+            return
+        self.conn.close(CLOSE_AUTH_TIMEOUT, "auth_timeout")
 
     def _signed_in(self, principal: Principal) -> None:
         for timer in self.timers:
@@ -113,15 +131,25 @@ class LiveSession:
         self.ended = True
         for timer in self.timers:
             timer.cancel()
+        if self.seat is not None and self.own_seat:
+            self.service.per_subject.give_back(self.seat)
+            self.seat = None
         self.service.hub.untrack(self.principal.session_id if self.principal else None, self.conn)
         for sub in list(self.conn.subs.values()):
             self._detach(sub)
 
     # -- frames -----------------------------------------------------------------------------------
     async def on_text(self, text: str) -> None:
+        bounds = self.bounds
+        if self.conn.closing is not None:
+            return
+        if len(text) > bounds.max_frame_bytes or len(text.encode()) > bounds.max_frame_bytes:
+            self.conn.close(CLOSE_FRAME_TOO_LARGE, "frame_too_large")
+            return
+        if not self.frames.take():
+            self.conn.close(CLOSE_RATE_LIMITED, "rate_limited")
+            return
         try:
-            if len(text) > MAX_FRAME:
-                raise Invalid("frame_too_large", f"Frames are at most {MAX_FRAME} characters.")
             try:
                 msg = _decode(text)
             except msgspec.DecodeError:
@@ -134,6 +162,9 @@ class LiveSession:
 
     async def _dispatch(self, msg: dict[str, Any]) -> None:
         op = msg.get("op")
+        if op in ("subscribe", "unsubscribe") and not self.subscribes.take():
+            self.conn.close(CLOSE_RATE_LIMITED, "rate_limited")
+            return
         if op == "ping":
             self.conn.push(PONG)
         elif op == "subscribe":
@@ -143,6 +174,9 @@ class LiveSession:
             if sub is None:
                 raise Invalid("not_subscribed", "No such subscription.", msg.get("channel"))
             self._detach(sub)
+            if not self.conn.subs and self.principal is None:  # idle again: the deadline holds again
+                self.timers.append(asyncio.get_running_loop().call_later(self.bounds.auth_timeout_s,
+                                                                          self._auth_deadline))
         elif op == "auth":
             await self._auth(msg.get("token"))
         else:
@@ -160,7 +194,27 @@ class LiveSession:
         if self.principal is not None and (principal.kind, principal.subject) != (
                 self.principal.kind, self.principal.subject):
             raise Invalid("subject_mismatch", "A renewed token must be for the same caller.")
+        if self.seat is None:
+            if not self.service.per_subject.take(seat_of(principal)):
+                raise Invalid("too_many_connections",
+                              f"At most {self.bounds.connections_per_subject} connections per caller.")
+            self.seat, self.own_seat = seat_of(principal), True
         self._signed_in(principal)
+        await self._recheck()
+
+    async def _recheck(self) -> None:
+        """Every open subscription against the renewed token: one it no longer allows ends, with a frame
+        that says why."""
+        for sub in list(self.conn.subs.values()):
+            channel = parse_channel(sub.channel)
+            assert channel is not None
+            try:
+                await authorize(self.service.redis, self.service.db, channel, self.principal)
+            except Refused as exc:
+                if self.conn.subs.get(sub.channel) is sub:
+                    self._detach(sub)
+                    self.conn.push(error_frame("subscription_ended", "The renewed token does not allow this "
+                                               f"channel ({exc.code}): {exc.detail}", sub.channel))
 
     # -- subscriptions ----------------------------------------------------------------------------
     async def _subscribe(self, msg: dict[str, Any]) -> None:
@@ -169,8 +223,9 @@ class LiveSession:
             raise Invalid("unknown_channel", "Channels: availability:<property>, booking:<id>, frontdesk:<property>.")
         if channel.name in self.conn.subs:
             raise Invalid("already_subscribed", "Already subscribed.", channel.name)
-        if len(self.conn.subs) >= MAX_SUBSCRIPTIONS:
-            raise Invalid("too_many_subscriptions", f"At most {MAX_SUBSCRIPTIONS} per connection.", channel.name)
+        if len(self.conn.subs) >= self.bounds.max_channels:
+            raise Invalid("too_many_subscriptions", f"At most {self.bounds.max_channels} per connection.",
+                          channel.name)
         params: dict[str, Any] = {}
         if channel.kind == "availability":
             today = await self.service.resort_today(channel.key)
@@ -182,7 +237,11 @@ class LiveSession:
             raise Invalid(exc.code, exc.detail, channel.name) from None
         if channel.kind != "booking" and not await self.service.property_exists(channel.key):
             raise Invalid("unknown_channel", "No such property.", channel.name)
-        await self._attach(channel, params, since)
+        self.attaching += 1
+        try:
+            await self._attach(channel, params, since)
+        finally:
+            self.attaching -= 1
 
     async def _resync(self, sub: Subscription) -> None:
         """A fresh snapshot for ``sub``; retried while Redis or PostgreSQL cannot answer (a failed attempt
@@ -195,7 +254,11 @@ class LiveSession:
         delay = 0.1
         while not self.ended and self.conn.closing is None and sub.channel not in self.conn.subs:
             try:
+                await authorize(self.service.redis, self.service.db, channel, self.principal)  # rights may have changed
                 await self._attach(channel, sub.params, None)
+                return
+            except Refused as exc:
+                self.conn.push(error_frame("subscription_ended", exc.detail, sub.channel))
                 return
             except Invalid as exc:
                 self.conn.push(exc.frame)
@@ -207,11 +270,11 @@ class LiveSession:
 
     async def _attach(self, channel: Channel, params: dict[str, Any], since: tuple[str, int] | None,
                       attempts: int = 3) -> None:
-        name, store = channel.name, self.service.store
+        name, store, bounds = channel.name, self.service.store, self.bounds
         snapshot: Snapshot | None = None
         epoch, seq = await store.position(name)
         newest = seq
-        if since is None or since[0] != epoch or since[1] > seq:
+        if since is None or since[0] != epoch or since[1] > seq or seq - since[1] > bounds.buffer_frames:
             snapshot = await self.service.snapshot(channel, params)
             if snapshot is None:
                 raise Invalid("unknown_channel", "No such property.", name)
@@ -223,7 +286,7 @@ class LiveSession:
         SUBSCRIPTIONS.labels(channel.kind).inc()
         try:
             reader = await self.service.hub.add(sub)
-            entries = await store.after(name, seq)
+            entries = await store.after(name, seq, count=bounds.buffer_frames + 1)
         except BaseException:
             self._detach(sub)  # never left half attached, its updates piling up in a backlog
             raise
@@ -231,7 +294,9 @@ class LiveSession:
             return
         lost = reader.epoch != epoch
         trimmed = entries[0].seq != seq + 1 if entries else newest > seq
-        if (lost or trimmed) and attempts > 1:
+        # A catch-up larger than the connection's buffer is replaced by a snapshot (so is a resume's).
+        too_much = len(entries) > bounds.buffer_frames or sum(len(e.data) for e in entries) > bounds.buffer_bytes
+        if (lost or trimmed or too_much) and attempts > 1:
             self._detach(sub)
             await self._attach(channel, params, None, attempts - 1)
             return
@@ -239,10 +304,13 @@ class LiveSession:
             self.conn.push(snapshot_frame(name, epoch, seq, snapshot.data))
         sub.catching_up = False
         for entry in entries:
-            self.conn.offer(sub, self._fresh(sub, entry, snapshot), force=True)
+            self.conn.offer(sub, self._fresh(sub, entry, snapshot))
         backlog, sub.backlog = sub.backlog, []
         for entry in backlog:
             self.conn.offer(sub, entry)
+        if sub.overflowed:  # more arrived while catching up than the buffer holds: start again from a snapshot
+            sub.overflowed = False
+            self.conn.resync(sub)
 
     def _fresh(self, sub: Subscription, entry: Entry, snapshot: Snapshot | None) -> Entry:
         """A caught-up entry framed for this subscriber, without availability items the snapshot already

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from realtime.channels import meta_key, seen_key, stream_key
+from realtime.channels import meta_key, seen_key, stream_key, versions_key
 
 _ENSURE = """
 local function ensure(stream, meta, candidate)
@@ -27,23 +27,55 @@ end
 """
 
 # KEYS: seen, then (stream, meta) per channel, then hashes to set. ARGV: seen ttl, maxlen, epoch candidate,
-# time ms, number of channels n, traceparent ('' without tracing), n data, then triplets (hash index, field,
-# value) for the extra hashes.
+# time ms, number of channels n, traceparent ('' without tracing), n data, n versions-hash indexes (0: the
+# entry carries no versioned items), then triplets (hash index, field, value) for the extra hashes.
+# Per-key ordering: an availability entry's items not above their (product, night)'s published version are
+# dropped here, atomically with the write (an event all of whose items are older writes nothing and answers
+# 2, stale); a field of a versions hash only ever grows. Two publishers racing cannot publish or record an
+# older value after a newer one.
 _APPEND = _ENSURE + """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
 local n = tonumber(ARGV[5])
+local data = {}
+for i = 1, n do
+  data[i] = ARGV[6 + i]
+  local v = tonumber(ARGV[6 + n + i])
+  if v > 0 then
+    local vkey = KEYS[2 * n + 1 + v]
+    local body = cjson.decode(data[i])
+    local items = body['items']
+    if type(items) == 'table' and #items > 0 then
+      local kept = {}
+      for _, item in ipairs(items) do
+        local old = redis.call('HGET', vkey, item['product_id'] .. ':' .. item['night'])
+        if (not old) or tonumber(item['version']) > tonumber(old) then kept[#kept + 1] = item end
+      end
+      if #kept == 0 then return 2 end
+      if #kept < #items then
+        body['items'] = kept
+        data[i] = cjson.encode(body)
+      end
+    end
+  end
+end
 for i = 1, n do
   local stream, meta = KEYS[2 * i], KEYS[2 * i + 1]
   ensure(stream, meta, ARGV[3] .. '.' .. i)
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
   if ARGV[6] == '' then
-    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], seq .. '-0', 'd', ARGV[6 + i], 't', ARGV[4])
+    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], seq .. '-0', 'd', data[i], 't', ARGV[4])
   else
-    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], seq .. '-0', 'd', ARGV[6 + i], 't', ARGV[4], 'p', ARGV[6])
+    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], seq .. '-0', 'd', data[i], 't', ARGV[4], 'p', ARGV[6])
   end
 end
-for j = 7 + n, #ARGV, 3 do
-  redis.call('HSET', KEYS[2 * n + 1 + tonumber(ARGV[j])], ARGV[j + 1], ARGV[j + 2])
+for j = 7 + 2 * n, #ARGV, 3 do
+  local key = KEYS[2 * n + 1 + tonumber(ARGV[j])]
+  if string.sub(key, 1, 12) == 'rt:versions:' then
+    local old = redis.call('HGET', key, ARGV[j + 1])
+    if (not old) or tonumber(ARGV[j + 2]) > tonumber(old) then redis.call('HSET', key, ARGV[j + 1], ARGV[j + 2]) end
+  else
+    redis.call('HSET', key, ARGV[j + 1], ARGV[j + 2])
+  end
 end
 return 1
 """
@@ -101,18 +133,26 @@ class StreamStore:
         self._position = redis.register_script(_POSITION)
 
     async def append(self, append: Append) -> bool:
-        """Write the event's entries and fields atomically; False if this event id was written before."""
+        """Write the event's entries and fields atomically; False if this event id was written before, or if
+        every availability item it carries is older than the one published for its (product, night)."""
+        return await self.write(append) == 1
+
+    async def write(self, append: Append) -> int:
+        """:meth:`append`, answering 1 (written), 0 (a duplicate event) or 2 (stale: nothing newer)."""
         keys = [seen_key(append.event_id)]
         for channel, _ in append.entries:
             keys += [stream_key(channel), meta_key(channel)]
-        hashes = sorted({h for h, _, _ in append.fields})
+        versioned = [versions_key(c.split(":", 1)[1]) if c.startswith("availability:") else None
+                     for c, _ in append.entries]
+        hashes = sorted({h for h, _, _ in append.fields} | {v for v in versioned if v})
         keys += hashes
         args: list[Any] = [self.seen_ttl_s, self.maxlen, new_epoch(), append.at_ms, len(append.entries),
                            append.traceparent or ""]
         args += [data for _, data in append.entries]
+        args += [hashes.index(v) + 1 if v else 0 for v in versioned]
         for h, name, value in append.fields:
             args += [hashes.index(h) + 1, name, value]
-        return bool(await self._append(keys=keys, args=args))
+        return int(await self._append(keys=keys, args=args))
 
     async def position(self, channel: str) -> tuple[str, int]:
         """The channel's (epoch, seq of its last entry), creating the epoch if it has none."""

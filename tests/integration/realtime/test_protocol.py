@@ -109,7 +109,7 @@ async def test_bad_frames_get_an_error_and_keep_the_connection(live_api: str, ca
         await live.send(**op)
         frame = await live.frame()
         assert (frame["type"], frame["code"]) == ("error", code), op
-    for raw in ("{not json", "[1, 2]", "x" * 5000):
+    for raw in ("{not json", "[1, 2]"):
         await live.ws.send(raw)
         assert (await live.frame())["type"] == "error"
     await live.pong()
