@@ -152,6 +152,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     live_auth_timeout_s: float = 5.0
     live_reauth_before_s: int = 30
     live_max_range_days: int = 62
+    # Activity analytics (app/activity/): raw events kept this many days (a TTL index), the api's queue of
+    # events waiting for Kafka (beyond it they are dropped and counted, never waited for), the ingesting
+    # role's consumer group and fetch size, the rollup's period and batch, and the reports' bounds.
+    activity_retention_days: int = 180
+    activity_queue_max: int = 10_000
+    activity_group: str = "activity-ingest"
+    activity_fetch_max: int = 500
+    activity_rollup_interval_s: float = 1.0
+    activity_rollup_batch: int = 2_000
+    activity_report_max_days: int = 366
+    activity_report_max_rows: int = 500
+    # Recommendations (app/recommend/): cached answers' lifetime (also invalidated by events), the most
+    # items one answer lists, the longest stay asked about, and from how many units left "N left" shows.
+    recommend_cache_ttl_s: int = 300
+    recommend_max_items: int = 20
+    recommend_max_nights: int = 30
+    recommend_scarcity_threshold: int = 5
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0
     # More worker roles, "name=module:function" comma separated (plug-ins; the tests add a failing one).
