@@ -25,7 +25,7 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
     await ensure_topics(resources, (TOPIC,), stop)
     consumer = AIOKafkaConsumer(settings.topic(TOPIC), bootstrap_servers=settings.kafka_bootstrap,
                                 group_id=f"{settings.activity_group}-{GROUP}", enable_auto_commit=False,
-                                auto_offset_reset="latest", fetch_max_wait_ms=50,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=50,
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
     try:

@@ -75,3 +75,18 @@ def _holds_read() -> float:
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def test_an_availability_change_invalidates_the_cached_recommendations(
+        client: Any, activity_flow: Any, catalog_factory: Any, catalog_resort: Any) -> None:
+    resort = catalog_resort
+    stay = {"property": resort.property["id"], "check_in": resort.start.isoformat(),
+            "check_out": (resort.start + dt.timedelta(days=1)).isoformat()}
+    await client.get("/recommendations", params=stay)
+    assert (await client.get("/recommendations", params=stay)).headers["x-cache"] == "hit"
+    await catalog_factory.capacity(resort.room["id"], resort.start, resort.start + dt.timedelta(days=1), 9)
+
+    async def missed() -> bool:
+        return (await client.get("/recommendations", params=stay)).headers["x-cache"] == "miss"
+
+    assert await eventually(missed)
