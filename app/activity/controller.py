@@ -54,9 +54,10 @@ class AnalyticsController(Controller):
     async def cancellations(self, resources: Resources, property: Property) -> dict[str, Any]:
         return await reports.cancellations(resources, property)
 
-    @get("/pairs", summary="Products most often booked by the same guests", responses=returns(PairsReport))
-    async def pairs(self, resources: Resources, limit: Limit = 20) -> dict[str, Any]:
-        return await reports.pairs(resources, limit)
+    @get("/pairs", summary="Products most often booked by the same guests (of one resort's products if given)",
+         responses=returns(PairsReport))
+    async def pairs(self, resources: Resources, property: Property | None = None, limit: Limit = 20) -> dict[str, Any]:
+        return await reports.pairs(resources, limit, property)
 
     @get("/export/{report:str}", summary="A report's rows as CSV (the same query parameters as its JSON)",
          opt=RANGE | {"problems": {404: ("report_not_found",)}},

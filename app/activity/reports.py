@@ -82,15 +82,23 @@ async def cancellations(resources: Resources, property_id: str) -> dict[str, Any
     return {"property_id": property_id, "items": items}
 
 
-async def pairs(resources: Resources, limit: int) -> dict[str, Any]:
-    """The pairs most often booked by the same guests (each pair once)."""
+async def pairs(resources: Resources, limit: int, property_id: str | None = None) -> dict[str, Any]:
+    """The pairs most often booked by the same guests (each pair once); of one resort's products if given."""
     items = []
-    cursor = _db(resources)[PAIRS].find({"count": {"$gt": 0}}).sort([("count", -1), ("_id", 1)]).limit(limit * 2)
+    query: dict[str, Any] = {"count": {"$gt": 0}}
+    if property_id:
+        query["a"] = {"$in": await _products_of(resources, property_id)}
+    cursor = _db(resources)[PAIRS].find(query).sort([("count", -1), ("_id", 1)]).limit(limit * 2)
     async for d in cursor:
         if d["a"] < d["b"]:
             items.append({"a": d["a"], "b": d["b"], "count": d["count"]})
     names = await _names(resources, {p for i in items for p in (i["a"], i["b"])})
     return {"items": [i | {"a_name": names.get(i["a"], ""), "b_name": names.get(i["b"], "")} for i in items[:limit]]}
+
+
+async def _products_of(resources: Resources, property_id: str) -> list[str]:
+    rows = await resources.db.fetch("SELECT id::text AS id FROM products WHERE property_id = $1", property_id)
+    return [r["id"] for r in rows]
 
 
 async def _names(resources: Resources, ids: set[str]) -> dict[str, str]:
@@ -132,4 +140,4 @@ async def report(resources: Resources, report: str, property_id: str | None, sta
         return await cancellations(resources, property_id or "")
     if report == "searches":
         return await searches(resources, zero, limit)
-    return await pairs(resources, limit)
+    return await pairs(resources, limit, property_id)

@@ -82,7 +82,7 @@
     try {
       const [funnel, demand, zero, pairs] = await Promise.all([
         getJSON("/admin/analytics/funnel", params), getJSON("/admin/analytics/demand", params),
-        getJSON("/admin/analytics/searches", { zero: "true", limit: "15" }), getJSON("/admin/analytics/pairs", { limit: "10" })]);
+        getJSON("/admin/analytics/searches", { zero: "true", limit: "15" }), getJSON("/admin/analytics/pairs", { property: params.property, limit: "10" })]);
       drawFunnel(funnel); drawDemand(demand); drawZero(zero); fillPairs(pairs);
       status("ready", "");
     } catch (error) {
