@@ -12,12 +12,15 @@ from app.activity import store
 from app.activity.capture import Emitter
 from app.activity.controller import AnalyticsController, static_files
 from app.activity.middleware import ActivityMiddleware
+from app.index import Link
 from app.resources import Resources
 
 log = structlog.get_logger("app.activity")
 
 ROUTES: list[Any] = [AnalyticsController, static_files]
 MIDDLEWARE: list[Any] = [ActivityMiddleware()]
+PAGES = [Link("/admin/analytics/", "Guest activity", "The revenue team's report: funnel, demand, zero-result searches,"
+              " booked-together pairs (admin)")]
 
 
 @contextlib.asynccontextmanager
@@ -37,4 +40,4 @@ async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
         await emitter.stop()
 
 
-__all__ = ["MIDDLEWARE", "ROUTES", "lifespan"]
+__all__ = ["MIDDLEWARE", "PAGES", "ROUTES", "lifespan"]

@@ -27,12 +27,13 @@ async def bump(redis: Redis, property_ids: set[str]) -> None:
 
 
 async def cached(redis: Redis, property_id: str, key: str, ttl_s: int,
-                 compute: Callable[[], Awaitable[Any]]) -> tuple[Any, bool]:
-    """The value under ``key`` for the resort's current generation, computing and storing it if absent."""
+                 compute: Callable[[], Awaitable[Any]], bypass: bool = False) -> tuple[Any, bool]:
+    """The value under ``key`` for the resort's current generation, computing and storing it if absent
+    (``bypass``: computed and stored again even if present, as ``Cache-Control: no-cache`` asks)."""
     try:
         generation = (await redis.get(generation_key(property_id))) or b"0"
         full = f"recommend:{property_id}:{generation.decode()}:{key}"
-        raw = await redis.get(full)
+        raw = None if bypass else await redis.get(full)
         if raw is not None:
             return msgspec.json.decode(raw), True
     except RedisError:

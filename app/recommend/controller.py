@@ -18,8 +18,14 @@ from app.settings import Settings
 
 MAX_ITEMS = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "recommend_max_items")
 MAX_NIGHTS = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "recommend_max_nights")
+CacheControl = Annotated[str | None, Parameter(header="Cache-Control",
+                                               description="`no-cache`: rank again (the answer is cached anew)")]
 Limit = Annotated[int, Parameter(default=10, schema_extra={"minimum": 1, "maximum": MAX_ITEMS},
                                  description=f"at most RESORT_RECOMMEND_MAX_ITEMS (default {MAX_ITEMS})")]
+
+
+def _bypass(cache_control: str | None) -> bool:
+    return "no-cache" in (cache_control or "")
 
 
 def _answer(body: dict, hit: bool) -> Response[dict]:  # type: ignore[type-arg]
@@ -29,8 +35,9 @@ def _answer(body: dict, hit: bool) -> Response[dict]:  # type: ignore[type-arg]
 @get("/products/{product_id:str}/related", opt={"public": True, "problems": {404: ("product_not_found",)}},
      tags=["recommendations"], summary="Guests who booked this also booked (else similar products of the resort)",
      responses=returns(Related, description="Related products, each with its reason (X-Cache)"))
-async def related_products(product_id: str, resources: Resources, limit: Limit = 10) -> Response[dict]:  # type: ignore[type-arg]
-    body, hit = await service.related(resources, product_id, limit)
+async def related_products(product_id: str, resources: Resources, limit: Limit = 10,
+                           cache_control: CacheControl = None) -> Response[dict]:  # type: ignore[type-arg]
+    body, hit = await service.related(resources, product_id, limit, _bypass(cache_control))
     return _answer(body, hit)
 
 
@@ -46,8 +53,10 @@ async def recommendations(
     check_in: dt.date,
     check_out: dt.date,
     limit: Limit = 10,
+    cache_control: CacheControl = None,
 ) -> Response[dict]:  # type: ignore[type-arg]
     principal = current_principal(request)
     subject = principal.actor if principal is not None else None
-    body, hit = await service.recommendations(resources, subject, property, check_in, check_out, limit)
+    body, hit = await service.recommendations(resources, subject, property, check_in, check_out, limit,
+                                              _bypass(cache_control))
     return _answer(body, hit)

@@ -48,7 +48,7 @@ async def _ranking(resources: Resources, subject: str | None, property_id: str, 
 
 
 async def recommendations(resources: Resources, subject: str | None, property_id: str, check_in: dt.date,
-                          check_out: dt.date, limit: int) -> tuple[dict[str, Any], bool]:
+                          check_out: dt.date, limit: int, bypass: bool = False) -> tuple[dict[str, Any], bool]:
     settings = resources.settings
     nights = check_stay(check_in, check_out, settings.recommend_max_nights)
     if not await repository.property_exists(resources.db, property_id):
@@ -59,7 +59,7 @@ async def recommendations(resources: Resources, subject: str | None, property_id
         return await _ranking(resources, subject, property_id, nights, list(live.values()))
 
     key = f"stay:{check_in}:{check_out}:{subject or 'anon'}"
-    ranking, hit = await cached(resources.redis, property_id, key, settings.recommend_cache_ttl_s, compute)
+    ranking, hit = await cached(resources.redis, property_id, key, settings.recommend_cache_ttl_s, compute, bypass)
     items = [_item(r, live[r["product_id"]]["free"], settings.recommend_scarcity_threshold)
              for r in ranking if r["product_id"] in live][:limit]
     return {"property_id": property_id, "check_in": check_in.isoformat(), "check_out": check_out.isoformat(),
@@ -71,7 +71,7 @@ def _item(ranked: dict[str, Any], free: int | None, threshold: int) -> dict[str,
     return {k: v for k, v in ranked.items() if k != "week"} | {"labels": labels}
 
 
-async def related(resources: Resources, product_id: str, limit: int) -> tuple[dict[str, Any], bool]:
+async def related(resources: Resources, product_id: str, limit: int, bypass: bool = False) -> tuple[dict[str, Any], bool]:
     settings = resources.settings
     product = await repository.product(resources.db, product_id)
     if product is None or not product["active"]:
@@ -90,5 +90,5 @@ async def related(resources: Resources, product_id: str, limit: int) -> tuple[di
                  "score": r.score, "labels": {"left": None, "booked_this_week": weekly.get(r.id)}} for r in ranked]
 
     items, hit = await cached(resources.redis, product["property_id"], f"related:{product_id}",
-                              settings.recommend_cache_ttl_s, compute)
+                              settings.recommend_cache_ttl_s, compute, bypass)
     return {"product_id": product_id, "items": items[:limit]}, hit

@@ -121,6 +121,8 @@ async def test_the_left_label_follows_live_inventory_through_holds_and_releases_
     assert left(after) == {"room": 4, "slot": 3, "ticket": None}
     assert (await client.delete(f"/holds/{room_hold}", headers=guest)).status_code == 204
     assert left(await client.get("/recommendations", params=stay))["room"] == 5
+    fresh = await client.get("/recommendations", params=stay, headers={"Cache-Control": "no-cache"})
+    assert (fresh.headers["x-cache"], left(fresh)) == ("miss", {"room": 5, "slot": 3, "ticket": None})
 
 
 async def test_bad_stays_and_unknown_things_answer_problems(client: Any, history: dict[str, Any]) -> None:
