@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.static_files import create_static_files_router
 
@@ -22,8 +23,8 @@ from app.settings import Settings
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ROWS = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "activity_report_max_rows")
 MAX_DAYS = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "activity_report_max_days")
-Property = Annotated[str, Parameter(description="The resort's id", schema_extra={"maxLength": 64})]
-Limit = Annotated[int, Parameter(default=20, schema_extra={"minimum": 1, "maximum": MAX_ROWS},
+Property = Annotated[str, Parameter(description="The resort's id", max_length=64)]
+Limit = Annotated[int, Parameter(ge=1, le=MAX_ROWS,
                                  description=f"at most RESORT_ACTIVITY_REPORT_MAX_ROWS (default {MAX_ROWS})")]
 RANGE = {"rules": {422: f"`end` not before `start` (`invalid_date_range`), at most {MAX_DAYS} days"
                         " (`date_range_too_long`)"}}
@@ -60,13 +61,14 @@ class AnalyticsController(Controller):
         return await reports.pairs(resources, limit, property)
 
     @get("/export/{report:str}", summary="A report's rows as CSV (the same query parameters as its JSON)",
-         opt=RANGE | {"problems": {404: ("report_not_found",)}},
-         responses={200: returns(str, description="text/csv")[200]})
+         opt=RANGE | {"problems": {404: ("report_not_found",)}}, media_type="text/csv",
+         responses={200: ResponseSpec(data_container=str, media_type="text/csv", description="The rows, as CSV",
+                                      generate_examples=False)})
     async def export(self, resources: Resources, report: ReportName, property: Property | None = None,
                      start: dt.date | None = None, end: dt.date | None = None, zero: bool = False,
                      limit: Limit = 20) -> Response[str]:
         body = await reports.report(resources, report, property, start, end, zero, limit)
-        return Response(reports.to_csv(reports.rows_of(report, body)), media_type="text/csv; charset=utf-8",
+        return Response(reports.to_csv(reports.rows_of(report, body)), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{report}.csv"'})
 
     @get("/", include_in_schema=False, sync_to_thread=False)

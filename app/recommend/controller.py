@@ -20,7 +20,7 @@ MAX_ITEMS = next(f.default for f in msgspec.structs.fields(Settings) if f.name =
 MAX_NIGHTS = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "recommend_max_nights")
 CacheControl = Annotated[str | None, Parameter(header="Cache-Control",
                                                description="`no-cache`: rank again (the answer is cached anew)")]
-Limit = Annotated[int, Parameter(default=10, schema_extra={"minimum": 1, "maximum": MAX_ITEMS},
+Limit = Annotated[int, Parameter(ge=1, le=MAX_ITEMS,
                                  description=f"at most RESORT_RECOMMEND_MAX_ITEMS (default {MAX_ITEMS})")]
 
 
@@ -49,7 +49,7 @@ async def related_products(product_id: str, resources: Resources, limit: Limit =
 async def recommendations(
     request: Request,  # type: ignore[type-arg]
     resources: Resources,
-    property: Annotated[str, Parameter(description="The resort's id", schema_extra={"maxLength": 64})],
+    property: Annotated[str, Parameter(description="The resort's id", max_length=64)],
     check_in: dt.date,
     check_out: dt.date,
     limit: Limit = 10,
