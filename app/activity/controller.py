@@ -24,6 +24,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_ROWS = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "activity_report_max_rows")
 MAX_DAYS = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "activity_report_max_days")
 Property = Annotated[str, Parameter(description="The resort's id", max_length=64)]
+SomeProperty = Annotated[str | None, Parameter(description="The resort's id", max_length=64)]
 Limit = Annotated[int, Parameter(ge=1, le=MAX_ROWS,
                                  description=f"at most RESORT_ACTIVITY_REPORT_MAX_ROWS (default {MAX_ROWS})")]
 RANGE = {"rules": {422: f"`end` not before `start` (`invalid_date_range`), at most {MAX_DAYS} days"
@@ -57,14 +58,14 @@ class AnalyticsController(Controller):
 
     @get("/pairs", summary="Products most often booked by the same guests (of one resort's products if given)",
          responses=returns(PairsReport))
-    async def pairs(self, resources: Resources, property: Property | None = None, limit: Limit = 20) -> dict[str, Any]:
+    async def pairs(self, resources: Resources, property: SomeProperty = None, limit: Limit = 20) -> dict[str, Any]:
         return await reports.pairs(resources, limit, property)
 
     @get("/export/{report:str}", summary="A report's rows as CSV (the same query parameters as its JSON)",
          opt=RANGE | {"problems": {404: ("report_not_found",)}}, media_type="text/csv",
          responses={200: ResponseSpec(data_container=str, media_type="text/csv", description="The rows, as CSV",
                                       generate_examples=False)})
-    async def export(self, resources: Resources, report: ReportName, property: Property | None = None,
+    async def export(self, resources: Resources, report: ReportName, property: SomeProperty = None,
                      start: dt.date | None = None, end: dt.date | None = None, zero: bool = False,
                      limit: Limit = 20) -> Response[str]:
         body = await reports.report(resources, report, property, start, end, zero, limit)
