@@ -160,7 +160,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     activity_group: str = "activity-ingest"
     activity_fetch_max: int = 500
     activity_rollup_interval_s: float = 1.0
-    activity_rollup_batch: int = 2_000
+    activity_rollup_batch: int = 500
     activity_report_max_days: int = 366
     activity_report_max_rows: int = 500
     # Recommendations (app/recommend/): cached answers' lifetime (also invalidated by events), the most

@@ -127,13 +127,13 @@ def _scaled(catalogue: dict[str, list[dict[str, Any]]], plans: dict[str, list[st
 
 async def _roll_until(client: AsyncMongoClient, db: Any, settings: Settings, done: asyncio.Event,
                       counted: list[int]) -> None:
+    """The ``activity`` role's rollup (``ingest.drain``) until ingestion is over and nothing is left."""
+    batch = ingest.Batch(settings.activity_rollup_batch)
     while True:
-        n = await store.rollup_once(client, db, settings.activity_rollup_batch)
-        counted.append(n)
-        if n == 0:
-            if done.is_set() and await store.pending(db) == 0:
-                return
-            await asyncio.sleep(0.05)
+        counted.append(await ingest.drain(client, db, batch))
+        if done.is_set() and await store.pending(db) == 0:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def kafka_path(settings: Settings, catalogue: dict[str, list[dict[str, Any]]], count: int) -> float:

@@ -20,6 +20,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
+from pymongo.errors import PyMongoError
 
 from app.activity import events as ev
 from app.activity import repository, store
@@ -34,6 +35,7 @@ ROLLED = Counter("resort_activity_rolled", "Activity events counted into the rol
 BACKLOG = Gauge("resort_activity_rollup_backlog", "Stored events not yet counted into the rollups")
 TOPICS = (ev.ACTIVITY_TOPIC, ev.HOLDS_TOPIC, ev.BOOKINGS_TOPIC)
 LEASE_KEY = "activity:rollup:lease"
+MIN_BATCH = 25
 _RETRY_S = 0.5
 
 
@@ -128,19 +130,52 @@ async def consume(resources: Resources, stop: asyncio.Event) -> None:
             await asyncio.wait_for(consumer.stop(), 5)
 
 
-async def rollup_round(resources: Resources) -> int:
+class Batch:
+    """The rollup's batch size: halved when a transaction is aborted (too long for the server's transaction
+    lifetime on a loaded machine, or a write conflict), doubled back up to the setting after a success."""
+
+    def __init__(self, most: int) -> None:
+        self.most = self.size = max(most, MIN_BATCH)
+
+    def failed(self) -> None:
+        self.size = max(MIN_BATCH, self.size // 2)
+
+    def succeeded(self) -> None:
+        self.size = min(self.most, self.size * 2)
+
+
+async def drain(client: Any, db: Any, batch: Batch, on_round: Any = None) -> int:
+    """Count every new event, round after round (a transient abort retries with a smaller batch)."""
+    total = 0
+    while True:
+        try:
+            counted = await store.rollup_once(client, db, batch.size)
+        except PyMongoError as exc:
+            if not exc.has_error_label("TransientTransactionError") or batch.size == MIN_BATCH:
+                raise
+            log.warning("activity_rollup_smaller_batch", size=batch.size // 2, error=repr(exc))
+            batch.failed()
+            continue
+        if counted == 0:
+            return total
+        total += counted
+        batch.succeeded()
+        ROLLED.inc(counted)
+        if on_round is not None:
+            await on_round()
+
+
+async def rollup_round(resources: Resources, batch: Batch | None = None) -> int:
     """Count every new event (while this process holds the lease); how many were counted."""
     settings, redis = resources.settings, resources.redis
     token = uuid.uuid4().hex
     lease_ms = int(max(settings.activity_rollup_interval_s * 10, 30) * 1000)
     if not await redis.set(LEASE_KEY, token, nx=True, px=lease_ms):
         return 0
-    db, total = resources.mongo[settings.mongo_db], 0
+    db = resources.mongo[settings.mongo_db]
     try:
-        while (counted := await store.rollup_once(resources.mongo, db, settings.activity_rollup_batch)) > 0:
-            total += counted
-            ROLLED.inc(counted)
-            await redis.pexpire(LEASE_KEY, lease_ms)
+        total = await drain(resources.mongo, db, batch or Batch(settings.activity_rollup_batch),
+                            lambda: redis.pexpire(LEASE_KEY, lease_ms))
         BACKLOG.set(0)
     finally:
         if await redis.get(LEASE_KEY) == token.encode():
@@ -149,9 +184,10 @@ async def rollup_round(resources: Resources) -> int:
 
 
 async def roll_up(resources: Resources, stop: asyncio.Event) -> None:
+    batch = Batch(resources.settings.activity_rollup_batch)
     while not stop.is_set():
         try:
-            await rollup_round(resources)
+            await rollup_round(resources, batch)
         except Exception as exc:  # noqa: BLE001 - a store is down: the transaction rolled back, next round
             log.warning("activity_rollup_failed", error=repr(exc))
         await sleep_or_stop(stop, resources.settings.activity_rollup_interval_s)

@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 
 from app.activity import store
 from app.activity.domain import complete
+from app.activity.ingest import Batch, drain
 from app.settings import Settings
 
 DEMO_VISITS = 1_500
@@ -98,10 +99,7 @@ async def seed_activity(settings: Settings, count: int = DEMO_VISITS, chunk: int
             if len(batch) >= chunk:
                 new, batch = new + await store.ingest(db, batch), []
         new += await store.ingest(db, batch)
-        counted = 0
-        while (n := await store.rollup_once(client, db, settings.activity_rollup_batch)) > 0:
-            counted += n
-        return new, counted
+        return new, await drain(client, db, Batch(settings.activity_rollup_batch))
     finally:
         await client.close()
         await pool.close()

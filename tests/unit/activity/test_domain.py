@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.activity.domain import complete, pair_decrements, pair_increments, rollup_deltas
 from app.activity.events import from_booking, from_hold
+from app.activity.ingest import MIN_BATCH, Batch
 from app.outbox import EventEnvelope
 from app.recommend.domain import Candidate, Signals, left_label, rank, related
 
@@ -77,3 +78,16 @@ def test_a_confirmed_booking_and_a_hold_become_events_of_their_owner() -> None:
 def test_the_vendored_chart_library_is_the_published_file() -> None:
     digest = hashlib.sha256(VENDORED.read_bytes()).hexdigest()
     assert digest == "2812cb8825fdc57469eb2f7bb055e9429244e599920511ee477e828499b632cb"
+
+
+def test_the_rollup_batch_halves_on_an_aborted_transaction_and_grows_back_to_the_setting() -> None:
+    batch = Batch(400)
+    batch.failed()
+    batch.failed()
+    assert batch.size == 100
+    for _ in range(10):
+        batch.failed()
+    assert batch.size == MIN_BATCH
+    for _ in range(10):
+        batch.succeeded()
+    assert batch.size == 400
