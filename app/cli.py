@@ -172,6 +172,21 @@ def seed() -> None:
         f" rates, {report.inventory} inventory nights, {report.reviews} reviews, {report.rooms} rooms"
         " (0 everywhere = already seeded)"
     )
+    from app.activity.seed import seed_activity
+
+    new, counted = asyncio.run(seed_activity(settings))
+    console.print(f"[green]seeded[/]: {new} demo activity events ({counted} rolled up; 0 = already seeded)")
+
+
+@main.command()
+@click.argument("subject")
+def forget(subject: str) -> None:
+    """Delete a guest's activity (privacy request): SUBJECT is user:<sub>, client:<id> or anon:<session>.
+    The reports stay correct: what was counted of the events is taken out of the rollups."""
+    from app.activity.admin import forget_subject
+
+    deleted = asyncio.run(forget_subject(_settings(), subject))
+    console.print(f"forgot {subject}: {deleted} activity events deleted, rollups adjusted")
 
 
 @main.command("rotate-keys")

@@ -40,7 +40,7 @@ from realtime.endpoint import RawSend
 # anyway). Only this module knows the list; the infrastructure (``app.resources``, ``app.db``) imports no
 # feature, and a feature's domain imports no web stack.
 FEATURES = ("app.auth.api", "app.catalog.api", "app.search.api", "app.holds.api", "sagas.api",
-            "app.frontdesk.api", "realtime.api")
+            "app.frontdesk.api", "realtime.api", "app.activity.api", "app.recommend.api")
 
 
 def _features() -> list[ModuleType]:

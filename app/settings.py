@@ -199,6 +199,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # handshake is refused with 429 too_many_connections).
     live_connections_per_ip: int = 500
     live_connections_per_subject: int = 16
+    # Activity analytics (app/activity/): raw events kept this many days (a TTL index), the api's queue of
+    # events waiting for Kafka (beyond it they are dropped and counted, never waited for), the ingesting
+    # role's consumer group and fetch size, the rollup's period and batch, and the reports' bounds.
+    activity_retention_days: int = 180
+    activity_queue_max: int = 10_000
+    activity_group: str = "activity-ingest"
+    activity_fetch_max: int = 500
+    activity_rollup_interval_s: float = 1.0
+    activity_rollup_batch: int = 500
+    activity_report_max_days: int = 366
+    activity_report_max_rows: int = 500
+    # Recommendations (app/recommend/): cached answers' lifetime (also invalidated by events), the most
+    # items one answer lists, the longest stay asked about, and from how many units left "N left" shows.
+    recommend_cache_ttl_s: int = 300
+    recommend_max_items: int = 20
+    recommend_max_nights: int = 30
+    recommend_scarcity_threshold: int = 5
     # A worker role process serves its Prometheus metrics here (0: off); `resort up` gives each its own.
     worker_metrics_port: int = 0
     # After SIGTERM a worker role finishes its current batch and commits its offsets within this long, then

@@ -31,6 +31,8 @@ ROLES: dict[str, str] = {
     "services": "sagas.participants:run",
     "booking-views": "sagas.views:run",
     "publisher": "realtime.publisher:run",
+    "activity": "app.activity.ingest:run",
+    "recommend-cache": "app.recommend.invalidation:run",
 }
 HEARTBEAT_S = 5
 

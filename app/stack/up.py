@@ -108,4 +108,7 @@ def _seed_if_empty(settings: Settings) -> None:
         from app.catalog.seed import seed_if_empty
     except ImportError:
         return
-    asyncio.run(seed_if_empty(settings, progress=True))
+    if asyncio.run(seed_if_empty(settings, progress=True)) is not None:
+        from app.activity.seed import seed_activity
+
+        asyncio.run(seed_activity(settings))

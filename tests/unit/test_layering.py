@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "app.frontdesk", "sagas", "realtime", "sync")
+FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "app.frontdesk", "sagas", "realtime", "sync",
+            "app.activity", "app.recommend")
 INFRASTRUCTURE = ("app.resources", "app.db.documents", "app.db.migrate", "app.worker", "app.outbox",
                   "app.settings", "app.errors")
-DOMAINS = ("app.catalog.domain", "app.holds.domain", "app.frontdesk.domain", "sagas.domain")
+DOMAINS = ("app.catalog.domain", "app.holds.domain", "app.frontdesk.domain", "sagas.domain", "app.activity.domain",
+           "app.recommend.domain")
 
 
 def _loaded_after(module: str) -> list[str]:

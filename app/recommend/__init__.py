@@ -1,0 +1,1 @@
+"""Recommendations that explain themselves: related products and suggestions for a stay."""

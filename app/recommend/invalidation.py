@@ -1,0 +1,62 @@
+"""The ``recommend-cache`` worker role: availability changes (``inventory`` topic) bump their resort's
+recommendation generation, so no cached ranking outlives the inventory it was ranked on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
+
+from app.activity.ingest import ensure_topics
+from app.outbox import decode_envelope
+from app.recommend.cache import bump
+from app.resources import Resources
+
+log = structlog.get_logger("app.recommend.invalidation")
+TOPIC = "inventory"
+GROUP = "recommend-cache"
+
+
+async def run(resources: Resources, stop: asyncio.Event) -> None:
+    settings = resources.settings
+    await ensure_topics(resources, (TOPIC,), stop)
+    consumer = AIOKafkaConsumer(settings.topic(TOPIC), bootstrap_servers=settings.kafka_bootstrap,
+                                group_id=f"{settings.activity_group}-{GROUP}", enable_auto_commit=False,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=50,
+                                session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            try:
+                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            except KafkaError as exc:
+                log.warning("recommend_fetch_failed", error=repr(exc))
+                await asyncio.sleep(0.5)
+                continue
+            properties = set()
+            for messages in batches.values():
+                for message in messages:
+                    with contextlib.suppress(Exception):
+                        properties.add(str(decode_envelope(message.value).payload["property_id"]))
+            if properties:
+                await _bump_until_done(resources, properties, stop)
+            if batches:
+                with contextlib.suppress(KafkaError, TimeoutError):
+                    async with asyncio.timeout(2):
+                        await consumer.commit({tp: ms[-1].offset + 1 for tp, ms in batches.items()})
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(consumer.stop(), 5)
+
+
+async def _bump_until_done(resources: Resources, properties: set[str], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await bump(resources.redis, properties)
+            return
+        except Exception as exc:  # noqa: BLE001 - Redis down: its cache is gone with it anyway; retry
+            log.warning("recommend_bump_failed", error=repr(exc))
+            await asyncio.sleep(0.5)
