@@ -42,6 +42,9 @@ Conventions for a new endpoint (follow them and the document is right without to
    ``opt={"body": {"application/x-www-form-urlencoded": TheStruct}, "body_required": False}``; a header
    it reads itself likewise: ``opt={"headers": {"Idempotency-Key": {"required": True, "pattern": ...}}}``
    (JSON Schema keywords plus ``required`` and ``description``; see app.idempotency.keys.OPENAPI_HEADER).
+10. Schema names are public (generated clients' class names): a Struct named like another one gets
+   ``__contract_name__ = "HoldNight"``; ``python -m app.contract`` rewrites the checked list of names
+   (see app.contract.names). A cacheable read takes ``opt=CACHED_READ`` (app.http_semantics.caching).
 """
 
 from __future__ import annotations

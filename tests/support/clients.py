@@ -94,6 +94,7 @@ def typescript_client(doc: dict[str, Any], where: Path) -> Generated:
     lines += [f'  paths["{path}"]["{method.lower()}"],' for method, path in operations(doc)]
     lines += [f'  components["schemas"]["{name}"],' for name in doc["components"]["schemas"]]
     (where / "everything.ts").write_text("\n".join([*lines, "];", ""]))
-    output += _run([str(TS_BIN / "tsc"), "--strict", "--noEmit", "--skipLibCheck", "false", "--target", "es2022",
+    # --lib es2022: no DOM library to load (half the compile time); the generated file itself is checked too.
+    output += _run([str(TS_BIN / "tsc"), "--strict", "--noEmit", "--lib", "es2022", "--target", "es2022",
                     "--moduleResolution", "bundler", "--module", "esnext", "api.d.ts", "everything.ts"], where)
     return Generated(output, where)
