@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.inventory.domain import InventoryRefused, Night, capacity_conflicts, free_of
@@ -85,6 +85,7 @@ MOVES = st.lists(st.tuples(st.sampled_from(["take", "release", "sell", "unsell",
                                              "with_capacity"]), st.integers(-2, 6)), max_size=40)
 
 
+@settings(deadline=None)  # pure arithmetic; a loaded machine must not fail it on time
 @given(st.integers(0, 8), MOVES)
 def test_no_sequence_of_moves_breaks_an_invariant(capacity: int, moves: list[tuple[str, int]]) -> None:
     night = Night(DAY, capacity)
