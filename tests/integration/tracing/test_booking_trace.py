@@ -157,4 +157,6 @@ async def test_a_catalogue_change_is_traced_to_the_projector(
         return spans if ("resort-projector", "process product.changed") in names and _whole(spans, caller_span) else None
 
     spans = await until(projected, timeout=30)
-    assert {s.service for s in spans} == {"resort-api", "resort-relay", "resort-projector"}
+    # The live publisher reads every catalogue event too (it publishes price changes, skips the rest); its span
+    # joins the trace whenever it has read this one, before or after the projector's.
+    assert {s.service for s in spans} - {"resort-publisher"} == {"resort-api", "resort-relay", "resort-projector"}
