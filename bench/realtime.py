@@ -102,7 +102,7 @@ def api(env: dict[str, str]) -> Iterator[tuple[int, str]]:
             str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     with _process(argv, env | {"RESORT_API_PORT": str(port)}, "live-api") as process:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, process, PROJECT_ROOT / ".data" / "logs" / "bench-live-api.log")
+        _wait_ready(base, process, PROJECT_ROOT / ".data" / "logs" / "bench-live-api.log", timeout=300)
         yield process.pid, f"ws://127.0.0.1:{port}/live"
 
 

@@ -1,4 +1,4 @@
-"""The ``publisher`` role: Kafka (inventory, holds, bookings, catalog) -> sequenced per-channel entries in Redis.
+"""The ``publisher`` role: Kafka (inventory, holds, bookings; catalog apart) -> sequenced per-channel entries in Redis.
 
 A catalog event of a price or restriction change (``product.changed``, change ``prices`` or ``rate_plan``)
 publishes the product's items of the next ``live_max_range_days`` nights whose version grew (an item's
@@ -38,7 +38,8 @@ from realtime.queries import items_for
 from realtime.store import Append, StreamStore
 
 log = structlog.get_logger("realtime.publisher")
-TOPICS = ("inventory", "holds", "bookings", "catalog")
+TOPICS = ("inventory", "holds", "bookings")
+PRICES = "catalog"  # read by a consumer of its own, from the newest message: see prices_consumer_of
 RATE_CHANGES = ("prices", "rate_plan")
 _encode = msgspec.json.encode
 _COMMIT_TIMEOUT_S = 2.0
@@ -64,8 +65,8 @@ class Publisher:
         """Write one event's entries; returns published, duplicate, stale or ignored."""
         if await self.redis.exists(seen_key(str(envelope.event_id))):
             return "duplicate"
-        if envelope.topic not in TOPICS or (envelope.topic == "catalog"
-                                            and envelope.payload.get("change") not in RATE_CHANGES):
+        if envelope.topic not in (*TOPICS, PRICES) or (envelope.topic == PRICES
+                                                       and envelope.payload.get("change") not in RATE_CHANGES):
             return "ignored"
         append = await self.prepare(envelope)
         if append is None:
@@ -217,6 +218,15 @@ def consumer_of(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
+def prices_consumer_of(settings: Settings) -> AIOKafkaConsumer:
+    """The catalog topic, apart (its volume never delays counts), from its newest message when the group is
+    new: a price change it never saw is published by the repair, which compares versions that count rates."""
+    return AIOKafkaConsumer(
+        settings.topic(PRICES), bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"{settings.live_publisher_group}-prices", enable_auto_commit=False, auto_offset_reset="latest",
+    )
+
+
 async def run(resources: Resources, stop: asyncio.Event) -> None:
     """The ``publisher`` role."""
     settings = resources.settings
@@ -224,13 +234,17 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
                           settings.live_publisher_group, settings.live_max_range_days)
     from realtime.repair import repair_periodically
 
-    consumer = consumer_of(settings)
+    consumer, prices = consumer_of(settings), prices_consumer_of(settings)
     await consumer.start()
-    log.info("publisher_started", topics=[settings.topic(t) for t in TOPICS])
-    repairs = asyncio.create_task(repair_periodically(publisher, settings, stop), name="live-repair")
+    await prices.start()
+    log.info("publisher_started", topics=[settings.topic(t) for t in (*TOPICS, PRICES)])
+    side = [asyncio.create_task(repair_periodically(publisher, settings, stop), name="live-repair"),
+            asyncio.create_task(consume(publisher, prices, stop), name="live-prices")]
     try:
         await consume(publisher, consumer, stop)
     finally:
-        repairs.cancel()
-        await asyncio.gather(repairs, return_exceptions=True)
+        for task in side:
+            task.cancel()
+        await asyncio.gather(*side, return_exceptions=True)
         await consumer.stop()
+        await prices.stop()

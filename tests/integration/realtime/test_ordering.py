@@ -37,12 +37,14 @@ async def test_racing_updates_of_one_night_are_published_in_version_order(
     appends = [await publishers[i % 3].prepare(_change(prop, product, night, v)) for i, v in enumerate(versions)]
     assert all(a is not None for a in appends)
     outcomes = await asyncio.gather(*(store.write(a) for a in appends if a is not None))
-    seen = []
+    seen, frees = [], []
     for entry in await store.after(channel, 0):
         for item in msgspec.json.decode(entry.data)["items"]:
             if (item["product_id"], item["night"]) == (product, night.isoformat()):
-                seen.append(item["version"])
+                seen.append(item["version"])  # the inventory version plus the night's rates' (constant here)
+                frees.append(item["free"])
     assert seen == sorted(seen) and len(set(seen)) == len(seen), seen  # never backwards, never twice
-    assert seen[-1] == max(versions) and outcomes.count(1) == len(seen) and outcomes.count(2) == len(versions) - len(seen)
+    assert frees[-1] == 100 - max(versions) % 100  # the newest change is the last one published
+    assert outcomes.count(1) == len(seen) and outcomes.count(2) == len(versions) - len(seen)
     stored = await sync_resources.redis.hget(versions_key(prop), f"{product}:{night.isoformat()}")
-    assert int(stored) == max(versions)
+    assert int(stored) == seen[-1]
