@@ -1,7 +1,8 @@
 """The api process's graceful stop (SIGTERM), shared by the server loop and the features.
 
 On SIGTERM :func:`serve` (``resort run api`` with one worker) marks the process as draining, so
-``/health/ready`` answers 503 and a load balancer stops sending new requests; runs every hook the features
+``/health/ready`` answers 503 and a load balancer stops sending new requests (it keeps serving for
+``RESORT_API_DRAIN_DELAY_S`` while they notice); runs every hook the features
 registered (``/live`` sends each client a ``reconnect`` frame with its resume position and closes 1012),
 bounded by ``RESORT_LIVE_DRAIN_S``; then lets uvicorn stop: it stops accepting connections, finishes the
 requests in flight within ``RESORT_API_SHUTDOWN_TIMEOUT_S``, runs the lifespan's shutdown, and the process
@@ -71,6 +72,8 @@ def _server_class() -> type:
                 self.draining = asyncio.ensure_future(self._drain())
 
         async def _drain(self) -> None:
+            DRAIN.active = True  # /health/ready: 503 from now on
+            await asyncio.sleep(self.settings.api_drain_delay_s)  # still serving while balancers notice
             if self.settings.api_reuse_port:  # the other instances on the port take every new connection now
                 for server in getattr(self, "servers", []):
                     server.close()
