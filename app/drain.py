@@ -1,7 +1,8 @@
 """The api process's graceful stop (SIGTERM), shared by the server loop and the features.
 
 On SIGTERM :func:`serve` (``resort run api`` with one worker) marks the process as draining, so
-``/health/ready`` answers 503 and a load balancer stops sending new requests; runs every hook the features
+``/health/ready`` answers 503 and a load balancer stops sending new requests (it keeps serving for
+``RESORT_API_DRAIN_DELAY_S`` while they notice); runs every hook the features
 registered (``/live`` sends each client a ``reconnect`` frame with its resume position and closes 1012),
 bounded by ``RESORT_LIVE_DRAIN_S``; then lets uvicorn stop: it stops accepting connections, finishes the
 requests in flight within ``RESORT_API_SHUTDOWN_TIMEOUT_S``, runs the lifespan's shutdown, and the process
@@ -71,6 +72,11 @@ def _server_class() -> type:
                 self.draining = asyncio.ensure_future(self._drain())
 
         async def _drain(self) -> None:
+            DRAIN.active = True  # /health/ready: 503 from now on
+            await asyncio.sleep(self.settings.api_drain_delay_s)  # still serving while balancers notice
+            if self.settings.api_reuse_port:  # the other instances on the port take every new connection now
+                for server in getattr(self, "servers", []):
+                    server.close()
             await DRAIN.run(self.settings.live_drain_s)
             self.should_exit = True  # uvicorn: stop accepting, finish in-flight requests, lifespan shutdown
 
@@ -90,13 +96,27 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class LazyReusePortSockets(list):  # type: ignore[type-arg]
+    """uvicorn's ``sockets``: the reuse-port socket is bound when uvicorn first iterates them, which is after
+    the app's start-up, so the kernel never hands a connection to an instance that cannot answer yet."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__()
+        self.host, self.port = host, port
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        if not len(self):
+            self.append(reuse_port_socket(self.host, self.port))
+        return super().__iter__()
+
+
 def serve(config_kwargs: dict[str, object], settings: Settings) -> None:
     """Run one api process until SIGTERM (drained) or SIGINT; exit 0 after a graceful stop."""
     import uvicorn
 
     config = uvicorn.Config(**config_kwargs)  # type: ignore[arg-type]
     server = _server_class()(config, settings)
-    sockets = [reuse_port_socket(settings.api_host, settings.api_port)] if settings.api_reuse_port else None
+    sockets = LazyReusePortSockets(settings.api_host, settings.api_port) if settings.api_reuse_port else None
     server.run(sockets=sockets)
     if server.draining is not None:
         log.info("api_stopped", graceful=True)

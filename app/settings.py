@@ -233,6 +233,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # closed 1012, new connections are refused, requests in flight get api_shutdown_timeout_s to finish.
     api_shutdown_timeout_s: float = 20.0
     live_drain_s: float = 3.0
+    # After SIGTERM, how long the api keeps serving with /health/ready at 503 before it starts to stop: for load
+    # balancers that learn from readiness (Kubernetes removes a stopping pod itself: preStop covers it there).
+    api_drain_delay_s: float = 0.0
     # Bind the api port with SO_REUSEPORT, so several api processes share it (`resort up --scale api=N`).
     api_reuse_port: bool = False
     supervise_backoff_s: float = 0.5

@@ -44,6 +44,7 @@ def role_units(settings: Settings, roles: list[str], api_workers: int,
     SO_REUSEPORT) and ``scale[role]`` processes per worker role (one each by default), each instance with
     its own log and metrics port (``saga-2``...)."""
     logs = settings.data_path / "logs"
+    logs.mkdir(parents=True, exist_ok=True)  # every server may be reused: nothing else made the folder
     base = dict(os.environ)
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     scale = scale or {}

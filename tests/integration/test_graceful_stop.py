@@ -28,7 +28,7 @@ from tests.support.servers import free_port
 
 CLIENTS = 12
 LOADERS = 6
-DRAIN_S, SHUTDOWN_S = 2.0, 10.0
+DELAY_S, DRAIN_S, SHUTDOWN_S = 2.0, 2.0, 10.0
 
 
 @contextlib.contextmanager
@@ -116,7 +116,8 @@ async def test_sigterm_drains_requests_and_resumes_every_live_client(
     url = f"http://127.0.0.1:{port}"
     env = {**subprocess_environment(settings), "RESORT_API_HOST": "127.0.0.1", "RESORT_API_PORT": str(port),
            "RESORT_PUBLIC_URL": url, "RESORT_LIVE_DRAIN_S": str(DRAIN_S), "RESORT_DATA_DIR": str(tmp_path),
-           "RESORT_API_SHUTDOWN_TIMEOUT_S": str(SHUTDOWN_S), "RESORT_HEALTH_RATE_LIMIT_PER_MINUTE": "1000000"}
+           "RESORT_API_SHUTDOWN_TIMEOUT_S": str(SHUTDOWN_S), "RESORT_HEALTH_RATE_LIMIT_PER_MINUTE": "1000000",
+           "RESORT_API_DRAIN_DELAY_S": str(DELAY_S)}
     writer = asyncio.create_task(append_forever(store, channel))
     stop_load, load = asyncio.Event(), Load(url)
     try:
@@ -132,12 +133,12 @@ async def test_sigterm_drains_requests_and_resumes_every_live_client(
             async with httpx.AsyncClient() as http:
                 ready = await http.get(f"{url}/health/ready", timeout=5)
             results = await asyncio.gather(*(read_until_reconnect(c, s) for c, s in zip(clients, last, strict=True)))
-            code = await asyncio.to_thread(first.wait, DRAIN_S + SHUTDOWN_S + 5)
+            code = await asyncio.to_thread(first.wait, DELAY_S + DRAIN_S + SHUTDOWN_S + 5)
             took = time.monotonic() - sent
         stop_load.set()
         await asyncio.gather(*loaders)
         assert ready.status_code == 503 and ready.json()["status"] == "draining"
-        assert code == 0 and took < DRAIN_S + SHUTDOWN_S, (code, took)
+        assert code == 0 and took < DELAY_S + DRAIN_S + SHUTDOWN_S, (code, took)
         for seen, reconnect, close_code in results:
             assert close_code == 1012
             assert reconnect["resume"] == [{"channel": channel, "since": {"epoch": reconnect["resume"][0]["since"]

@@ -262,7 +262,8 @@ def test_resources_and_grace_periods_fit_the_drain(overlay: str) -> None:
         grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
         if role == "api":
             pre_stop = app_container(deployment)["lifecycle"]["preStop"]["sleep"]["seconds"]
-            needed = pre_stop + settings.live_drain_s + settings.api_shutdown_timeout_s + PRESTOP_MARGIN_S
+            needed = (pre_stop + settings.api_drain_delay_s + settings.live_drain_s + settings.api_shutdown_timeout_s
+                      + PRESTOP_MARGIN_S)
         else:
             needed = settings.worker_stop_timeout_s + PRESTOP_MARGIN_S
         assert grace >= needed, f"{role}: terminationGracePeriodSeconds {grace} < the drain's {needed}"
