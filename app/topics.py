@@ -25,6 +25,7 @@ TOPICS: dict[str, int] = {
     "saga.replies": 12,
     "frontdesk": 6,
     "health": 1,
+    "activity": 12,
 }
 
 
@@ -46,6 +47,8 @@ CONSUMERS: dict[str, Consumer] = {
     "services": Consumer(("saga.commands",), lambda s: s.services_group),
     "booking-views": Consumer(("bookings",), lambda s: f"{s.saga_group}-views"),
     "publisher": Consumer(("inventory", "holds", "bookings"), lambda s: s.live_publisher_group),
+    "activity": Consumer(("activity", "holds", "bookings"), lambda s: s.activity_group),
+    "recommend-cache": Consumer(("inventory",), lambda s: f"{s.activity_group}-recommend-cache"),
 }
 
 # Roles that are not Kafka consumers, and how their instances share the work.
