@@ -101,9 +101,9 @@ def units(data_dir: Path) -> dict[str, int]:
     return {u["name"]: u["pid"] for u in document["units"] if u.get("pid")}
 
 
-def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
-    """CPU seconds (user + system) spent so far by each process group."""
-    by_group: dict[int, float] = {}
+def _processes() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds of the process and of its children it has reaped)."""
+    out: dict[int, tuple[int, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -111,9 +111,23 @@ def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pgid, utime, stime = int(fields[2]), int(fields[11]), int(fields[12])
-        spent = utime + stime
-        if int(entry) == pgid:  # the leader also carries what its reaped children spent
-            spent += int(fields[13]) + int(fields[14])
-        by_group[pgid] = by_group.get(pgid, 0.0) + spent / TICKS
-    return {name: by_group.get(pgid, 0.0) for name, pgid in groups.items()}
+        out[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / TICKS)
+    return out
+
+
+def cpu_seconds(leaders: dict[str, int]) -> dict[str, float]:
+    """CPU seconds spent so far by each unit: every live process of its tree (its leader and descendants,
+    PostgreSQL's backends under its postmaster too), each with what its reaped children spent."""
+    processes = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in processes.items():
+        children.setdefault(ppid, []).append(pid)
+    spent = {}
+    for name, leader in leaders.items():
+        total, todo = 0.0, [leader]
+        while todo:
+            pid = todo.pop()
+            total += processes.get(pid, (0, 0.0))[1]
+            todo += children.get(pid, [])
+        spent[name] = total
+    return spent
