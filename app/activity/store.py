@@ -108,8 +108,9 @@ async def rollup_once(client: Any, db: Any, batch: int) -> int:
             return 0
         await apply_deltas(db, rollup_deltas(events), session)
         await apply_pairs(db, [e for e in events if e["type"] == "booking"], session)
-        await db[EVENTS].update_many({"_id": {"$in": [e["_id"] for e in events]}}, {"$set": {"rolled": True}},
-                                     session=session)
+        # one update per id (each an _id index lookup): SecantusDB answers ``$in`` over ids by scanning
+        await db[EVENTS].bulk_write([UpdateOne({"_id": e["_id"]}, {"$set": {"rolled": True}}) for e in events],
+                                    ordered=False, session=session)
         await db[STATE].update_one({"_id": "rollup"}, {
             "$inc": {"events": len(events)}, "$max": {"through": max(e["at"] for e in events)},
             "$set": {"updated_at": dt.datetime.now(dt.UTC)}}, upsert=True, session=session)

@@ -46,7 +46,7 @@ async def test_api_calls_reach_mongodb_once_each_and_the_funnel_counts_them(
         found = await events.find({"property_id": prop}).to_list()
         return found if len(found) == 8 and all(e["rolled"] for e in found) else []
 
-    found = await eventually(stored)
+    found = await eventually(stored, timeout=90)  # a bound, not a wait: a loaded machine is slow
     kinds = sorted(e["type"] for e in found)
     assert kinds == ["hold", "search", "search", "search", "view", "view", "view", "view"]
     assert sum(1 for e in found if e["type"] == "search" and e["zero"]) == zero
