@@ -18,6 +18,9 @@ DEMO_OIDC_CLIENT_SECRET = "resort-backend-secret"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+PROPERTY_GRANT = "property:"  # how a property grant is written among a session's roles (app.auth.principal)
+
+
 class SettingsError(RuntimeError):
     """A variable of the environment is missing or malformed; the message names it."""
 
@@ -66,7 +69,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_scopes: str = "openid email profile groups offline_access"
     oidc_api_audience: str = "https://api.resort.local"
     # IdP group -> app role, as "group=role,group=role".
-    role_map: str = "customers=guest,front-desk=front_desk,resort-admins=admin,staff=front_desk"
+    role_map: str = ("customers=guest,front-desk=front_desk,resort-admins=admin,staff=front_desk,"
+                     "housekeeping=housekeeping")
+    # IdP groups "<prefix><property id>" grant the user's staff roles (front desk, housekeeping) at that
+    # property; they ride in the session's roles as "property:<id>" and are read again at every refresh.
+    # Staff with no such group act on no property; admin acts on all.
+    property_group_prefix: str = "property:"
 
     jwt_issuer: str = "http://127.0.0.1:8000"
     jwt_audience: str = "resort-api"
@@ -250,6 +258,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Map IdP groups to the app's roles by ``role_map``; everyone is at least a guest."""
         mapping = dict(pair.split("=", 1) for pair in self.role_map.split(",") if "=" in pair)
         roles = {mapping[g] for g in groups if g in mapping}
+        prefix = self.property_group_prefix
+        roles |= {PROPERTY_GRANT + g[len(prefix):] for g in groups if prefix and g.startswith(prefix) and g != prefix}
         roles.add("guest")
         return sorted(roles)
 

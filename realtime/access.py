@@ -57,10 +57,12 @@ async def authorize(redis: Redis, db: asyncpg.Pool, channel: Channel, principal:
         return
     if principal is None:
         raise Refused("auth_required", "Sign in (or send the auth op) to subscribe to this channel.")
+    if channel.kind == "frontdesk":
+        if principal.has_any_role(*STAFF, "housekeeping") and principal.may_act_on(channel.key):
+            return
+        raise Refused("forbidden", "Only this property's front desk and administrators may subscribe to this channel.")
     if principal.has_any_role(*STAFF):
         return
-    if channel.kind == "frontdesk":
-        raise Refused("forbidden", "Only front desk and administrators may subscribe to this channel.")
     kind, owner_id, partner = await booking_owner(redis, db, channel.key)
     if principal.kind == "user" and kind == "user" and owner_id == principal.subject:
         return

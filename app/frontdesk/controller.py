@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from app.auth.guards import requires_roles
 from app.auth.principal import current_principal
 from app.errors import refusals
-from app.frontdesk.domain import FrontDeskRefused
+from app.frontdesk.domain import FrontDeskRefused, Staff
 from app.frontdesk.schemas import (
     AssignIn,
     AssignmentOut,
@@ -48,9 +48,18 @@ Day = Annotated[dt.date | None, Parameter(query="date", description="the propert
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
+    return _staff(request).actor
+
+
+def _staff(request: Request[Any, Any, Any], property_id: str | None = None) -> Staff:
+    """The caller as front-desk staff (the properties they may act on); refuses ``property_id`` if not theirs."""
     principal = current_principal(request)
     assert principal is not None  # the guards ran
-    return principal.actor
+    staff = Staff(principal.actor, None if principal.has_any_role("admin") else principal.properties)
+    if property_id is not None:
+        with refusals(FrontDeskRefused):
+            staff.check(property_id)
+    return staff
 
 
 class AdminRoomsController(Controller):
@@ -92,9 +101,12 @@ class FrontDeskController(Controller):
     tags = ["front desk"]
     guards = [requires_roles("front_desk", "admin")]
     request_max_body_size = 4096
+    opt = {"problems": {403: ("property_forbidden",)}}
 
     @get("/{property_id:str}/rooms", summary="The property's rooms", responses=PROPERTY_404)
-    async def rooms(self, property_id: str, frontdesk: FrontDeskService) -> list[RoomOut]:
+    async def rooms(self, request: Request[Any, Any, Any], property_id: str,
+                    frontdesk: FrontDeskService) -> list[RoomOut]:
+        _staff(request, property_id)
         with refusals(FrontDeskRefused):
             return [room_out(r) for r in await frontdesk.rooms(property_id)]
 
@@ -105,7 +117,7 @@ class FrontDeskController(Controller):
     async def assign(self, request: Request[Any, Any, Any], booking_id: str, data: AssignIn,
                      frontdesk: FrontDeskService) -> AssignmentOut:
         with refusals(FrontDeskRefused):
-            row = await frontdesk.assign(booking_id, data.room_id, _actor(request))
+            row = await frontdesk.assign(booking_id, data.room_id, _staff(request))
         return AssignmentOut(booking_id=booking_id, room_id=str(row["room_id"]), room_number=row["number"],
                              start=row["start"], end=row["end"])
 
@@ -113,14 +125,14 @@ class FrontDeskController(Controller):
             responses=_problems(s404=BOOKING_404, s409="`checked_in`: move the guest instead"))
     async def unassign(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> None:
         with refusals(FrontDeskRefused):
-            await frontdesk.unassign(booking_id, _actor(request))
+            await frontdesk.unassign(booking_id, _staff(request))
 
     @post("/{property_id:str}/assign", summary="Assign rooms to every unassigned arrival of a date", status_code=200,
           responses=PROPERTY_404)
     async def auto_assign(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService,
                           day: Annotated[dt.date, Parameter(query="date")]) -> AutoAssignOut:
         with refusals(FrontDeskRefused):
-            result = await frontdesk.auto_assign(property_id, day, _actor(request))
+            result = await frontdesk.auto_assign(property_id, day, _staff(request, property_id).actor)
         return AutoAssignOut(date=day, **result)
 
     @post("/bookings/{booking_id:str}/check-in", status_code=200, responses=_problems(
@@ -128,37 +140,39 @@ class FrontDeskController(Controller):
         summary="Check the guest in: on or after the arrival date (property time), with a room (idempotent)")
     async def check_in(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
         with refusals(FrontDeskRefused):
-            return stay_of_booking(*await frontdesk.check_in(booking_id, _actor(request)))
+            return stay_of_booking(*await frontdesk.check_in(booking_id, _staff(request)))
 
     @post("/bookings/{booking_id:str}/check-out", status_code=200, responses=_problems(
         s404=BOOKING_404, s409="`not_checked_in`"),
         summary="Check the guest out; an early departure gives the unused nights back (idempotent)")
     async def check_out(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
         with refusals(FrontDeskRefused):
-            return stay_of_booking(*await frontdesk.check_out(booking_id, _actor(request)))
+            return stay_of_booking(*await frontdesk.check_out(booking_id, _staff(request)))
 
     @post("/bookings/{booking_id:str}/no-show", status_code=200, responses=_problems(
         s404=BOOKING_404, s409=f"`arrival_day_not_over`, `checked_in`, {TRANSITION}"),
         summary="Mark a no-show once the arrival day has ended at the property (idempotent)")
     async def no_show(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> StayOut:
         with refusals(FrontDeskRefused):
-            return stay_of_booking(*await frontdesk.no_show(booking_id, _actor(request)))
+            return stay_of_booking(*await frontdesk.no_show(booking_id, _staff(request)))
 
     @get("/{property_id:str}/arrivals", summary="Arrivals of a date, with rooms and status", responses=PROPERTY_404)
-    async def arrivals(self, property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
-        return await self._view(frontdesk, property_id, "arrivals", day)
+    async def arrivals(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
+        return await self._view(request, frontdesk, property_id, "arrivals", day)
 
     @get("/{property_id:str}/departures", summary="Departures of a date, with rooms and status",
          responses=PROPERTY_404)
-    async def departures(self, property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
-        return await self._view(frontdesk, property_id, "departures", day)
+    async def departures(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
+        return await self._view(request, frontdesk, property_id, "departures", day)
 
     @get("/{property_id:str}/in-house", summary="Guests in the house on the night of a date", responses=PROPERTY_404)
-    async def in_house(self, property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
-        return await self._view(frontdesk, property_id, "in-house", day)
+    async def in_house(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService, day: Day = None) -> StayList:
+        return await self._view(request, frontdesk, property_id, "in-house", day)
 
     @staticmethod
-    async def _view(frontdesk: FrontDeskService, property_id: str, which: str, day: dt.date | None) -> StayList:
+    async def _view(request: Request[Any, Any, Any], frontdesk: FrontDeskService, property_id: str, which: str,
+                    day: dt.date | None) -> StayList:
+        _staff(request, property_id)
         with refusals(FrontDeskRefused):
             day, rows = await frontdesk.view(property_id, which, day)
         return StayList(property_id=property_id, date=day, items=[stay_out(r) for r in rows])
@@ -168,9 +182,10 @@ class FrontDeskController(Controller):
              s422="`validation_failed`, `invalid_date_range`, `date_range_too_long`"),
          opt={"rules": {422: "`to` must be after `from` (`invalid_date_range`; `from` defaults to today in the "
                              "resort), at most 62 nights apart (`date_range_too_long`)"}})
-    async def board(self, property_id: str, frontdesk: FrontDeskService,
+    async def board(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService,
                     start: Annotated[dt.date | None, Parameter(query="from")] = None,
                     end: Annotated[dt.date | None, Parameter(query="to")] = None) -> BoardOut:
+        _staff(request, property_id)
         with refusals(FrontDeskRefused):
             nights, rooms, grid = await frontdesk.board(property_id, start, end)
         return board_out(property_id, nights, rooms, grid)

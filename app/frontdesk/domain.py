@@ -28,6 +28,21 @@ class FrontDeskRefused(ValueError):
         self.status, self.code, self.extra = status, code, extra
 
 
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """Who acts at the desk: how audit rows name them, and the properties they may act on (None: every
+    property, an administrator)."""
+
+    actor: str
+    properties: frozenset[str] | None = None
+
+    def check(self, property_id: str) -> None:
+        """Refuse (403 ``property_forbidden``) a property the caller is not staff of."""
+        if self.properties is not None and property_id not in self.properties:
+            raise FrontDeskRefused(403, "property_forbidden", f"you are not staff of property {property_id}",
+                                   property_id=property_id)
+
+
 def guest_may_cancel(status: str) -> bool:
     """False once the guest is (or was) in the house: a checked-in stay cannot be cancelled by the guest."""
     return status not in NOT_CANCELLABLE

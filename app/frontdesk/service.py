@@ -22,7 +22,7 @@ from app.catalog.domain import resort_today
 from app.catalog.repository import as_uuid
 from app.frontdesk import domain
 from app.frontdesk import repository as repo
-from app.frontdesk.domain import FrontDeskRefused, Stay
+from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
 from app.holds.locks import HoldLocks
 from app.resources import Resources
 from sagas import views
@@ -97,11 +97,12 @@ class FrontDeskService:
 
     # -- assignment -------------------------------------------------------------------------------
 
-    async def assign(self, booking_id: str, room_id: str, actor: str) -> asyncpg.Record:
+    async def assign(self, booking_id: str, room_id: str, staff: Staff) -> asyncpg.Record:
         """Put the booking's stay in ``room_id`` (or move it there); 409 naming whoever has the room."""
         bid, rid = _id(booking_id, "booking_not_found", "booking"), _id(room_id, "room_not_found", "room")
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await self._booking(conn, bid)
+            booking = await self._booking(conn, bid, staff)
+            actor = staff.actor
             domain.may_assign(booking["status"])
             room = await repo.room(conn, rid)
             if room is None or room["property_id"] != booking["property_id"]:
@@ -124,10 +125,11 @@ class FrontDeskService:
             await repo.record(conn, booking, actor, "room.assigned", detail)
             return await repo.assignment(conn, bid)
 
-    async def unassign(self, booking_id: str, actor: str) -> None:
+    async def unassign(self, booking_id: str, staff: Staff) -> None:
         bid = _id(booking_id, "booking_not_found", "booking")
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await self._booking(conn, bid)
+            booking = await self._booking(conn, bid, staff)
+            actor = staff.actor
             if booking["status"] == "checked_in":
                 raise FrontDeskRefused(409, "checked_in", "the guest is in the room: move the stay to another room")
             gone = await repo.delete_assignment(conn, bid)
@@ -172,20 +174,21 @@ class FrontDeskService:
 
     # -- the stay ---------------------------------------------------------------------------------
 
-    async def check_in(self, booking_id: str, actor: str) -> Moved:
-        return await self._transition(booking_id, actor, "checked_in", domain.check_in)
+    async def check_in(self, booking_id: str, staff: Staff) -> Moved:
+        return await self._transition(booking_id, staff, "checked_in", domain.check_in)
 
-    async def no_show(self, booking_id: str, actor: str) -> Moved:
-        return await self._transition(booking_id, actor, "no_show", domain.no_show)
+    async def no_show(self, booking_id: str, staff: Staff) -> Moved:
+        return await self._transition(booking_id, staff, "no_show", domain.no_show)
 
-    async def check_out(self, booking_id: str, actor: str) -> Moved:
-        return await self._transition(booking_id, actor, "checked_out", lambda stay, _: domain.check_out(stay))
+    async def check_out(self, booking_id: str, staff: Staff) -> Moved:
+        return await self._transition(booking_id, staff, "checked_out", lambda stay, _: domain.check_out(stay))
 
-    async def _transition(self, booking_id: str, actor: str, status: str, rule: Rule) -> Moved:
+    async def _transition(self, booking_id: str, staff: Staff, status: str, rule: Rule) -> Moved:
         bid = _id(booking_id, "booking_not_found", "booking")
         returned: list[asyncpg.Record] = []
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await self._booking(conn, bid)
+            booking = await self._booking(conn, bid, staff)
+            actor = staff.actor
             today = await self._property_today(conn, booking["property_id"])
             room = await repo.assignment(conn, bid)
             stay = Stay(booking["status"], booking["check_in"], booking["check_out"], room is not None)
@@ -235,10 +238,11 @@ class FrontDeskService:
         return resort_today(zone, dt.datetime.now(dt.UTC))
 
     @staticmethod
-    async def _booking(conn: asyncpg.Connection, bid: uuid.UUID) -> asyncpg.Record:
+    async def _booking(conn: asyncpg.Connection, bid: uuid.UUID, staff: Staff) -> asyncpg.Record:
         booking = await repo.lock_booking(conn, bid)
         if booking is None:
             raise FrontDeskRefused(404, "booking_not_found", f"no booking {bid}")
+        staff.check(booking["property_id"])
         return booking
 
     @staticmethod

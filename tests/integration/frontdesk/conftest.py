@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,3 +100,23 @@ async def add_inventory(db: Any, product_id: uuid.UUID, start: dt.date, end: dt.
 @pytest.fixture
 async def desk(catalog_factory: Any, sync_resources: Any) -> Desk:
     return await make_desk(catalog_factory, sync_resources.db)
+
+
+StaffHeaders = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+async def staff_headers(auth_headers: Any, settings: Any) -> StaffHeaders:
+    """Headers of staff granted ``property_id`` at the IdP (group ``property:<id>``), front desk by default."""
+
+    async def make(property_id: str, *groups: str, subject: str | None = None) -> dict[str, str]:
+        roles = settings.roles_for_groups([*(groups or ("staff", "front-desk")), f"property:{property_id}"])
+        return await auth_headers(roles, subject)
+
+    return make
+
+
+@pytest.fixture
+async def front_desk_headers(staff_headers: StaffHeaders, desk: Desk) -> dict[str, str]:
+    """Front-desk staff of the desk's property (overrides the unscoped fixture of tests/support/auth.py)."""
+    return await staff_headers(desk.property_id)
