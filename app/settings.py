@@ -150,6 +150,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     saga_group: str = "saga-orchestrator"
     views_reconcile_interval_s: float = 5.0
     services_group: str = "saga-services"
+    # The front desk's stay lists (app/frontdesk/views.py): a Redis hash per property and day kept by the
+    # ``frontdesk-views`` role from events, rebuilt from PostgreSQL when missing. How long an untouched day
+    # is kept, how often bookings changed in the last ``frontdesk_views_window_s`` are compared with it,
+    # and the role's consumer group; how many days each api process keeps decoded (checked at each read).
+    frontdesk_view_ttl_s: int = 3 * 24 * 3600
+    frontdesk_view_cache_days: int = 32
+    frontdesk_views_reconcile_s: float = 5.0
+    frontdesk_views_window_s: float = 600.0
+    frontdesk_views_group: str = "frontdesk-views"
     # Live updates (realtime/): the publisher's consumer group, per-channel retention, per-connection
     # buffers, the auth deadline of a connection without a session, and when `reauth` is sent; how often
     # the publisher repairs channels whose events were lost (0: never).

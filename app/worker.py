@@ -31,6 +31,7 @@ ROLES: dict[str, str] = {
     "services": "sagas.participants:run",
     "booking-views": "sagas.views:run",
     "publisher": "realtime.publisher:run",
+    "frontdesk-views": "app.frontdesk.views:run",
 }
 HEARTBEAT_S = 5
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from app.auth.service import AuthService
 from app.catalog.domain import resort_today
+from app.frontdesk.views import DeskViews
 from app.settings import Settings
 from realtime.access import allowed_origins
 from realtime.channels import Channel
@@ -37,7 +38,7 @@ class LiveService:
     @classmethod
     def build(cls, settings: Settings, db: asyncpg.Pool, redis: Redis, auth: AuthService) -> LiveService:
         store = StreamStore(redis, settings.live_stream_maxlen)
-        return cls(settings, db, redis, auth, store, Hub(redis, store), Snapshots(db, redis, store),
+        return cls(settings, db, redis, auth, store, Hub(redis, store), Snapshots(db, redis, store, DeskViews(db, redis, settings)),
                    allowed_origins(settings))
 
     async def property_zone(self, property_id: str) -> str | None:

@@ -18,6 +18,7 @@ from app.frontdesk.schemas import (
     AssignmentOut,
     AutoAssignOut,
     BoardOut,
+    DeskOut,
     OutOfServiceIn,
     OutOfServiceOut,
     RoomIn,
@@ -25,6 +26,7 @@ from app.frontdesk.schemas import (
     StayList,
     StayOut,
     board_out,
+    desk_out,
     room_out,
     stay_of_booking,
     stay_out,
@@ -42,7 +44,8 @@ BOOKING_404 = "`booking_not_found`"
 TRANSITION = "`invalid_status` (with the `stay_status`)"
 ASSIGN_ANSWERS = _problems(
     s404=BOOKING_404,
-    s409="`room_taken` (with the other `booking_id` and its nights), `room_out_of_service`, " + TRANSITION,
+    s409="`room_taken` (with the other `booking_id` and its nights), `room_out_of_service`, `stay_over` (its "
+         "departure day has come: nothing left to move), " + TRANSITION,
     s422="`validation_failed`, `room_not_found`, `room_type_mismatch`")
 Day = Annotated[dt.date | None, Parameter(query="date", description="the property's local date (default: today)")]
 
@@ -176,6 +179,15 @@ class FrontDeskController(Controller):
         with refusals(FrontDeskRefused):
             day, rows = await frontdesk.view(property_id, which, day)
         return StayList(property_id=property_id, date=day, items=[stay_out(r) for r in rows])
+
+    @get("/{property_id:str}/stays", summary="The desk's lists of a date: arrivals, in house, departures, departed, "
+         "no-shows, cancelled; each stay of the day in exactly one", responses=PROPERTY_404)
+    async def stays(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService,
+                    day: Day = None) -> DeskOut:
+        _staff(request, property_id)
+        with refusals(FrontDeskRefused):
+            day, lists = await frontdesk.desk(property_id, day)
+        return desk_out(property_id, day, lists)
 
     @get("/{property_id:str}/board", summary="The room board: rooms x nights (free, assigned, occupied, "
          "out_of_service); at most 62 nights", responses=PROPERTY_404 | _problems(

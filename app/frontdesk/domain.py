@@ -114,10 +114,15 @@ def may_assign(status: str) -> None:
                                stay_status=status)
 
 
-def stay_start(status: str, check_in: dt.date, today: dt.date) -> dt.date:
+def stay_start(status: str, check_in: dt.date, check_out: dt.date, today: dt.date) -> dt.date:
     """The first night a (re)assignment claims: a guest in the house moves from tonight on (the nights
-    already slept are not claimed again in the new room)."""
-    return max(check_in, today) if status == "checked_in" else check_in
+    already slept are not claimed again in the new room). A stay with no night left (its departure day
+    has come) cannot be moved: 409 ``stay_over``."""
+    start = max(check_in, today) if status == "checked_in" else check_in
+    if today >= check_out:
+        raise FrontDeskRefused(409, "stay_over", f"the stay ended on {check_out.isoformat()}: no night is left "
+                               "to move", check_out=check_out.isoformat(), stay_status=status)
+    return start
 
 
 def board_range(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -168,3 +173,25 @@ def board(room_ids: Iterable[Any], nights: list[dt.date], rows: Iterable[Occupan
             row.cells[lo:hi] = [occ.state] * (hi - lo)
             row.bookings[lo:hi] = [str(occ.booking_id) if occ.booking_id else None] * (hi - lo)
     return grid
+
+
+# The desk's lists of a day: every stay the day concerns is in exactly one, through its whole life.
+DESK_LISTS = ("arrivals", "in_house", "departures", "departed", "no_shows", "cancelled")
+
+
+def desk_list(status: str, check_in: dt.date, check_out: dt.date, day: dt.date,
+              left_on: dt.date | None = None) -> str | None:
+    """Which list of ``day`` shows the stay, or None when the day does not concern it. Expected arrivals
+    (confirmed, until the night audit or a clerk marks them no-show), guests in the house, guests due out
+    (on or after their departure day, until checked out), guests gone today, no-shows and cancellations
+    of the stay's nights. The page's script (realtime/static/frontdesk.js) applies the same rule."""
+    if status == "checked_in":
+        if day < check_in:
+            return None
+        return "departures" if day >= check_out else "in_house"
+    if status == "checked_out":
+        return "departed" if day == (left_on or check_out) else None
+    if not check_in <= day < check_out:
+        return None
+    return {"confirmed": "arrivals", "no_show": "no_shows", "cancelling": "cancelled",
+            "cancelled": "cancelled"}.get(status)

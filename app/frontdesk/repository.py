@@ -15,12 +15,6 @@ from app.outbox import record_event
 from sagas.repository import BOOKING_COLUMNS, announce
 
 ROOM_COLUMNS = "r.id, r.property_id, r.number, r.floor, r.room_type_id"
-STAY_COLUMNS = (
-    "b.id, b.property_id, b.status, b.check_in, b.check_out, b.guest->>'name' AS guest_name, b.confirmation_code,"
-    " b.owner_kind, b.owner_id, r.id AS room_id, r.number AS room_number"
-)
-_STAYS = ("SELECT {cols} FROM bookings b LEFT JOIN room_assignments a ON a.booking_id = b.id AND a.kind = 'booking'"
-          " LEFT JOIN rooms r ON r.id = a.room_id WHERE b.property_id = $1 AND {where} ORDER BY r.number NULLS LAST, b.id")
 # Room types of a booking: each hold's product when it is a room type, else its package's room-type components.
 _ROOM_TYPES = (
     "SELECT DISTINCT p.id FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
@@ -168,7 +162,10 @@ async def give_back_nights(conn: asyncpg.Connection, booking: asyncpg.Record, fi
 async def record(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str, action: str,
                  detail: dict[str, Any], inventory: list[asyncpg.Record] | None = None) -> None:
     """The booking's event (topic ``bookings``, when its status moved), availability events for nights that
-    came back, and the audit row naming the clerk."""
+    came back, and the audit row naming the clerk. Every desk change raises the booking's ``desk_version``
+    (the stay lists' stamp, app/frontdesk/views.py)."""
+    await conn.execute("UPDATE bookings SET desk_version = desk_version + 1, updated_at = now() WHERE id = $1",
+                       booking["id"])
     if action.startswith("booking."):
         await announce(conn, booking)
     else:
@@ -187,11 +184,6 @@ async def record(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str, 
 async def audit(conn: asyncpg.Connection, actor: str, action: str, detail: dict[str, Any]) -> None:
     await conn.execute("INSERT INTO audit_log (actor, action, outcome, detail) VALUES ($1, $2, 'ok', $3::jsonb)",
                        actor, action, json.dumps(detail, default=str))
-
-
-async def stays(db: asyncpg.Pool, property_id: str, where: str, day: dt.date) -> list[asyncpg.Record]:
-    """Bookings of the property matching ``where`` (SQL over ``b``, with ``$2`` the date), with their rooms."""
-    return await db.fetch(_STAYS.format(cols=STAY_COLUMNS, where=where), property_id, day)
 
 
 async def unassigned_arrivals(conn: asyncpg.Connection, property_id: str, day: dt.date) -> list[asyncpg.Record]:

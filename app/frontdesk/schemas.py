@@ -9,6 +9,7 @@ import asyncpg
 from msgspec import Meta, Struct
 
 from app.frontdesk.domain import BoardRow
+from app.frontdesk.views import Stay
 
 
 class RoomIn(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -57,6 +58,11 @@ class AutoAssignOut(Struct, kw_only=True):
     unassigned: list[dict[str, Any]]
 
 
+class StayRoomOut(Struct, kw_only=True):
+    room_id: str
+    number: str
+
+
 class StayOut(Struct, kw_only=True):
     booking_id: str
     status: Annotated[str, Meta(description="confirmed, checked_in, checked_out or no_show (also others)")]
@@ -64,8 +70,9 @@ class StayOut(Struct, kw_only=True):
     check_out: dt.date
     guest_name: str | None
     confirmation_code: str | None
-    room_id: str | None
+    room_id: Annotated[str | None, Meta(description="the stay's first room (see `rooms` for a party)")]
     room_number: str | None
+    rooms: list[StayRoomOut] = []
 
 
 class StayList(Struct, kw_only=True):
@@ -94,10 +101,29 @@ def room_out(r: asyncpg.Record) -> RoomOut:
                    room_type_id=str(r["room_type_id"]))
 
 
-def stay_out(b: asyncpg.Record) -> StayOut:
-    return StayOut(booking_id=str(b["id"]), status=b["status"], check_in=b["check_in"], check_out=b["check_out"],
-                   guest_name=b["guest_name"], confirmation_code=b["confirmation_code"],
-                   room_id=str(b["room_id"]) if b["room_id"] else None, room_number=b["room_number"])
+def stay_out(s: Stay) -> StayOut:
+    first = s.rooms[0] if s.rooms else None
+    return StayOut(booking_id=s.booking_id, status=s.status, check_in=s.check_in, check_out=s.check_out,
+                   guest_name=s.guest_name, confirmation_code=s.confirmation_code,
+                   room_id=first["room_id"] if first else None, room_number=first["number"] if first else None,
+                   rooms=[StayRoomOut(room_id=r["room_id"], number=r["number"]) for r in s.rooms])
+
+
+class DeskOut(Struct, kw_only=True):
+    """The desk's lists of a date: every stay the day concerns is in exactly one."""
+
+    property_id: str
+    date: dt.date
+    arrivals: Annotated[list[StayOut], Meta(description="expected today: confirmed, not yet checked in")]
+    in_house: Annotated[list[StayOut], Meta(description="checked in, staying tonight")]
+    departures: Annotated[list[StayOut], Meta(description="checked in, due out today (or overdue)")]
+    departed: Annotated[list[StayOut], Meta(description="checked out today")]
+    no_shows: list[StayOut]
+    cancelled: list[StayOut]
+
+
+def desk_out(property_id: str, day: dt.date, lists: dict[str, list[Stay]]) -> DeskOut:
+    return DeskOut(property_id=property_id, date=day, **{k: [stay_out(s) for s in v] for k, v in lists.items()})
 
 
 def stay_of_booking(b: asyncpg.Record, room: asyncpg.Record | None) -> StayOut:

@@ -23,6 +23,8 @@ from app.catalog.repository import as_uuid
 from app.frontdesk import domain
 from app.frontdesk import repository as repo
 from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
+from app.frontdesk.views import DeskViews, sort_key
+from app.frontdesk.views import Stay as DeskStay
 from app.holds.locks import HoldLocks
 from app.resources import Resources
 from sagas import views
@@ -31,10 +33,11 @@ log = structlog.get_logger("app.frontdesk")
 _AUTO_ATTEMPTS = 8
 Rule = Callable[[Stay, dt.date], bool]
 Moved = tuple[asyncpg.Record, asyncpg.Record | None]  # the booking, its room
-VIEWS = {
-    "arrivals": "b.check_in = $2 AND b.status IN ('confirmed', 'checked_in', 'checked_out', 'no_show')",
-    "departures": "b.check_out = $2 AND b.status IN ('confirmed', 'checked_in', 'checked_out')",
-    "in-house": "b.check_in <= $2 AND b.check_out > $2 AND b.status = 'checked_in'",
+# The REST lists of a date, over the stay lists' documents (app/frontdesk/views.py).
+VIEWS: dict[str, Callable[[Any, dt.date], bool]] = {
+    "arrivals": lambda s, d: s.check_in == d and s.status in ("confirmed", "checked_in", "checked_out", "no_show"),
+    "departures": lambda s, d: s.check_out == d and s.status in ("confirmed", "checked_in", "checked_out"),
+    "in-house": lambda s, d: s.check_in <= d < s.check_out and s.status == "checked_in",
 }
 
 
@@ -50,6 +53,7 @@ class FrontDeskService:
         s = resources.settings
         self.resources, self.db = resources, resources.db
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
+        self.views = DeskViews(resources.db, resources.redis, s)
 
     # -- rooms ------------------------------------------------------------------------------------
 
@@ -99,12 +103,12 @@ class FrontDeskService:
 
     async def assign(self, booking_id: str, room_id: str, staff: Staff) -> asyncpg.Record:
         """Put the booking's stay in ``room_id`` (or move it there); 409 naming whoever has the room."""
-        bid, rid = _id(booking_id, "booking_not_found", "booking"), _id(room_id, "room_not_found", "room")
+        bid, rid = _id(booking_id, "booking_not_found", "booking"), as_uuid(room_id)
         async with self.db.acquire() as conn, conn.transaction():
             booking = await self._booking(conn, bid, staff)
             actor = staff.actor
             domain.may_assign(booking["status"])
-            room = await repo.room(conn, rid)
+            room = await repo.room(conn, rid) if rid is not None else None
             if room is None or room["property_id"] != booking["property_id"]:
                 raise FrontDeskRefused(422, "room_not_found", f"no room {room_id} at {booking['property_id']}",
                                        errors=[{"field": "room_id", "message": "unknown room"}])
@@ -114,8 +118,8 @@ class FrontDeskService:
             before = await repo.assignment(conn, bid)
             if before is not None and before["room_id"] == rid:
                 return before  # idempotent
-            start = domain.stay_start(booking["status"], booking["check_in"], await self._property_today(
-                conn, booking["property_id"]))
+            start = domain.stay_start(booking["status"], booking["check_in"], booking["check_out"],
+                                      await self._property_today(conn, booking["property_id"]))
             try:
                 await _insist(lambda: repo.put_assignment(conn, booking, rid, actor, start), conn)
             except asyncpg.ExclusionViolationError:
@@ -123,7 +127,9 @@ class FrontDeskService:
             detail = {"room_id": str(rid), "room_number": room["number"],
                       "previous_room_id": str(before["room_id"]) if before else None}
             await repo.record(conn, booking, actor, "room.assigned", detail)
-            return await repo.assignment(conn, bid)
+            assigned = await repo.assignment(conn, bid)
+        await self.views.refresh_quietly(bid)
+        return assigned
 
     async def unassign(self, booking_id: str, staff: Staff) -> None:
         bid = _id(booking_id, "booking_not_found", "booking")
@@ -135,6 +141,7 @@ class FrontDeskService:
             gone = await repo.delete_assignment(conn, bid)
             if gone is not None:
                 await repo.record(conn, booking, actor, "room.unassigned", {"room_id": str(gone["room_id"])})
+        await self.views.refresh_quietly(bid)
 
     async def auto_assign(self, property_id: str, day: dt.date, actor: str) -> dict[str, list[dict[str, Any]]]:
         """A room for every confirmed, unassigned arrival of ``day``: a free room of its type in number order;
@@ -149,6 +156,7 @@ class FrontDeskService:
             if room is None:
                 left.append({"booking_id": str(bid), "reason": "no_free_room"})
             elif room != "skipped":
+                await self.views.refresh_quietly(bid)
                 assigned.append({"booking_id": str(bid), "room_id": str(room["room_id"]), "room_number": room["number"]})
         return {"assigned": assigned, "unassigned": left}
 
@@ -205,6 +213,7 @@ class FrontDeskService:
             await repo.record(conn, moved, actor, f"booking.{status}", detail, returned)
             room = await repo.assignment(conn, bid)
         await views.remember(self.resources, actor, str(bid), moved["version"])  # the clerk reads what they did
+        await self.views.refresh_quietly(bid)
         if returned:
             await self.locks.clear_sold_out([f"{r['product_id']}:{r['night'].isoformat()}" for r in returned])
         log.info("stay_moved", booking_id=str(bid), status=status, actor=actor, nights_returned=len(returned))
@@ -212,10 +221,18 @@ class FrontDeskService:
 
     # -- views ------------------------------------------------------------------------------------
 
-    async def view(self, property_id: str, which: str, day: dt.date | None) -> tuple[dt.date, list[asyncpg.Record]]:
+    async def view(self, property_id: str, which: str, day: dt.date | None) -> tuple[dt.date, list[DeskStay]]:
+        """A REST list of a date (arrivals, departures, in-house) from the stay lists' read model."""
         today = await self._property_today(self.db, property_id)
         day = day or today
-        return day, await repo.stays(self.db, property_id, VIEWS[which], day)
+        stays, _ = await self.views.stays(property_id, day)
+        return day, sorted((s for s in stays if VIEWS[which](s, day)), key=sort_key)
+
+    async def desk(self, property_id: str, day: dt.date | None) -> tuple[dt.date, dict[str, list[DeskStay]]]:
+        """The desk's lists of a date: every stay the day concerns, in exactly one list."""
+        today = await self._property_today(self.db, property_id)
+        day = day or today
+        return day, await self.views.lists(property_id, day)
 
     async def board(self, property_id: str, start: dt.date | None, end: dt.date | None) -> tuple[
             list[dt.date], list[asyncpg.Record], dict[Any, domain.BoardRow]]:

@@ -59,6 +59,12 @@ class Desk:
                                " WHERE product_id = $1 AND night = ANY($2::date[])", product, nights)
         return booking
 
+    async def seat(self, booking: uuid.UUID, room: uuid.UUID) -> None:
+        """Put a stay in a room directly (as it was assigned while its nights were ahead)."""
+        await self.db.execute(
+            "INSERT INTO room_assignments (room_id, kind, booking_id, stay) SELECT $1, 'booking', id,"
+            " daterange(check_in, check_out) FROM bookings WHERE id = $2", room, booking)
+
     async def sold(self, night: dt.date, product: uuid.UUID | None = None) -> int:
         return await self.db.fetchval("SELECT sold FROM inventory WHERE product_id = $1 AND night = $2",
                                       product or self.room_type, night)

@@ -109,7 +109,7 @@ async def test_each_refusal_is_a_409_problem_and_writes_nothing(
     status = "cancelled" if setup == "cancelled" else "confirmed"
     booking = await desk.booking(desk.today + check_in * DAY, desk.today + check_out * DAY, status=status)
     if setup in ("room", "checked_in"):
-        await _assign(client, front_desk_headers, booking, desk.rooms[3])
+        await desk.seat(booking, desk.rooms[3])
     if setup == "checked_in":
         assert (await client.post(f"/frontdesk/bookings/{booking}/check-in",
                                   headers=front_desk_headers)).status_code == 200
