@@ -97,11 +97,15 @@ def servers() -> None:
 def up(no_seed: bool, api_workers: int | None) -> None:
     """Start every server, migrate, seed an empty database, then run the api and every worker role,
     restarting any that exits; Ctrl-C or SIGTERM stops everything."""
-    from app.stack.state import StackBusy
-    from app.stack.up import run_up
+    stop = StopSignal()  # first: a Ctrl-C from here on is an orderly stop, whatever is under way
+    try:
+        from app.stack.state import StackBusy
+        from app.stack.up import run_up
 
-    settings = _settings()
-    stop = StopSignal()
+        settings = _settings()
+    except KeyboardInterrupt:
+        stop.quiet()
+        raise SystemExit(130) from None
     try:
         run_up(settings, seed=settings.seed_on_up and not no_seed, api_workers=api_workers or settings.api_workers,
                stop=stop, report=console.print)
@@ -109,10 +113,13 @@ def up(no_seed: bool, api_workers: int | None) -> None:
         console.print(f"[red]refusing to start:[/] {exc}")
         raise SystemExit(1) from None
     except KeyboardInterrupt:
+        stop.quiet()
         console.print("[yellow]interrupted while starting[/]")
         console.print("[green]everything stopped[/]")
-        raise SystemExit(130) from None
+        raise SystemExit(stop.exit_status()) from None
+    stop.quiet()
     console.print("[green]everything stopped[/]")
+    raise SystemExit(stop.exit_status())
 
 
 @main.command()
@@ -174,8 +181,20 @@ class StopSignal:
 
     def _handle(self, signum: int, _frame: object) -> None:
         self.received.append(signum)
-        if not self.running:
+        if not self.running and len(self.received) == 1:  # interrupt once; a second signal only asks again
             raise KeyboardInterrupt
+
+    def exit_status(self) -> int:
+        """128 + the first signal: 130 after Ctrl-C, 143 after SIGTERM, whether it came while starting or
+        while running (one answer for one cause, as shells report a process stopped by a signal)."""
+        return 128 + (self.received[0] if self.received else signal.SIGINT)
+
+    def quiet(self) -> None:
+        """Everything is stopped: further SIGINT/SIGTERM (a repeated Ctrl-C, a second kill) are ignored until
+        the process exits, so it always ends with its own status (0 or 130), never killed by the signal."""
+        self.running = True
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
 
     def __bool__(self) -> bool:
         return bool(self.received)
@@ -187,5 +206,14 @@ def _wait_for_signal(stop: StopSignal) -> None:
         time.sleep(0.2)
 
 
+def entry() -> None:
+    """The ``resort`` command: a Ctrl-C that lands outside a command's own handling (while Python imports,
+    or after the command returned) ends the process with status 130, not killed by the signal."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
 if __name__ == "__main__":
-    main()
+    entry()

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from app.clientaddr import parse_networks
+from app.clock import parse_today
 
 PREFIX = "RESORT_"
 # The local IdP stand-in's secret for the backend client (oidc/provider.mjs): never acceptable in production.
@@ -41,6 +42,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long finished spans wait in the process before they are sent, at most.
     otel_batch_delay_ms: int = 1000
     data_dir: str = str(PROJECT_ROOT / ".data")
+    # Pins what "today" is at every resort (an ISO date, e.g. 2028-02-29) for every process of a run: tests
+    # and demos on a chosen day (app/clock.py). Empty: each resort's real date in its own time zone.
+    # Refused in production.
+    today: str = ""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -134,6 +139,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hold_lock_wait_ms: int = 300
     hold_soldout_mark_ms: int = 2000
     hold_commit_pool: int = 10
+    # Requests of one api process waiting for a commit connection (hold_commit_pool): at most
+    # hold_commit_queue wait, each at most hold_commit_wait_ms; past either bound the answer is 503 busy
+    # with Retry-After. The per-night lock's own budget (hold_lock_wait_ms) starts once a connection is had.
+    hold_commit_queue: int = 500
+    hold_commit_wait_ms: int = 5000
     sale_horizon_days: int = 400
     # Idempotency keys: how long an answer is replayed, how long a running request owns its key.
     idempotency_retention_s: int = 86_400
@@ -149,6 +159,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_timeout_s: float = 2.0
     saga_group: str = "saga-orchestrator"
     views_reconcile_interval_s: float = 5.0
+    # Repair paths (booking views, live channels) follow the outbox from a watermark: a round reads at most
+    # repair_batch_size events committed since the last round, leaving those younger than repair_settle_s
+    # to their consumers (app/watermarks.py).
+    repair_batch_size: int = 1000
+    repair_settle_s: float = 2.0
     services_group: str = "saga-services"
     # The front desk's stay lists (app/frontdesk/views.py): a Redis hash per property and day kept by the
     # ``frontdesk-views`` role from events, rebuilt from PostgreSQL when missing. How long an untouched day
@@ -242,6 +257,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_OTEL_ENDPOINT": urlsplit(self.otel_endpoint).scheme in {"http", "https"},
             "RESORT_OTEL_SAMPLE_RATIO": 0.0 <= self.otel_sample_ratio <= 1.0,
             "RESORT_OTEL_BATCH_DELAY_MS": self.otel_batch_delay_ms > 0,
+            "RESORT_TODAY": _is_iso_date(self.today),
             "RESORT_EXTRA_ROLES": all("=" in item and ":" in item for item in self.extra_roles),
         }
         for var, ok in checks.items():
@@ -260,6 +276,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.oidc_client_secret in ("", DEMO_OIDC_CLIENT_SECRET):
             raise SettingsError("RESORT_OIDC_CLIENT_SECRET is the demo secret (or empty); production needs the "
                                 "backend's real client secret at the IdP")
+        if self.today:
+            raise SettingsError("RESORT_TODAY is refused in production: the business date is the real one")
         if not self.cookie_secure:
             raise SettingsError("RESORT_COOKIE_SECURE=false is refused in production: session cookies must be Secure")
 
@@ -274,6 +292,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def topic(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"
+
+
+def _is_iso_date(raw: str) -> bool:
+    try:
+        parse_today(raw)
+    except ValueError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)

@@ -38,6 +38,8 @@ from app.auth.keys import KeyRing, keys_path
 from app.auth.principal import Principal
 from app.auth.sessions import SessionStore
 from app.auth.tokens import AccessTokens
+from app.catalog.domain import DEFAULT_TIME_ZONE
+from app.clock import today as _today
 from app.db.migrate import migrate
 from app.errors import ServiceUnavailable
 from app.holds import repository as repo
@@ -65,7 +67,7 @@ BENCH_ENV = {
     "RESORT_DATABASE_POOL_MAX": "20",
 }
 PROPERTY = "bench-holds"
-START = dt.date.today() + dt.timedelta(days=10)
+START = _today(DEFAULT_TIME_ZONE) + dt.timedelta(days=10)
 NIGHTS = 30
 _POST_SCRIPT = """
 local products = {%(products)s}

@@ -23,6 +23,8 @@ from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.table import Table
 
+from app.catalog.domain import DEFAULT_TIME_ZONE
+from app.clock import today as _today
 from app.db.migrate import migrate
 from app.settings import Settings
 from bench.load import load_products, product_ids
@@ -55,7 +57,7 @@ async def prepare(settings: Settings, total: int) -> None:
         await mongo[settings.mongo_db]["product_details"].create_index("product_id", unique=True)
         began = time.perf_counter()
         created = await load_products(
-            pool, mongo[settings.mongo_db], total, dt.date.today() + dt.timedelta(days=1)
+            pool, mongo[settings.mongo_db], total, _today(DEFAULT_TIME_ZONE) + dt.timedelta(days=1)
         )
         console.print(
             f"products: {created} loaded in {time.perf_counter() - began:.1f}s "

@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 
 from app.holds import repository as holds_repo
+from app.inventory import repository as inventory
 from app.settings import PROJECT_ROOT
 
 ROLES = ("relay", "saga", "services")
@@ -83,7 +84,7 @@ async def _directly(db: asyncpg.Pool, hold_id: str) -> float:
     began = time.perf_counter()
     async with db.acquire() as conn, conn.transaction():
         hold = await conn.fetchrow("SELECT * FROM holds WHERE id = $1 FOR UPDATE", uuid.UUID(hold_id))
-        rows = await holds_repo.convert(conn, hold["id"])
+        rows = await inventory.sell_hold(conn, hold["id"])
         ended = await holds_repo.set_status(conn, hold["id"], "converted", "held")
         await holds_repo.record_changes(conn, ended, "converted", "bench", None, rows)
         booking = await conn.fetchval(

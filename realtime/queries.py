@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from app.catalog.domain import package_free
+from app.inventory.domain import free_of
 
 _LOWEST = """
 SELECT p.product_id, r.night, min(r.amount) AS price FROM nightly_rates r
@@ -22,7 +23,7 @@ WHERE p.product_id = ANY($1::uuid[]) AND r.night = ANY($2::date[]) AND NOT r.clo
 GROUP BY p.product_id, r.night
 """
 _INVENTORY = """
-SELECT product_id, night, capacity, held, sold, version FROM inventory
+SELECT product_id, night, capacity, held, sold, out_of_service, version FROM inventory
 WHERE product_id = ANY($1::uuid[]) AND night = ANY($2::date[])
 """
 _COMPONENTS = """
@@ -65,15 +66,15 @@ async def items_for(conn: asyncpg.Connection, product_ids: list[uuid.UUID], nigh
     components = {uuid.UUID(c) for parts in packages.values() for c in parts}
     plain = [p for p in product_ids if p not in packages]
     rows = await conn.fetch(_INVENTORY, list({*plain, *components}), nights)
-    stock = {(r["product_id"], r["night"]): (max(r["capacity"] - r["held"] - r["sold"], 0), r["version"])
+    stock = {(r["product_id"], r["night"]): (free_of(r), r["version"])
              for r in rows}
     stock.update(inventory or {})
     prices = await _lowest(conn, [*plain, *packages], nights)
     items = [item(p, n, *_pair(stock.get((p, n))), prices.get((p, n))) for p in plain for n in nights
              if (p, n) in stock]
     for package, parts in packages.items():
-        free_of = {c: {n: stock.get((uuid.UUID(c), n), (0, 0))[0] for n in nights} for c in parts}
-        free = package_free(nights, free_of, parts)
+        component_free = {c: {n: stock.get((uuid.UUID(c), n), (0, 0))[0] for n in nights} for c in parts}
+        free = package_free(nights, component_free, parts)
         for n in nights:
             version = sum(stock.get((uuid.UUID(c), n), (0, 0))[1] for c in parts)
             items.append(item(package, n, free[n], version, prices.get((package, n))))
@@ -113,10 +114,11 @@ async def availability_snapshot(db: asyncpg.Pool, property_id: str, start: dt.da
 async def occupancy_rows(db: asyncpg.Pool, property_id: str, start: dt.date, days: int) -> list[dict[str, Any]]:
     """Inventory rows (capacity, held, sold, version) of the property's room types for ``days`` nights."""
     rows = await db.fetch(
-        "SELECT i.product_id, i.night, i.capacity, i.held, i.sold, i.version FROM inventory i"
+        "SELECT i.product_id, i.night, i.capacity, i.held, i.sold, i.out_of_service, i.version FROM inventory i"
         " JOIN products p ON p.id = i.product_id WHERE p.property_id = $1 AND p.active AND p.kind = 'room_type'"
         " AND i.night >= $2 AND i.night < $3 ORDER BY i.night, i.product_id",
         property_id, start, start + dt.timedelta(days=days),
     )
     return [{"product_id": str(r["product_id"]), "night": r["night"].isoformat(), "capacity": r["capacity"],
-             "held": r["held"], "sold": r["sold"], "version": r["version"]} for r in rows]
+             "held": r["held"], "sold": r["sold"], "out_of_service": r["out_of_service"], "version": r["version"]}
+            for r in rows]

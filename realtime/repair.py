@@ -1,11 +1,12 @@
 """The publisher's repair of live channels whose events never came (a broker restart forgets messages).
 
-Every ``live_repair_interval_s``, for each property with an availability channel, the items of the next
-``live_max_range_days`` nights whose PostgreSQL version is above the one last published (or that were
-never published) go out as one ordinary update (``cause: repair``); and each booking changed in the
-last 10 minutes (but not in the last 2 s) whose channel exists and tells another status than
-PostgreSQL's gets its state published again. Subscribers see plain updates with consecutive seqs:
-their sequences stay gapless, their values converge.
+It follows the outbox from a watermark (``app.watermarks``): every ``live_repair_interval_s``, a round reads
+the ``inventory`` and ``bookings`` events committed since the last round (older than ``repair_settle_s``:
+younger ones are normally on their way). For each changed (product, night) of a property whose availability
+channel exists, the item PostgreSQL has newer than the channel goes out as one ordinary update (``cause:
+repair``); each changed booking whose channel exists and tells another status than PostgreSQL's gets its
+state published again. Subscribers see plain updates with consecutive seqs: their sequences stay gapless,
+their values converge. A round with no new events reads nothing else.
 """
 
 from __future__ import annotations
@@ -14,34 +15,76 @@ import asyncio
 import datetime as dt
 import time
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass
 
 import msgspec
 import structlog
 
 from app.settings import Settings
+from app.watermarks import OutboxCursor, Round, payload_of
 from app.worker import sleep_or_stop
 from realtime.channels import booking_key, meta_key, versions_key
 from realtime.publisher import Publisher, booking_append
-from realtime.queries import items_for, property_products
+from realtime.queries import items_for
 from realtime.store import Append
 
 log = structlog.get_logger("realtime.repair")
-BOOKING_WINDOW_S = 600  # events lost in a broker restart are recent; bounded work every round
 _BOOKINGS = ("SELECT id::text AS booking_id, status, step, reason, property_id, owner_kind, owner_id,"
-             " check_in::text, check_out::text, confirmation_code FROM bookings"
-             " WHERE updated_at > now() - make_interval(secs => $1)"
-             " AND updated_at < now() - interval '2 seconds'"  # younger: its event is normally on its way
+             " check_in::text, check_out::text, confirmation_code FROM bookings WHERE id = ANY($1::uuid[])"
              " AND ($2::text IS NULL OR property_id = $2)")
 
 
-async def repair_availability(publisher: Publisher, property_id: str, days: int) -> int:
-    """Publish the property's items PostgreSQL has newer than the channel; how many."""
-    start = dt.date.today()
-    nights = [start + dt.timedelta(days=i) for i in range(days)]
+@dataclass
+class Repaired:
+    items: int = 0
+    bookings: int = 0
+
+
+def live_cursor(publisher: Publisher, settings: Settings, name: str = "live-repair") -> OutboxCursor:
+    return OutboxCursor(publisher.db, name, ["inventory", "bookings"], settings.repair_batch_size,
+                        settings.repair_settle_s)
+
+
+async def repair_round(publisher: Publisher, cursor: OutboxCursor, property_id: str | None = None) -> Repaired:
+    """Repair what the events since the watermark changed (of one property, or all); advance it."""
+    repaired = Repaired()
+    while True:
+        done = await cursor.round()
+        changed = _changed_nights(done, property_id)
+        for prop, (products, nights) in changed.items():
+            repaired.items += await repair_availability(publisher, prop, sorted(products), sorted(nights))
+        bookings = [e["aggregate_id"] for e in done.events if e["topic"] == "bookings"]
+        repaired.bookings += await repair_bookings(publisher, bookings, property_id)
+        await cursor.advance(done)
+        if not done.more:
+            return repaired
+
+
+def _changed_nights(done: Round, property_id: str | None) -> dict[str, tuple[set[uuid.UUID], set[dt.date]]]:
+    """Per property: the products and nights the round's availability events changed."""
+    changed: dict[str, tuple[set[uuid.UUID], set[dt.date]]] = defaultdict(lambda: (set(), set()))
+    for event in done.events:
+        if event["topic"] != "inventory":
+            continue
+        payload = payload_of(event)
+        prop = payload.get("property_id")
+        if "product_id" not in payload or not prop or (property_id and prop != property_id):
+            continue
+        products, nights = changed[prop]
+        products.add(uuid.UUID(payload["product_id"]))
+        nights.update(dt.date.fromisoformat(n["night"]) for n in payload.get("nights", []))
+    return changed
+
+
+async def repair_availability(publisher: Publisher, property_id: str, products: list[uuid.UUID],
+                              nights: list[dt.date]) -> int:
+    """Publish the items of ``products`` x ``nights`` (and their packages) PostgreSQL has newer than the
+    property's channel, if the channel exists; how many."""
+    if not nights or not await publisher.redis.exists(meta_key(f"availability:{property_id}")):
+        return 0
     async with publisher.db.acquire() as conn:
-        products = await property_products(conn, property_id)
-        items = await items_for(conn, [p["id"] for p in products if p["kind"] != "package"]
-                                + [p["id"] for p in products if p["kind"] == "package"], nights)
+        items = await items_for(conn, products, nights)
     fresh = await publisher.newer(property_id, items)
     if not fresh:
         return 0
@@ -53,11 +96,11 @@ async def repair_availability(publisher: Publisher, property_id: str, days: int)
     return len(fresh)
 
 
-async def repair_bookings(publisher: Publisher, property_id: str | None = None,
-                          window_s: float = BOOKING_WINDOW_S) -> int:
-    """Publish again the state of every recent booking (of a property, or all) whose channel tells another
-    status; how many."""
-    rows = await publisher.db.fetch(_BOOKINGS, window_s, property_id)
+async def repair_bookings(publisher: Publisher, booking_ids: list[str], property_id: str | None = None) -> int:
+    """Publish again the state of each of these bookings whose channel tells another status; how many."""
+    if not booking_ids:
+        return 0
+    rows = await publisher.db.fetch(_BOOKINGS, list(dict.fromkeys(booking_ids)), property_id)
     if not rows:
         return 0
     async with publisher.redis.pipeline(transaction=False) as pipe:
@@ -79,24 +122,16 @@ async def repair_bookings(publisher: Publisher, property_id: str | None = None,
     return repaired
 
 
-async def availability_properties(publisher: Publisher) -> list[str]:
-    """The properties whose availability channel exists (someone subscribed, or an event was published)."""
-    prefix = meta_key("availability:")
-    return [key.decode()[len(prefix):] async for key in publisher.redis.scan_iter(match=f"{prefix}*", count=500)]
-
-
 async def repair_periodically(publisher: Publisher, settings: Settings, stop: asyncio.Event) -> None:
     interval = settings.live_repair_interval_s
     if interval <= 0:
         return
+    cursor = live_cursor(publisher, settings)
     while not stop.is_set():
         await sleep_or_stop(stop, interval)
         try:
-            items = 0
-            for property_id in await availability_properties(publisher):
-                items += await repair_availability(publisher, property_id, settings.live_max_range_days)
-            bookings = await repair_bookings(publisher)
-            if items or bookings:
-                log.info("live_repaired", items=items, bookings=bookings)
+            done = await repair_round(publisher, cursor)
+            if done.items or done.bookings:
+                log.info("live_repaired", items=done.items, bookings=done.bookings)
         except Exception as exc:  # noqa: BLE001 - a store is down: next round
             log.warning("live_repair_failed", error=repr(exc))

@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
+from app import clock
 from app.auth.service import AuthService
-from app.catalog.domain import resort_today
 from app.frontdesk.views import DeskViews
 from app.settings import Settings
 from realtime.access import allowed_origins
@@ -61,7 +61,7 @@ class LiveService:
 
     async def resort_today(self, property_id: str) -> dt.date:
         """Today at the property (at UTC for an unknown one, refused later as such)."""
-        return resort_today(await self.property_zone(property_id) or "UTC", dt.datetime.now(dt.UTC))
+        return clock.today(await self.property_zone(property_id) or "UTC")
 
     async def snapshot(self, channel: Channel, params: dict[str, Any]) -> Snapshot | None:
         if channel.kind == "availability":

@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 from redis.asyncio import Redis
 
-from app.catalog.domain import resort_today
+from app import clock
 from app.frontdesk.views import DeskViews
 from realtime.channels import booking_key, stream_key
 from realtime.queries import availability_snapshot, occupancy_rows, product_names, property_products
@@ -70,7 +70,7 @@ class Snapshots:
         zone = await self.db.fetchval("SELECT time_zone FROM properties WHERE id = $1", property_id)
         if zone is None:
             return None
-        today = resort_today(zone, dt.datetime.now(dt.UTC))
+        today = clock.today(zone)
         lists = msgspec.to_builtins(await self.desk.lists(property_id, today))
         feed = [{"seq": e.seq, "t": e.t, "data": _decode(e.data)} for e in reversed(parse_entries(recent))]
         data = {"property_id": property_id, "today": today.isoformat(), **lists,

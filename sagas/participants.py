@@ -21,6 +21,7 @@ import structlog
 from app.holds import repository as holds_repo
 from app.holds.locks import HoldLocks, LocksUnavailable
 from app.holds.service import end as end_hold
+from app.inventory import repository as inventory
 from app.outbox import EventEnvelope
 from app.resources import Resources
 from sagas import repository as repo
@@ -70,7 +71,7 @@ class Participants:
             if any(h["status"] != "held" for h in holds):
                 return await repo.reply(conn, str(booking_id), step, "convert_failed", "hold_expired")
             for hold in holds:
-                rows = await holds_repo.convert(conn, hold["id"])
+                rows = await inventory.sell_hold(conn, hold["id"])
                 ended = await holds_repo.set_status(conn, hold["id"], "converted", "held")
                 await holds_repo.record_changes(conn, ended, "converted", ACTOR, None, rows)
             await repo.reply(conn, str(booking_id), step, "converted")
@@ -90,7 +91,7 @@ class Participants:
                 return
             for hold in await repo.lock_holds(conn, await repo.hold_ids_of(conn, booking_id)):
                 if hold["status"] == "converted":
-                    rows = await holds_repo.unsell(conn, hold["id"])
+                    rows = await inventory.unsell_hold(conn, hold["id"])
                     ended = await holds_repo.set_status(conn, hold["id"], "released", "converted")
                     await holds_repo.record_changes(conn, ended, "released", ACTOR, None, rows)
                     returned += rows

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from app import clock
 from app.auth.principal import Principal
 from app.catalog.repository import as_uuid
 from app.holds.service import may_see, owner_of
@@ -93,7 +94,7 @@ class BookingService:
             self._cancellable(booking)
             refund = combine([refund_for(p["total_amount"], RatePolicy(p["refundable"], p["free_cancel_hours"],
                                                                        p["late_cancel_fee_pct"]),
-                                         p["check_in"], p["time_zone"], dt.datetime.now(dt.UTC))
+                                         p["check_in"], p["time_zone"], clock.now_at(p["time_zone"]))
                               for p in await repo.policies(conn, bid)])
             moved = await repo.cancel(conn, bid, refund.amount, refund.fee, self.settings.saga_step_timeout_s)
             await repo.timeline(conn, bid, "cancel", "requested",

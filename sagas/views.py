@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from app.outbox import EventEnvelope
 from app.resources import Resources
+from app.watermarks import OutboxCursor
 from app.worker import sleep_or_stop
 from sagas import repository as repo
 from sagas.consumer import consume
@@ -127,27 +128,43 @@ def as_out(document: dict[str, Any]) -> BookingOut:
     return msgspec.convert(fields, BookingOut, strict=False)
 
 
-async def reconcile(resources: Resources, window_s: float = 600) -> int:
+def views_cursor(resources: Resources) -> OutboxCursor:
+    """The views' repair follows the ``bookings`` events from its watermark (``app.watermarks``)."""
+    settings = resources.settings
+    return OutboxCursor(resources.db, "booking-views", [repo.EVENTS_TOPIC], settings.repair_batch_size,
+                        settings.repair_settle_s)
+
+
+async def reconcile(resources: Resources, cursor: OutboxCursor) -> int:
     """Views older than PostgreSQL (their event was lost: a broker restart forgets messages) are
-    refreshed; returns how many drifted. Only bookings changed in the last ``window_s`` (lost events are
-    recent): a round reads them all, and with an hour's worth (5,141 in the fault runs) one round took
-    54 s on the local MongoDB, past the bound in which views must converge."""
-    rows = await resources.db.fetch("SELECT id::text AS id, version FROM bookings"
-                                    " WHERE updated_at > now() - make_interval(secs => $1)", window_s)
-    stored = {d["_id"]: d["version"] async for d in collection(resources).find(
-        {"_id": {"$in": [r["id"] for r in rows]}}, {"version": 1})}
-    drifted = [r["id"] for r in rows if stored.get(r["id"], 0) < r["version"]]
-    for booking_id in drifted:
-        await refresh(resources, uuid.UUID(booking_id))
-    VIEW_DRIFT.inc(len(drifted))
-    return len(drifted)
+    refreshed; returns how many drifted. A round looks only at the bookings whose events were committed
+    since the last round (the cursor's watermark), so it reads nothing when nothing changed."""
+    drifted = 0
+    while True:
+        done = await cursor.round()
+        ids = done.aggregates()
+        if ids:
+            rows = await resources.db.fetch("SELECT id::text AS id, version FROM bookings WHERE id = ANY($1::uuid[])",
+                                            ids)
+            stored = {d["_id"]: d["version"] async for d in collection(resources).find(
+                {"_id": {"$in": [r["id"] for r in rows]}}, {"version": 1})}
+            stale = [r["id"] for r in rows if stored.get(r["id"], 0) < r["version"]]
+            for booking_id in stale:
+                await refresh(resources, uuid.UUID(booking_id))
+            drifted += len(stale)
+        await cursor.advance(done)
+        if not done.more:
+            break
+    VIEW_DRIFT.inc(drifted)
+    return drifted
 
 
 async def reconcile_periodically(resources: Resources, stop: asyncio.Event) -> None:
+    cursor = views_cursor(resources)
     while not stop.is_set():
         await sleep_or_stop(stop, resources.settings.views_reconcile_interval_s)
         try:
-            if drifted := await reconcile(resources):
+            if drifted := await reconcile(resources, cursor):
                 log.info("booking_views_repaired", count=drifted)
         except Exception as exc:  # noqa: BLE001 - a store is down: next round
             log.warning("booking_views_reconcile_failed", error=repr(exc))

@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.catalog.domain import price_nights_to_read, price_range, resort_today
+from app import clock
+from app.catalog.domain import price_nights_to_read, price_range
 from app.catalog.rates import PRICED_NIGHTS, priced_nights
 from sync.documents import ProductState
 
@@ -45,7 +46,7 @@ async def load_core(conn: asyncpg.Connection | asyncpg.Pool, product_id: str,
     if row is None:
         return None
     record = dict(row)
-    prices = price_range(priced_nights(record["priced_nights"]), resort_today(record["time_zone"], now),
+    prices = price_range(priced_nights(record["priced_nights"]), clock.today(record["time_zone"], now),
                          horizon_days)
     prop = {"id": record["property_id"], "name": record["property_name"],
             "name_ko": record["property_name_ko"], "latitude": record["latitude"],

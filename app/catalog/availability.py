@@ -10,10 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from app.inventory.domain import free_of
 from app.outbox import record_event
-
-INVENTORY_RETURNING = "product_id, night, capacity, held, sold, version"
-
 
 SOLD_OUT_PREFIX = "hold:soldout:"
 
@@ -38,6 +36,6 @@ def availability_payload(product_id: uuid.UUID, property_id: str, cause: str, ho
         "product_id": str(product_id), "property_id": property_id, "cause": cause,
         "hold_id": str(hold_id) if hold_id else None,
         "nights": [{"night": r["night"].isoformat(), "capacity": r["capacity"], "held": r["held"],
-                    "sold": r["sold"], "free": max(0, r["capacity"] - r["held"] - r["sold"]),
+                    "sold": r["sold"], "out_of_service": r["out_of_service"], "free": free_of(r),
                     "version": r["version"]} for r in sorted(rows, key=lambda r: r["night"])],
     }

@@ -29,9 +29,10 @@ import asyncpg
 import msgspec
 from pymongo.errors import DuplicateKeyError
 
+from app import clock
 from app.catalog.attributes import attribute_errors
 from app.catalog.documents import ProductDetails, Review
-from app.catalog.domain import ExpectedVersion, ProductKind, resort_today
+from app.catalog.domain import ExpectedVersion, ProductKind
 from app.catalog.repository import as_uuid, stay_of
 from app.catalog.schemas import DetailsIn, ReviewIn
 from app.catalog.writes import changed, check_version, invalid, locked_product
@@ -99,7 +100,7 @@ async def _check_stay(conn: asyncpg.Connection, product: asyncpg.Record, stay_re
     stay = await stay_of(conn, booking_id, subject, product["id"]) if booking_id else None
     if stay is None or stay["status"] not in ("confirmed", "checked_out"):
         raise invalid("stay_ref", "stay_ref must name a confirmed booking of this product by you", "stay_not_found")
-    if stay["check_out"] > resort_today(stay["time_zone"], dt.datetime.now(dt.UTC)):
+    if stay["check_out"] > clock.today(stay["time_zone"]):
         raise invalid("stay_ref", f"the stay ends on {stay['check_out']}: review it after", "stay_not_ended")
 
 

@@ -24,7 +24,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+
+from app.clock import pinned_today, resort_date
+from app.inventory.domain import Night as NightInventory  # noqa: F401 - the aggregate's night
+from app.inventory.domain import capacity_conflicts  # noqa: F401 - re-exported for the catalogue
 
 MAX_RANGE_NIGHTS = 366
 DEFAULT_TIME_ZONE = "Asia/Seoul"  # a resort's, unless it names another
@@ -57,20 +60,6 @@ class NightRate:
     closed_to_departure: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class NightInventory:
-    night: dt.date
-    capacity: int
-    held: int = 0
-    sold: int = 0
-
-    @property
-    def committed(self) -> int:
-        return self.held + self.sold
-
-    @property
-    def free(self) -> int:
-        return max(0, self.capacity - self.committed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,15 +227,13 @@ def package_free(
     return result
 
 
-def capacity_conflicts(rows: Iterable[NightInventory], new_capacity: int) -> list[dt.date]:
-    """Nights whose held + sold would exceed ``new_capacity``: such a change must be refused whole."""
-    return sorted(row.night for row in rows if row.committed > new_capacity)
 
 
 def resort_today(time_zone: str, now: dt.datetime) -> dt.date:
-    """What "today" means at a resort at the instant ``now`` (timezone-aware): the date in the property's
-    time zone, which near midnight differs from the server's (UTC) date."""
-    return now.astimezone(ZoneInfo(time_zone)).date()
+    """What "today" is at a resort at the instant ``now`` (timezone-aware): the date in the property's time
+    zone, which near midnight differs from the server's (UTC) date. A run pinned by ``RESORT_TODAY`` asks
+    :func:`app.clock.today` instead, which calls this when nothing is pinned."""
+    return resort_date(time_zone, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +255,7 @@ def price_range(rates: Iterable[NightRate], today: dt.date, horizon_days: int) -
 def price_nights_to_read(now: dt.datetime, horizon_days: int) -> tuple[dt.date, dt.date]:
     """``[start, end)`` of the nights to read for :func:`price_range` before the resort's time zone is known:
     a local date is within a day of the UTC date, so every time zone's window lies inside."""
-    utc_today = now.astimezone(dt.UTC).date()
+    utc_today = pinned_today() or now.astimezone(dt.UTC).date()
     return utc_today - dt.timedelta(days=1), utc_today + dt.timedelta(days=horizon_days + 1)
 
 

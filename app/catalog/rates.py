@@ -9,8 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from app.catalog.availability import INVENTORY_RETURNING
-from app.catalog.domain import NightInventory, NightRate
+from app.catalog.domain import NightRate
 
 DEFAULT_PLAN = "standard"
 # A column of a statement over ``products p``: every rate plan's nights of ``[$2, $3)`` (amount, closed)
@@ -112,69 +111,10 @@ async def rates_between(
     return {r["night"]: NightRate(**dict(r)) for r in rows}
 
 
-async def lock_inventory(
-    conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date]
-) -> list[NightInventory]:
-    """The existing inventory rows of ``nights``, locked in night order for this transaction."""
-    rows = await conn.fetch(
-        "SELECT night, capacity, held, sold FROM inventory WHERE product_id = $1 AND night = ANY($2::date[])"
-        " ORDER BY night FOR UPDATE",
-        product_id,
-        nights,
-    )
-    return [NightInventory(**dict(r)) for r in rows]
 
 
-async def upsert_capacity(
-    conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date], capacity: int
-) -> int:
-    status = await conn.execute(
-        "INSERT INTO inventory (product_id, night, capacity)"
-        " SELECT $1, night, $3 FROM unnest($2::date[]) night"
-        " ON CONFLICT (product_id, night) DO UPDATE SET capacity = EXCLUDED.capacity,"
-        " version = inventory.version + 1",
-        product_id,
-        nights,
-        capacity,
-    )
-    return int(status.rsplit(" ", 1)[1])
 
 
-async def inventory_between(
-    conn: asyncpg.Connection, product_id: uuid.UUID, start: dt.date, end: dt.date
-) -> list[asyncpg.Record]:
-    """Capacity, held, sold and version of each night of ``[start, end)`` that has a row."""
-    return await conn.fetch(
-        "SELECT night, capacity, held, sold, version FROM inventory"
-        " WHERE product_id = $1 AND night >= $2 AND night < $3 ORDER BY night",
-        product_id,
-        start,
-        end,
-    )
 
 
-async def inventory_rows(conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date]) -> list[asyncpg.Record]:
-    """The inventory rows of ``nights`` as availability events carry them."""
-    return await conn.fetch(
-        f"SELECT {INVENTORY_RETURNING} FROM inventory WHERE product_id = $1 AND night = ANY($2::date[])"
-        " ORDER BY night",
-        product_id,
-        nights,
-    )
 
-
-async def free_between(
-    conn: asyncpg.Connection, product_ids: list[uuid.UUID], start: dt.date, end: dt.date
-) -> dict[uuid.UUID, dict[dt.date, int]]:
-    """Free units (capacity - held - sold) per product and night of ``[start, end)``."""
-    rows = await conn.fetch(
-        "SELECT product_id, night, greatest(capacity - held - sold, 0) AS free FROM inventory"
-        " WHERE product_id = ANY($1::uuid[]) AND night >= $2 AND night < $3",
-        product_ids,
-        start,
-        end,
-    )
-    result: dict[uuid.UUID, dict[dt.date, int]] = {pid: {} for pid in product_ids}
-    for r in rows:
-        result[r["product_id"]][r["night"]] = r["free"]
-    return result

@@ -20,6 +20,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import BulkWriteError
 from rich.progress import Progress
 
+from app import clock
 from app.catalog.bulk import (
     INVENTORY_COLUMNS,
     PRODUCT_COLUMNS,
@@ -30,7 +31,7 @@ from app.catalog.bulk import (
 )
 from app.catalog.details import refresh_rating
 from app.catalog.documents import DOCUMENTS, ProductDetails, Review
-from app.catalog.domain import DEFAULT_TIME_ZONE, resort_today
+from app.catalog.domain import DEFAULT_TIME_ZONE
 from app.catalog.repository import insert_property
 from app.catalog.seed_data import (
     RESORTS,
@@ -96,7 +97,7 @@ async def seed(
     resorts: Sequence[SeedResort] = RESORTS,
 ) -> SeedReport:
     """Load every demo resort (``days`` of prices and inventory from ``start``); returns what was new."""
-    start = start or resort_today(DEFAULT_TIME_ZONE, dt.datetime.now(dt.UTC))  # the demo resorts' zone
+    start = start or clock.today(DEFAULT_TIME_ZONE)  # the demo resorts' zone
     report = SeedReport()
     with _progress(progress) as bar:
         task = bar.add_task("seeding the catalogue", total=len(resorts) * 3) if bar else None

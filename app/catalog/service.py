@@ -24,6 +24,7 @@ from app.catalog.cache import cached_view, invalidate_product
 from app.catalog.documents import ProductDetails, Review
 from app.catalog.domain import ExpectedVersion, PartyRequest, ProductKind
 from app.catalog.schemas import CapacityIn, DetailsIn, PricesIn, ProductIn, PropertyIn, RatePlanIn, ReviewIn
+from app.inventory import repository as inventory_repo
 from app.resources import Resources
 
 Row = asyncpg.Record
@@ -127,7 +128,7 @@ async def inventory(resources: Resources, product_id: str, start: dt.date, end: 
     if pid is None:
         raise writes.product_not_found(product_id)
     async with resources.db.acquire() as conn:
-        return await rates_repo.inventory_between(conn, pid, start, end)
+        return await inventory_repo.rows_between(conn, pid, start, end)
 
 
 async def get_details(resources: Resources, product_id: str) -> tuple[ProductDetails | None, int]:

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from app import clock
 from app.catalog import rates as rates_repo
 from app.catalog import repository as repo
 from app.catalog.details import get_details
@@ -27,10 +28,10 @@ from app.catalog.domain import (
     price_nights_to_read,
     price_range,
     quote,
-    resort_today,
 )
 from app.catalog.headers import etag
 from app.catalog.writes import product_not_found, property_not_found, range_error
+from app.inventory import repository as inventory
 
 _encoder = msgspec.json.Encoder()
 
@@ -78,7 +79,7 @@ async def _core_parts(db: asyncpg.Pool, product_id: str, horizon_days: int,
         if row is None or not row["active"]:
             return None
         components = await repo.components_of(conn, pid) if row["kind"] == "package" else []
-    today = resort_today(row["time_zone"], now)
+    today = clock.today(row["time_zone"], now)
     return {
         "product": row,
         "components": components,
@@ -161,10 +162,10 @@ async def _free(
 ) -> dict[dt.date, int]:
     """Free units per night; a package's come from its components."""
     if product["kind"] != ProductKind.PACKAGE:
-        return (await rates_repo.free_between(conn, [product["id"]], start, end))[product["id"]]
+        return (await inventory.free_between(conn, [product["id"]], start, end))[product["id"]]
     components = await repo.components_of(conn, product["id"])
     quantities = {str(c["component_id"]): c["quantity"] for c in components}
-    per_component = await rates_repo.free_between(conn, [c["component_id"] for c in components], start, end)
+    per_component = await inventory.free_between(conn, [c["component_id"] for c in components], start, end)
     return package_free(_nights(start, end), {str(k): v for k, v in per_component.items()}, quantities)
 
 

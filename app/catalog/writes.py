@@ -24,6 +24,7 @@ from app.catalog.domain import ExpectedVersion, ProductKind, RangeError, capacit
 from app.catalog.headers import etag
 from app.catalog.schemas import CapacityIn, ComponentIn, PricesIn, ProductIn, PropertyIn, RatePlanIn
 from app.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+from app.inventory import repository as inventory
 from app.outbox import record_event
 
 
@@ -263,18 +264,18 @@ async def set_capacity(
             raise invalid("capacity", "a package has no inventory of its own", "package_has_no_inventory")
         check_version(expected, product["version"], required=False)
         conflicts = capacity_conflicts(
-            await rates_repo.lock_inventory(conn, product["id"], nights), data.capacity
+            await inventory.lock_product_nights(conn, product["id"], nights), data.capacity
         )
         if conflicts:
             raise Conflict(
-                f"capacity {data.capacity} is below held + sold on {len(conflicts)} night(s)",
+                f"capacity {data.capacity} is below held + sold + out of service on {len(conflicts)} night(s)",
                 code="capacity_below_committed",
                 extra={
                     "nights": [n.isoformat() for n in conflicts[:31]],
                     "errors": [{"field": "capacity", "message": "below held + sold"}],
                 },
             )
-        count = await rates_repo.upsert_capacity(conn, product["id"], nights, data.capacity)
-        rows = await rates_repo.inventory_rows(conn, product["id"], nights)
+        count = await inventory.upsert_capacity(conn, product["id"], nights, data.capacity)
+        rows = await inventory.rows_of(conn, product["id"], nights)
         await record_availability(conn, product["id"], product["property_id"], "capacity", None, rows)
         return count, await changed(conn, product, "inventory")

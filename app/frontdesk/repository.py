@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from app.catalog.availability import record_availability
+from app.inventory import repository as inventory
 from app.outbox import record_event
 from sagas.repository import BOOKING_COLUMNS, announce
 
@@ -148,12 +149,8 @@ async def give_back_nights(conn: asyncpg.Connection, booking: asyncpg.Record, fi
         " SELECT product_id, night, sum(units)::int AS units FROM gone GROUP BY product_id, night", booking["id"], first)
     if not lines:
         return []
-    rows = await conn.fetch(
-        "UPDATE inventory i SET sold = i.sold - g.units, version = i.version + 1"
-        " FROM unnest($1::uuid[], $2::date[], $3::int[]) AS g(product_id, night, units)"
-        " WHERE i.product_id = g.product_id AND i.night = g.night AND i.sold >= g.units"
-        " RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version",
-        [r["product_id"] for r in lines], [r["night"] for r in lines], [r["units"] for r in lines])
+    rows = await inventory.unsell_lines(conn, [r["product_id"] for r in lines], [r["night"] for r in lines],
+                                        [r["units"] for r in lines])
     if len(rows) != len(lines):
         raise RuntimeError(f"inventory of booking {booking['id']} sold fewer units than its lines")
     return rows

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from app.catalog.domain import resort_today
+from app import clock
 from app.catalog.repository import as_uuid
 from app.frontdesk import domain
 from app.frontdesk import repository as repo
@@ -252,7 +252,7 @@ class FrontDeskService:
         zone = await repo.property_time_zone(db, property_id)
         if zone is None:
             raise FrontDeskRefused(404, "property_not_found", f"no property {property_id}")
-        return resort_today(zone, dt.datetime.now(dt.UTC))
+        return clock.today(zone)
 
     @staticmethod
     async def _booking(conn: asyncpg.Connection, bid: uuid.UUID, staff: Staff) -> asyncpg.Record:

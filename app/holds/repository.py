@@ -18,29 +18,6 @@ HOLD_COLUMNS = (
     " total_amount, currency, status::text AS status, created_at, expires_at, ended_at, booking_id,"
     " nights::text AS nights, version"
 )
-# Moves `held` by each line's units, guarded (never past capacity, never below zero) and fenced (never
-# with a token older than the last one accepted). Rows come back only where the guard held.
-_TAKE = """
-UPDATE inventory i SET held = i.held + l.units, version = i.version + 1,
-       fence = greatest(i.fence, coalesce(l.fence, 0))
-FROM unnest($1::uuid[], $2::date[], $3::int[], $4::bigint[]) AS l(product_id, night, units, fence)
-WHERE i.product_id = l.product_id AND i.night = l.night
-  AND i.held + i.sold + l.units <= i.capacity
-  AND (l.fence IS NULL OR i.fence <= l.fence)
-RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version, i.fence
-"""
-_LOCK_ROWS = """
-SELECT i.product_id, i.night, i.capacity, i.held, i.sold, i.fence FROM inventory i
-JOIN unnest($1::uuid[], $2::date[]) AS l(product_id, night) ON i.product_id = l.product_id AND i.night = l.night
-ORDER BY i.product_id, i.night FOR UPDATE OF i
-"""
-_GIVE_BACK = """
-UPDATE inventory i SET held = i.held - l.units, version = i.version + 1
-FROM hold_lines l WHERE l.hold_id = $1 AND i.product_id = l.product_id AND i.night = l.night
-RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version
-"""
-
-
 _PRODUCT = """
 SELECT p.id, p.property_id, p.kind::text AS kind, p.max_occupancy, p.currency, p.active, pr.time_zone,
        EXISTS (SELECT 1 FROM rate_plans rp WHERE rp.product_id = p.id AND rp.code = $2) AS has_plan,
@@ -58,46 +35,6 @@ async def product_for_hold(conn: asyncpg.Connection, product_id: uuid.UUID, plan
 
 def _columns(lines: list[Line]) -> tuple[list[uuid.UUID], list[dt.date], list[int]]:
     return ([uuid.UUID(x.product_id) for x in lines], [x.night for x in lines], [x.units for x in lines])
-
-
-async def lock_rows(conn: asyncpg.Connection, lines: list[Line]) -> list[asyncpg.Record]:
-    """Lock the lines' inventory rows in one global order (several rows: no deadlock between writers)."""
-    products, nights, _ = _columns(lines)
-    return await conn.fetch(_LOCK_ROWS, products, nights)
-
-
-async def take(conn: asyncpg.Connection, lines: list[Line], fences: dict[str, int] | None) -> list[asyncpg.Record]:
-    """Move ``held`` up for every line; returns the rows that moved (fewer than the lines: refused)."""
-    products, nights, units = _columns(lines)
-    tokens = [fences.get(line.resource) if fences else None for line in lines]
-    return await conn.fetch(_TAKE, products, nights, units, tokens)
-
-
-async def give_back(conn: asyncpg.Connection, hold_id: uuid.UUID) -> list[asyncpg.Record]:
-    """Return a hold's units to inventory (rows locked in order first)."""
-    await conn.fetch(
-        "SELECT 1 FROM inventory i JOIN hold_lines l ON i.product_id = l.product_id AND i.night = l.night"
-        " WHERE l.hold_id = $1 ORDER BY i.product_id, i.night FOR UPDATE OF i", hold_id)
-    return await conn.fetch(_GIVE_BACK, hold_id)
-
-
-async def convert(conn: asyncpg.Connection, hold_id: uuid.UUID) -> list[asyncpg.Record]:
-    """A hold's units move from held to sold (guarded: never below zero); the hold must be converted."""
-    return await conn.fetch(
-        "UPDATE inventory i SET held = i.held - l.units, sold = i.sold + l.units, version = i.version + 1"
-        " FROM hold_lines l WHERE l.hold_id = $1 AND i.product_id = l.product_id AND i.night = l.night"
-        " AND i.held >= l.units RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version", hold_id)
-
-
-async def unsell(conn: asyncpg.Connection, hold_id: uuid.UUID) -> list[asyncpg.Record]:
-    """A converted hold's sold units come back (a failed saga's compensation, a cancellation)."""
-    await conn.fetch(
-        "SELECT 1 FROM inventory i JOIN hold_lines l ON i.product_id = l.product_id AND i.night = l.night"
-        " WHERE l.hold_id = $1 ORDER BY i.product_id, i.night FOR UPDATE OF i", hold_id)
-    return await conn.fetch(
-        "UPDATE inventory i SET sold = i.sold - l.units, version = i.version + 1"
-        " FROM hold_lines l WHERE l.hold_id = $1 AND i.product_id = l.product_id AND i.night = l.night"
-        " RETURNING i.product_id, i.night, i.capacity, i.held, i.sold, i.version", hold_id)
 
 
 async def set_status(conn: asyncpg.Connection, hold_id: uuid.UUID, status: str, was: str) -> asyncpg.Record | None:

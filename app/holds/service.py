@@ -22,11 +22,12 @@ from typing import Any
 import asyncpg
 import structlog
 
+from app import clock
 from app.auth.principal import Principal
 from app.auth.ratelimit import RateLimiter
 from app.catalog import rates as rates_repo
 from app.catalog import repository as catalog_repo
-from app.catalog.domain import ProductKind, Quote, package_free, quote, resort_today
+from app.catalog.domain import ProductKind, Quote, package_free, quote
 from app.errors import ServiceUnavailable
 from app.holds import repository as repo
 from app.holds.domain import (
@@ -44,6 +45,8 @@ from app.holds.domain import (
 from app.holds.domain import sold_out as sold_out_refusal
 from app.holds.locks import HoldLocks, LocksUnavailable
 from app.holds.metrics import DECISION, DEGRADED, HOLDS_CREATED, HOLDS_ENDED, HOLDS_REFUSED, LOCK_WAIT
+from app.inventory import repository as inventory
+from app.inventory.domain import free_of
 from app.resources import Resources
 
 log = structlog.get_logger("app.holds")
@@ -88,6 +91,7 @@ class HoldService:
         self.db = resources.db
         # Lock holders commit on a pool of their own: never queued behind the reads of a burst.
         self.commit_db = commit_db or resources.db
+        self.waiting = 0  # requests queued for a commit connection
         self.settings = s = resources.settings
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
         self.limiter = RateLimiter(resources.redis)
@@ -124,7 +128,7 @@ class HoldService:
             if product is None or not product["active"]:
                 raise HoldRefused(422, "unknown_product", f"no active product {request.product_id}",
                                   field="product_id")
-            nights = stay_nights(request, resort_today(product["time_zone"], dt.datetime.now(dt.UTC)),
+            nights = stay_nights(request, clock.today(product["time_zone"]),
                                  self.settings.sale_horizon_days)
             if not product["has_plan"]:
                 raise HoldRefused(422, "unknown_rate_plan", f"no rate plan {request.rate_plan!r}", field="rate_plan")
@@ -140,7 +144,7 @@ class HoldService:
     async def _free(self, conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date],
                     components: dict[str, int]) -> dict[dt.date, int]:
         ids = [uuid.UUID(c) for c in components] or [product_id]
-        free = await rates_repo.free_between(conn, ids, nights[0], nights[-1] + dt.timedelta(days=1))
+        free = await inventory.free_between(conn, ids, nights[0], nights[-1] + dt.timedelta(days=1))
         if not components:
             return free[product_id]
         return package_free(nights, {str(k): v for k, v in free.items()}, components)
@@ -179,12 +183,8 @@ class HoldService:
                       within: Within) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
         """One transaction. Everything that does not touch inventory is written first; the nights' locks are
         held only around the guarded update, its availability events and the commit."""
+        conn = await self._queued_connection()
         deadline = time.monotonic() + self.settings.hold_lock_wait_ms / 1000
-        try:
-            async with asyncio.timeout(self.settings.hold_lock_wait_ms / 1000):
-                conn = await self.commit_db.acquire()
-        except TimeoutError:
-            raise busy() from None
         try:
             tx = conn.transaction()
             await tx.start()
@@ -200,6 +200,20 @@ class HoldService:
             raise busy() from None
         finally:
             await self.commit_db.release(conn)
+
+    async def _queued_connection(self) -> asyncpg.Connection:
+        """A commit connection, waiting in a bounded queue (``hold_commit_queue`` waiters, each at most
+        ``hold_commit_wait_ms``): a burst waits its turn instead of becoming a storm of retries."""
+        if self.waiting >= self.settings.hold_commit_queue:
+            raise busy()
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self.settings.hold_commit_wait_ms / 1000):
+                return await self.commit_db.acquire()
+        except TimeoutError:
+            raise busy() from None
+        finally:
+            self.waiting -= 1
 
     async def _write_hold(self, conn: asyncpg.Connection, principal: Principal, plan: Plan,
                           within: Within) -> asyncpg.Record:
@@ -228,8 +242,8 @@ class HoldService:
             LOCK_WAIT.observe(lease.waited_s)
         try:
             if len(plan.lines) > 1:
-                await repo.lock_rows(conn, plan.lines)
-            rows = await repo.take(conn, plan.lines, lease.tokens if lease else None)
+                await inventory.lock(conn, plan.lines)
+            rows = await inventory.take(conn, plan.lines, fences(plan.lines, lease.tokens if lease else None))
             if len(rows) < len(plan.lines):
                 await self._refused(conn, plan.lines, lease.tokens if lease else None)
             await repo.record_availability(conn, hold, "created", rows)
@@ -249,12 +263,11 @@ class HoldService:
 
     async def _refused(self, conn: asyncpg.Connection, lines: list[Line], tokens: dict[str, int] | None) -> None:
         """Why the guarded update left some lines: capacity (sold out), or a stale fencing token."""
-        rows = {(str(r["product_id"]), r["night"]): r for r in await repo.lock_rows(conn, lines)}
-        short = [x for x in lines if (r := rows.get((x.product_id, x.night))) is None
-                 or r["held"] + r["sold"] + x.units > r["capacity"]]
+        rows = {(str(r["product_id"]), r["night"]): r for r in await inventory.lock(conn, lines)}
+        short = [x for x in lines if (r := rows.get((x.product_id, x.night))) is None or x.units > free_of(r)]
         if short:
             exhausted = [x.resource for x in short
-                         if (r := rows.get((x.product_id, x.night))) is None or r["held"] + r["sold"] >= r["capacity"]]
+                         if (r := rows.get((x.product_id, x.night))) is None or free_of(r) == 0]
             with contextlib.suppress(LocksUnavailable):
                 await self.locks.mark_sold_out(exhausted)
             raise sold_out_refusal(sorted({x.night for x in short}))
@@ -274,7 +287,7 @@ class HoldService:
 
     async def _after_commit(self, hold: asyncpg.Record, rows: list[asyncpg.Record]) -> None:
         ttl_ms = int((hold["expires_at"] - dt.datetime.now(dt.UTC)).total_seconds() * 1000)
-        full = [f"{r['product_id']}:{r['night'].isoformat()}" for r in rows if r["held"] + r["sold"] >= r["capacity"]]
+        full = [f"{r['product_id']}:{r['night'].isoformat()}" for r in rows if free_of(r) == 0]
         with contextlib.suppress(LocksUnavailable):
             await self.locks.set_lease(str(hold["id"]), ttl_ms)
             await self.locks.mark_sold_out(full)
@@ -319,13 +332,18 @@ class HoldService:
             await self.locks.clear_sold_out([f"{r['product_id']}:{r['night'].isoformat()}" for r in rows])
 
 
+def fences(lines: list[Line], tokens: dict[str, int] | None) -> list[int | None]:
+    """Each line's fencing token from the Redis lease (None: no lease, PostgreSQL's lock timeout guards)."""
+    return [tokens.get(line.resource) if tokens else None for line in lines]
+
+
 async def end(conn: asyncpg.Connection, hold_id: uuid.UUID, status: str, actor: str,
               client_id: str | None) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
     """End a live hold (inside the caller's transaction): status, nights back, events, audit."""
     ended = await repo.end_hold(conn, hold_id, status)
     if ended is None:
         raise RuntimeError(f"hold {hold_id} is not live")
-    rows = await repo.give_back(conn, hold_id)
+    rows = await inventory.release_hold(conn, hold_id)
     await repo.record_changes(conn, ended, status, actor, client_id, rows)
     HOLDS_ENDED.labels(status).inc()
     return ended, rows

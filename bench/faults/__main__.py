@@ -27,7 +27,9 @@ from redis.asyncio import Redis
 from app.auth.keys import KeyRing, keys_path
 from app.auth.sessions import SessionStore
 from app.auth.tokens import AccessTokens
+from app.catalog.domain import DEFAULT_TIME_ZONE
 from app.catalog.writes import announce
+from app.clock import today as _today
 from app.db.migrate import migrate
 from app.settings import PROJECT_ROOT, Settings
 from bench.faults import checker
@@ -46,7 +48,7 @@ async def seed(database_url: str) -> tuple[str, list[str], list[dt.date]]:
     """A fresh resort of this run: two room types of 5 rooms each over 10 nights, and their prices."""
     await migrate(database_url)
     run = uuid.uuid4().hex[:6]
-    start = dt.date.today() + dt.timedelta(days=5)
+    start = _today(DEFAULT_TIME_ZONE) + dt.timedelta(days=5)
     nights = [start + dt.timedelta(days=i) for i in range(NIGHTS)]
     conn = await asyncpg.connect(database_url)
     try:

@@ -29,6 +29,7 @@ from app.catalog import writes
 from app.catalog.domain import ANY_VERSION
 from app.catalog.repository import get_product
 from app.catalog.schemas import CapacityIn, DetailsIn, PricesIn, ProductIn, PropertyIn
+from tests.support.dates import resort_today
 
 
 def _id() -> str:
@@ -112,7 +113,7 @@ class CatalogFactory:
     async def resort(
         self, nights: int = 30, start: dt.date | None = None, **property_overrides: Any
     ) -> Resort:
-        start = start or dt.date.today() + dt.timedelta(days=7)
+        start = start or resort_today() + dt.timedelta(days=7)
         end = start + dt.timedelta(days=nights)
         prop = await self.property(**property_overrides)
         room = await self.product(prop["id"], "room_type")
@@ -180,7 +181,7 @@ async def ended_stay(factory: CatalogFactory, product: dict[str, Any], subject: 
                      status: str = "confirmed") -> str:
     """A booking of ``product`` by the user ``subject`` whose stay ended ``days_ago`` days ago (written in
     SQL: the saga's own tests cover how a booking gets there); returns the booking id (a review's stay)."""
-    check_out = dt.date.today() - dt.timedelta(days=days_ago)
+    check_out = resort_today() - dt.timedelta(days=days_ago)
     check_in = check_out - dt.timedelta(days=1)
     return str(await factory.fetchval(
         "WITH h AS (INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"

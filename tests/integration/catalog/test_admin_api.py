@@ -8,7 +8,9 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-START = dt.date.today() + dt.timedelta(days=30)
+from tests.support.dates import resort_today
+
+START = resort_today() + dt.timedelta(days=30)
 
 
 def iso(d: dt.date) -> str:

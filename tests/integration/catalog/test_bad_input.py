@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-START = dt.date.today() + dt.timedelta(days=60)
+from tests.support.dates import resort_today
+
+START = resort_today() + dt.timedelta(days=60)
 
 
 def iso(d: dt.date) -> str:

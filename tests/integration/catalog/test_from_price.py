@@ -9,11 +9,11 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from app.catalog import writes
-from app.catalog.domain import resort_today
 from app.catalog.schemas import RatePlanIn
 from app.settings import Settings
 from sync.documents import build_search_document
 from sync.state import load_state
+from tests.support.dates import resort_today
 
 
 async def test_the_page_and_the_search_document_show_the_same_from_price(
@@ -22,7 +22,7 @@ async def test_the_page_and_the_search_document_show_the_same_from_price(
     prop = await catalog_factory.property(time_zone="Asia/Seoul")
     product = await catalog_factory.product(prop["id"], "room_type")
     pid, horizon = product["id"], settings.search_price_horizon_days
-    today = resort_today("Asia/Seoul", dt.datetime.now(dt.UTC))
+    today = resort_today()
     day = dt.timedelta(days=1)
     await catalog_factory.prices(pid, today, today + 10 * day, 150_000)
     await catalog_factory.prices(pid, today + 3 * day, today + 4 * day, 90_000, closed=True)  # not for sale

@@ -8,6 +8,8 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from tests.support.dates import resort_today
+
 
 def iso(d: dt.date) -> str:
     return d.isoformat()
@@ -104,7 +106,7 @@ async def test_unknown_and_malformed_product_ids_are_404(client: AsyncTestClient
         for suffix in (
             "",
             "/reviews",
-            f"/availability?start={iso(dt.date.today())}&end={iso(dt.date.today() + dt.timedelta(days=1))}",
+            f"/availability?start={iso(resort_today())}&end={iso(resort_today() + dt.timedelta(days=1))}",
         ):
             response = await client.get(f"/products/{pid}{suffix}")
             assert response.status_code == 404, (pid, suffix, response.text)

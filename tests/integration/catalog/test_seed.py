@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from app.catalog.documents import ProductDetails, Review
 from app.catalog.seed import seed
 from app.catalog.seed_data import RESORTS
+from tests.support.dates import resort_today
 
 
 async def _mongo_counts(ids: list[str]) -> tuple[int, int]:
@@ -61,8 +62,8 @@ async def test_seed_loads_everything_once_and_announces_each_product(
         await client.get(
             f"/products/{view['items'][0]['id']}/quote",
             params={
-                "start": (dt.date.today() + dt.timedelta(days=3)).isoformat(),
-                "end": (dt.date.today() + dt.timedelta(days=4)).isoformat(),
+                "start": (resort_today() + dt.timedelta(days=3)).isoformat(),
+                "end": (resort_today() + dt.timedelta(days=4)).isoformat(),
                 "guests": 2,
             },
         )

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from tests.integration.bookings.conftest import saga_roles  # noqa: F401 - the end-to-end test's role processes
+from tests.support.dates import resort_today
 
 DAY = dt.timedelta(days=1)
 
 
 @dataclass
 class Desk:
-    """A property (time zone Asia/Seoul), one room type with rooms and inventory around today (local)."""
+    """A property (time zone Asia/Seoul), one room type with rooms and inventory around the resort's today (app/clock.py)."""
 
     db: Any
     property_id: str
@@ -90,7 +91,7 @@ class Desk:
 async def make_desk(catalog_factory: Any, db: Any, rooms: int = 4, capacity: int = 500) -> Desk:
     prop = await catalog_factory.property()
     product = await catalog_factory.product(prop["id"], "room_type")
-    today = await db.fetchval("SELECT (now() AT TIME ZONE time_zone)::date FROM properties WHERE id = $1", prop["id"])
+    today = resort_today(await db.fetchval("SELECT time_zone FROM properties WHERE id = $1", prop["id"]))
     await add_inventory(db, product["id"], today - 10 * DAY, today + 40 * DAY, capacity)
     desk = Desk(db, prop["id"], product["id"], [], today)
     desk.rooms = [await desk.room(f"{i + 101}") for i in range(rooms)]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.holds.conftest import hold_body
+from tests.support.dates import resort_today
 
 
 async def _nothing_written(catalog_factory: Any, resort: Any) -> None:
@@ -31,8 +32,8 @@ def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
 CASES = {
     "check_out not after check_in": (lambda r: hold_body(r.room, r.start, 0), 422, "empty_date_range"),
     "check_out before check_in": (lambda r: hold_body(r.room, r.start, -2), 422, "invalid_date_range"),
-    "in the past": (lambda r: hold_body(r.room, dt.date.today() - dt.timedelta(days=3)), 422, "date_in_past"),
-    "beyond the sale horizon": (lambda r: hold_body(r.room, dt.date.today() + dt.timedelta(days=900)), 422,
+    "in the past": (lambda r: hold_body(r.room, resort_today() - dt.timedelta(days=3)), 422, "date_in_past"),
+    "beyond the sale horizon": (lambda r: hold_body(r.room, resort_today() + dt.timedelta(days=900)), 422,
                                 "beyond_sale_horizon"),
     "quantity 0": (lambda r: hold_body(r.room, r.start, quantity=0), 422, "validation_failed"),
     "negative quantity": (lambda r: hold_body(r.room, r.start, quantity=-1), 422, "validation_failed"),

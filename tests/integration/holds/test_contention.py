@@ -126,3 +126,33 @@ async def test_multi_night_and_package_holds_race_single_nights_without_partial_
         " WHERE l.hold_id = h.id) <> (h.check_out - h.check_in) * CASE WHEN h.product_id = $2 THEN 2 ELSE 1 END",
         r.property["id"], r.package["id"])
     assert partial == 0
+
+
+@pytest.fixture(scope="module")
+def two_apis_one_commit_connection(settings: Any, stack: object) -> Iterator[list[str]]:
+    """Two api processes with ONE commit connection each: every hold queues for it."""
+    env = subprocess_environment(settings) | LIMITS | {"RESORT_HOLD_COMMIT_POOL": "1"}
+    with contextlib.ExitStack() as stack_:
+        yield [stack_.enter_context(serve_api(env, free_port())) for _ in range(2)]
+
+
+async def test_a_burst_on_free_rows_waits_its_turn_instead_of_busy(
+    two_apis_one_commit_connection: list[str], auth_kit: Any, catalog_factory: Any, catalog_resort: Any
+) -> None:
+    """80 holds at once on 20 nights with room to spare, through 2 commit connections in all: each waits
+    in the bounded queue (``hold_commit_queue``, ``hold_commit_wait_ms``) and wins; none is told busy."""
+    room, first = catalog_resort.room, catalog_resort.start
+    await catalog_factory.capacity(room["id"], first, first + dt.timedelta(days=20), 10)
+    callers = await _callers(auth_kit, 40)
+    jobs = [(callers[n % 40], hold_body(room, first + dt.timedelta(days=n % 20))) for n in range(80)]
+    clients = [httpx.AsyncClient(base_url=url, timeout=60) for url in two_apis_one_commit_connection]
+    try:
+        responses = await asyncio.gather(*(
+            clients[n % 2].post("/holds", json=body, headers=headers | {"Idempotency-Key": uuid.uuid4().hex})
+            for n, (headers, body) in enumerate(jobs)))
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert Counter(r.status_code for r in responses) == {201: 80}
+    held = await catalog_factory.fetchval("SELECT sum(held) FROM inventory WHERE product_id = $1", room["id"])
+    assert held == 80

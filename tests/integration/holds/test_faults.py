@@ -22,13 +22,13 @@ import pytest
 
 from app.auth.principal import Principal
 from app.errors import ServiceUnavailable
-from app.holds import repository as repo
 from app.holds.domain import HoldRefused, HoldRequest, Line, lock_keys
 from app.holds.locks import HoldLocks
 from app.holds.metrics import SWEEPER_LAG
-from app.holds.service import HoldService, StaleFence
+from app.holds.service import HoldService, StaleFence, fences
 from app.holds.sweeper import measure
 from app.holds.sweeper import run as run_sweeper
+from app.inventory import repository as inventory
 from app.resources import Resources, open_resources
 from app.settings import Settings
 from tests.integration.holds.conftest import hold_body
@@ -60,9 +60,9 @@ async def test_a_writer_paused_past_its_lock_is_refused_by_postgres(
     assert other is not None and other.tokens[keys[0]] > paused.tokens[keys[0]]
     async with sync_resources.db.acquire() as conn:
         async with conn.transaction():
-            assert len(await repo.take(conn, lines, other.tokens)) == 1  # B writes
+            assert len(await inventory.take(conn, lines, fences(lines, other.tokens))) == 1  # B writes
         async with conn.transaction():
-            assert await repo.take(conn, lines, paused.tokens) == []  # A wakes up and is refused
+            assert await inventory.take(conn, lines, fences(lines, paused.tokens)) == []  # A wakes up and is refused
     service = HoldService(sync_resources)
     async with sync_resources.db.acquire() as conn:  # capacity is there: the refusal is the stale token's
         with pytest.raises(StaleFence):

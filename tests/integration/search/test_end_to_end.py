@@ -24,6 +24,7 @@ from app.resources import Resources
 from app.settings import Settings
 from sync.relay import OutboxRelay
 from tests.integration.sync.rows import create_product, create_property, reprice, running_projector
+from tests.support.dates import resort_today
 from tests.support.wait import until
 
 BOUND_S = 15.0  # a change must be searchable within this
@@ -80,7 +81,7 @@ async def test_admin_api_create_and_reprice_reach_search_and_view(
         "kind": "room_type", "code": f"harbor-{unique}", "name": f"Harbor Loft {unique}", "name_ko": "하버 로프트"})
     assert response.status_code == 201, response.text
     pid = response.json()["id"]
-    today = dt.date.today()
+    today = resort_today()
     prices = {"start": today.isoformat(), "end": (today + dt.timedelta(days=30)).isoformat(), "amount": 180_000}
     response = await client.put(f"/admin/products/{pid}/prices", headers=admin_headers, json=prices)
     assert response.status_code == 200, response.text

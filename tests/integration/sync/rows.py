@@ -18,6 +18,7 @@ from app.outbox import EventEnvelope, encode_envelope, record_event
 from app.resources import Resources
 from app.settings import Settings
 from sync.projector import CatalogProjector, consume
+from tests.support.dates import resort_today
 from tests.support.wait import until  # noqa: F401 - re-exported: it used to live here
 
 
@@ -32,7 +33,7 @@ async def create_product(db: asyncpg.Pool, property_id: str, *, name: str = "Oce
                          name_ko: str = "오션 스위트", kind: str = "room_type", amount: int | None = 150_000,
                          nights: int = 10, capacity: int = 5, outbox: bool = False) -> str:
     """A product with one rate plan priced ``amount`` for ``nights`` from today, and inventory."""
-    today = dt.date.today()
+    today = resort_today()
     async with db.acquire() as conn, conn.transaction():
         pid = await conn.fetchval(
             "INSERT INTO products (property_id, kind, code, name, name_ko, max_occupancy)"

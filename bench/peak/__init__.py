@@ -1,0 +1,1 @@
+"""Peak season benchmark: ``python -m bench.peak`` (see ``__main__``)."""
