@@ -82,7 +82,8 @@ class AdminRoomsController(Controller):
           opt={"rules": {422: "`end` must be after `start` (`invalid_date_range`), a bounded range "
                               "(`date_range_too_long`)"}},
           status_code=201, responses=_problems(
-              s404="`room_not_found`", s409="`room_taken` (naming the booking), `room_out_of_service`",
+              s404="`room_not_found`", s409="`room_taken` (naming the booking), `room_out_of_service`, "
+                   "`capacity_sold` (the room type is sold on some of these nights: `nights` and the `bookings`)",
               s422="`validation_failed`, `invalid_date_range`, `date_range_too_long`"))
     async def out_of_service(self, request: Request[Any, Any, Any], property_id: str, room_id: str,
                              data: OutOfServiceIn, frontdesk: FrontDeskService) -> OutOfServiceOut:

@@ -106,9 +106,10 @@ async def insert_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, st
         " RETURNING id, lower(stay) AS start, upper(stay) AS end, reason", room_id, start, end, reason, actor)
 
 
-async def delete_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, period_id: int) -> bool:
-    return await conn.fetchval("DELETE FROM room_assignments WHERE id = $1 AND room_id = $2 AND kind = 'out_of_service'"
-                               " RETURNING true", period_id, room_id) or False
+async def delete_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, period_id: int) -> asyncpg.Record | None:
+    """The period that ended (its nights), or None when there was none."""
+    return await conn.fetchrow("DELETE FROM room_assignments WHERE id = $1 AND room_id = $2 AND kind = 'out_of_service'"
+                               " RETURNING lower(stay) AS start, upper(stay) AS end", period_id, room_id)
 
 
 async def delete_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
@@ -124,13 +125,16 @@ async def shorten_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID, un
                        " AND kind = 'booking' AND upper(stay) > $2", booking_id, until)
 
 
-async def set_status(conn: asyncpg.Connection, booking_id: uuid.UUID, status: str, was: str) -> asyncpg.Record:
-    """Guarded move (``was`` -> ``status``), stamped, version bumped."""
+async def set_status(conn: asyncpg.Connection, booking_id: uuid.UUID, status: str, was: str,
+                     today: dt.date) -> asyncpg.Record:
+    """Guarded move (``was`` -> ``status``), stamped (a check-out with the property's business date),
+    version bumped."""
     row = await conn.fetchrow(
         f"UPDATE bookings SET status = $2, updated_at = now(), version = version + 1,"
         f" checked_in_at = CASE WHEN $2 = 'checked_in' THEN now() ELSE checked_in_at END,"
-        f" checked_out_at = CASE WHEN $2 = 'checked_out' THEN now() ELSE checked_out_at END"
-        f" WHERE id = $1 AND status = $3 RETURNING {BOOKING_COLUMNS}", booking_id, status, was)
+        f" checked_out_at = CASE WHEN $2 = 'checked_out' THEN now() ELSE checked_out_at END,"
+        f" checked_out_on = CASE WHEN $2 = 'checked_out' THEN $4 ELSE checked_out_on END"
+        f" WHERE id = $1 AND status = $3 RETURNING {BOOKING_COLUMNS}", booking_id, status, was, today)
     if row is None:
         raise RuntimeError(f"booking {booking_id} left {was} under its own lock")
     return row

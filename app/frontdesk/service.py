@@ -20,7 +20,7 @@ import structlog
 
 from app import clock
 from app.catalog.repository import as_uuid
-from app.frontdesk import domain
+from app.frontdesk import domain, outofservice
 from app.frontdesk import repository as repo
 from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
 from app.frontdesk.views import DeskViews, sort_key
@@ -85,6 +85,7 @@ class FrontDeskService:
                 period = await _insist(lambda: repo.insert_out_of_service(conn, rid, start, end, reason, actor), conn)
             except asyncpg.ExclusionViolationError:
                 raise await self._conflict(conn, rid, start, end, None) from None
+            await outofservice.take_out(conn, room, start, end, "room.out_of_service")
             await repo.audit(conn, actor, "room.out_of_service", {"room_id": str(rid), "period_id": period["id"],
                                                                    "start": start, "end": end})
             return period
@@ -96,8 +97,12 @@ class FrontDeskService:
             room = await repo.room(conn, rid)
             if room is None or room["property_id"] != property_id:
                 raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
-            if await repo.delete_out_of_service(conn, rid, period_id):
-                await repo.audit(conn, actor, "room.back_in_service", {"room_id": str(rid), "period_id": period_id})
+            period = await repo.delete_out_of_service(conn, rid, period_id)
+            if period is None:
+                return
+            marks = await outofservice.put_back(conn, room, period["start"], period["end"], "room.back_in_service")
+            await repo.audit(conn, actor, "room.back_in_service", {"room_id": str(rid), "period_id": period_id})
+        await self.locks.clear_sold_out(marks)
 
     # -- assignment -------------------------------------------------------------------------------
 
@@ -209,7 +214,7 @@ class FrontDeskService:
                 detail["returned_from"] = first.isoformat()
             if status == "no_show":
                 await repo.delete_assignment(conn, bid)
-            moved = await repo.set_status(conn, bid, status, booking["status"])
+            moved = await repo.set_status(conn, bid, status, booking["status"], today)
             await repo.record(conn, moved, actor, f"booking.{status}", detail, returned)
             room = await repo.assignment(conn, bid)
         await views.remember(self.resources, actor, str(bid), moved["version"])  # the clerk reads what they did

@@ -38,8 +38,7 @@ _ROOMS = ("coalesce((SELECT json_agg(json_build_object('room_id', a.room_id::tex
           " WHERE a.booking_id = b.id AND a.kind = 'booking'), '[]')::text AS rooms")
 _DOCS = ("SELECT b.id::text AS booking_id, b.property_id, b.status, b.check_in, b.check_out,"
          " b.guest->>'name' AS guest_name, b.confirmation_code, b.version + b.desk_version AS stamp,"
-         " (b.checked_out_at AT TIME ZONE p.time_zone)::date AS left_on, " + _ROOMS +
-         " FROM bookings b JOIN properties p ON p.id = b.property_id")
+         " b.checked_out_on AS left_on, " + _ROOMS + " FROM bookings b")
 
 # KEYS[1]: the booking's index (stamp|day keys); KEYS[2..]: its day hashes now. ARGV: booking id, stamp,
 # document, ttl. Older than what is stored: nothing. Otherwise out of the days it left, into its days now.
