@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from app.auth.guards import requires_roles
 from app.auth.principal import current_principal
 from app.errors import refusals
+from app.frontdesk import party
 from app.frontdesk.domain import FrontDeskRefused, Staff
 from app.frontdesk.schemas import (
     AssignIn,
@@ -21,12 +22,14 @@ from app.frontdesk.schemas import (
     DeskOut,
     OutOfServiceIn,
     OutOfServiceOut,
+    PartyOut,
     RoomIn,
     RoomOut,
     StayList,
     StayOut,
     board_out,
     desk_out,
+    party_out,
     room_out,
     stay_of_booking,
     stay_out,
@@ -124,6 +127,44 @@ class FrontDeskController(Controller):
             row = await frontdesk.assign(booking_id, data.room_id, _staff(request))
         return AssignmentOut(booking_id=booking_id, room_id=str(row["room_id"]), room_number=row["number"],
                              start=row["start"], end=row["end"])
+
+    @get("/bookings/{booking_id:str}/rooms", summary="The rooms of a booking's party, with their state",
+         responses=_problems(s404=BOOKING_404))
+    async def party_rooms(self, request: Request[Any, Any, Any], booking_id: str,
+                          frontdesk: FrontDeskService) -> PartyOut:
+        with refusals(FrontDeskRefused):
+            return party_out(*await party.party(frontdesk, booking_id, _staff(request)), party.room_state)
+
+    @put("/bookings/{booking_id:str}/rooms/{slot:int}/room", responses=ASSIGN_ANSWERS | _problems(
+        s404=f"{BOOKING_404}, `slot_not_found`"), summary="Assign (or move) one room of a party; never overlaps",
+         opt={"rules": {422: "`room_id` must name a room of the booking's property (`room_not_found`) of the room "
+                             "type of that room of the party (`room_type_mismatch`)"}})
+    async def assign_slot(self, request: Request[Any, Any, Any], booking_id: str, slot: int, data: AssignIn,
+                          frontdesk: FrontDeskService) -> AssignmentOut:
+        with refusals(FrontDeskRefused):
+            row = await frontdesk.assign(booking_id, data.room_id, _staff(request), slot)
+        return AssignmentOut(booking_id=booking_id, slot=slot, room_id=str(row["room_id"]), room_number=row["number"],
+                             start=row["start"], end=row["end"])
+
+    @post("/bookings/{booking_id:str}/rooms/{slot:int}/check-in", status_code=200, responses=_problems(
+        s404=f"{BOOKING_404}, `slot_not_found`",
+        s409=f"`before_arrival`, `stay_over`, `no_room_assigned`, `room_checked_out`, {TRANSITION}"),
+        summary="Check in one room of a party (idempotent); the first checks the booking in")
+    async def check_in_slot(self, request: Request[Any, Any, Any], booking_id: str, slot: int,
+                            frontdesk: FrontDeskService) -> PartyOut:
+        with refusals(FrontDeskRefused):
+            return party_out(*await party.check_in_room(frontdesk, booking_id, slot, _staff(request)),
+                             party.room_state)
+
+    @post("/bookings/{booking_id:str}/rooms/{slot:int}/check-out", status_code=200, responses=_problems(
+        s404=f"{BOOKING_404}, `slot_not_found`", s409="`not_checked_in`"),
+        summary="Check out one room of a party (idempotent; unused nights of that room go back); the last room "
+                "in the house checks the booking out")
+    async def check_out_slot(self, request: Request[Any, Any, Any], booking_id: str, slot: int,
+                             frontdesk: FrontDeskService) -> PartyOut:
+        with refusals(FrontDeskRefused):
+            return party_out(*await party.check_out_room(frontdesk, booking_id, slot, _staff(request)),
+                             party.room_state)
 
     @delete("/bookings/{booking_id:str}/room", summary="Unassign the stay's room (idempotent)", status_code=204,
             responses=_problems(s404=BOOKING_404, s409="`checked_in`: move the guest instead"))

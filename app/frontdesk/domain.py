@@ -108,6 +108,14 @@ def unused_from(stay: Stay, today: dt.date) -> dt.date | None:
     return first if first < stay.check_out else None
 
 
+def slot_type(party: list[Any], slot: int) -> Any:
+    """The room type of the party's room ``slot`` (1-based); 404 ``slot_not_found`` past the party."""
+    if not 1 <= slot <= len(party):
+        raise FrontDeskRefused(404, "slot_not_found", f"the booking has {len(party)} room(s); no room {slot}",
+                               rooms=len(party))
+    return party[slot - 1]
+
+
 def may_assign(status: str) -> None:
     if status not in ASSIGNABLE:
         raise FrontDeskRefused(409, "invalid_status", f"cannot assign a room to a stay that is {status}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,14 @@ _ROOM_TYPES = (
     " JOIN products p ON p.kind = 'room_type' AND (p.id = h.product_id OR p.id IN"
     " (SELECT component_id FROM package_components WHERE package_id = h.product_id))"
     " WHERE bh.booking_id = $1"
+)
+
+
+_PARTY = (
+    "SELECT p.id, h.quantity * coalesce(pc.quantity, 1) AS units FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
+    " LEFT JOIN package_components pc ON pc.package_id = h.product_id"
+    " JOIN products p ON p.kind = 'room_type' AND p.id = coalesce(pc.component_id, h.product_id)"
+    " WHERE bh.booking_id = $1 ORDER BY h.created_at, h.id, p.id"
 )
 
 
@@ -71,22 +80,44 @@ async def room_types(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[uu
     return [r["id"] for r in await conn.fetch(_ROOM_TYPES, booking_id)]
 
 
-async def assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT a.room_id, r.number, lower(a.stay) AS start, upper(a.stay) AS end FROM room_assignments a"
-        " JOIN rooms r ON r.id = a.room_id WHERE a.booking_id = $1 AND a.kind = 'booking'", booking_id)
+async def party(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[uuid.UUID]:
+    """The room type of each room of the booking's party, slot 1 first: every unit of its holds' room types
+    (a package's room-type components times their quantity), in the order the holds were made."""
+    rows = await conn.fetch(_PARTY, booking_id)
+    return [r["id"] for r in rows for _ in range(r["units"])]
+
+
+_ASSIGNMENT = ("SELECT a.slot, a.room_id, r.number, lower(a.stay) AS start, upper(a.stay) AS end, a.checked_in_at,"
+               " a.checked_out_at FROM room_assignments a JOIN rooms r ON r.id = a.room_id"
+               " WHERE a.booking_id = $1 AND a.kind = 'booking'")
+
+
+async def assignment(conn: asyncpg.Connection, booking_id: uuid.UUID, slot: int = 1) -> asyncpg.Record | None:
+    return await conn.fetchrow(_ASSIGNMENT + " AND a.slot = $2", booking_id, slot)
+
+
+async def assignments(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Every room of the booking's party that has one, by slot."""
+    return await conn.fetch(_ASSIGNMENT + " ORDER BY a.slot", booking_id)
 
 
 async def put_assignment(conn: asyncpg.Connection, booking: asyncpg.Record, room_id: uuid.UUID, actor: str,
-                         start: dt.date | None = None) -> None:
-    """Assign or move the booking's stay (from ``start``, default its arrival) to ``room_id``. Raises
-    ``asyncpg.ExclusionViolationError`` when the room is taken for any of those nights (another stay or an
-    out-of-service period)."""
+                         start: dt.date | None = None, slot: int = 1) -> None:
+    """Assign or move the stay of the party's room ``slot`` (from ``start``, default its arrival) to
+    ``room_id``. Raises ``asyncpg.ExclusionViolationError`` when the room is taken for any of those nights
+    (another stay or an out-of-service period)."""
     await conn.execute(
-        "INSERT INTO room_assignments (room_id, kind, booking_id, stay, created_by)"
-        " VALUES ($1, 'booking', $2, daterange($3, $4), $5) ON CONFLICT (booking_id) WHERE kind = 'booking'"
+        "INSERT INTO room_assignments (room_id, kind, booking_id, stay, created_by, slot)"
+        " VALUES ($1, 'booking', $2, daterange($3, $4), $5, $6) ON CONFLICT (booking_id, slot) WHERE kind = 'booking'"
         " DO UPDATE SET room_id = excluded.room_id, stay = excluded.stay, created_by = excluded.created_by,"
-        " created_at = now()", room_id, booking["id"], start or booking["check_in"], booking["check_out"], actor)
+        " created_at = now()", room_id, booking["id"], start or booking["check_in"], booking["check_out"], actor, slot)
+
+
+async def mark_rooms(conn: asyncpg.Connection, booking_id: uuid.UUID, slots: list[int], status: str) -> None:
+    """Stamp the party's rooms ``slots`` as checked in or out (a room already stamped keeps its time)."""
+    column = {"checked_in": "checked_in_at", "checked_out": "checked_out_at"}[status]
+    await conn.execute(f"UPDATE room_assignments SET {column} = coalesce({column}, now()) WHERE booking_id = $1"
+                       " AND kind = 'booking' AND slot = ANY($2::int[])", booking_id, slots)
 
 
 async def conflict_with(conn: asyncpg.Connection, room_id: uuid.UUID, start: dt.date, end: dt.date,
@@ -117,12 +148,16 @@ async def delete_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> 
                                " RETURNING room_id", booking_id)
 
 
-async def shorten_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID, until: dt.date) -> None:
-    """After an early departure the room is free from ``until`` (no row left if the guest slept no night)."""
+async def shorten_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID, until: dt.date,
+                             slots: list[int] | None = None) -> None:
+    """After an early departure the rooms (of ``slots``, default all) are free from ``until`` (no row left
+    if the guest slept no night)."""
     await conn.execute("DELETE FROM room_assignments WHERE booking_id = $1 AND kind = 'booking'"
-                       " AND lower(stay) >= $2", booking_id, until)
+                       " AND lower(stay) >= $2 AND ($3::int[] IS NULL OR slot = ANY($3::int[]))", booking_id, until,
+                       slots)
     await conn.execute("UPDATE room_assignments SET stay = daterange(lower(stay), $2) WHERE booking_id = $1"
-                       " AND kind = 'booking' AND upper(stay) > $2", booking_id, until)
+                       " AND kind = 'booking' AND upper(stay) > $2 AND ($3::int[] IS NULL OR slot = ANY($3::int[]))",
+                       booking_id, until, slots)
 
 
 async def set_status(conn: asyncpg.Connection, booking_id: uuid.UUID, status: str, was: str,
@@ -158,6 +193,38 @@ async def give_back_nights(conn: asyncpg.Connection, booking: asyncpg.Record, fi
     if len(rows) != len(lines):
         raise RuntimeError(f"inventory of booking {booking['id']} sold fewer units than its lines")
     return rows
+
+
+async def give_back_room(conn: asyncpg.Connection, booking: asyncpg.Record, product_id: uuid.UUID,
+                         first: dt.date) -> list[asyncpg.Record]:
+    """One room of the party leaves early: one unit of its room type per night from ``first`` on goes back
+    to inventory, taken off the booking's hold lines (so that nothing returns it twice)."""
+    lines = await conn.fetch(
+        "SELECT DISTINCT ON (l.night) l.hold_id, l.night, l.units FROM hold_lines l JOIN booking_holds bh"
+        " ON bh.hold_id = l.hold_id WHERE bh.booking_id = $1 AND l.product_id = $2 AND l.night >= $3"
+        " ORDER BY l.night, l.hold_id", booking["id"], product_id, first)
+    if not lines:
+        return []
+    nights = [r["night"] for r in lines]
+    await inventory.lock(conn, [_Line(product_id, n, 1) for n in nights])
+    await conn.execute(
+        "DELETE FROM hold_lines l USING unnest($1::uuid[], $2::date[]) AS x(hold_id, night) WHERE l.hold_id = x.hold_id"
+        " AND l.night = x.night AND l.product_id = $3 AND l.units = 1", [r["hold_id"] for r in lines], nights, product_id)
+    await conn.execute(
+        "UPDATE hold_lines l SET units = l.units - 1 FROM unnest($1::uuid[], $2::date[]) AS x(hold_id, night)"
+        " WHERE l.hold_id = x.hold_id AND l.night = x.night AND l.product_id = $3 AND l.units > 1",
+        [r["hold_id"] for r in lines], nights, product_id)
+    rows = await inventory.unsell_lines(conn, [product_id] * len(nights), nights, [1] * len(nights))
+    if len(rows) != len(nights):
+        raise RuntimeError(f"inventory of booking {booking['id']} sold fewer units than its lines")
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    product_id: uuid.UUID
+    night: dt.date
+    units: int
 
 
 async def record(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str, action: str,

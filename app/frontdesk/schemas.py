@@ -46,10 +46,36 @@ class AssignIn(Struct, forbid_unknown_fields=True, kw_only=True):
 
 class AssignmentOut(Struct, kw_only=True):
     booking_id: str
+    slot: Annotated[int, Meta(description="the room of the party (1 for a booking of one room)")] = 1
     room_id: str
     room_number: str
     start: dt.date
     end: dt.date
+
+
+class PartyRoomOut(Struct, kw_only=True):
+    slot: Annotated[int, Meta(description="the room's number in the party, from 1")]
+    room_type_id: str
+    status: Annotated[str, Meta(description="unassigned, assigned, checked_in or checked_out")]
+    room_id: str | None
+    room_number: str | None
+
+
+class PartyOut(Struct, kw_only=True):
+    """The rooms of a booking (a party of one or more rooms), each assigned, checked in and out on its own."""
+
+    booking_id: str
+    status: str
+    rooms: list[PartyRoomOut]
+
+
+def party_out(booking: Any, types: list[Any], rooms: list[Any], state: Any) -> PartyOut:
+    by_slot = {r["slot"]: r for r in rooms}
+    return PartyOut(booking_id=str(booking["id"]), status=booking["status"], rooms=[
+        PartyRoomOut(slot=slot, room_type_id=str(t), status=state(by_slot.get(slot)),
+                     room_id=str(by_slot[slot]["room_id"]) if slot in by_slot else None,
+                     room_number=by_slot[slot]["number"] if slot in by_slot else None)
+        for slot, t in enumerate(types, start=1)])
 
 
 class AutoAssignOut(Struct, kw_only=True):

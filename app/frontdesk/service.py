@@ -106,8 +106,9 @@ class FrontDeskService:
 
     # -- assignment -------------------------------------------------------------------------------
 
-    async def assign(self, booking_id: str, room_id: str, staff: Staff) -> asyncpg.Record:
-        """Put the booking's stay in ``room_id`` (or move it there); 409 naming whoever has the room."""
+    async def assign(self, booking_id: str, room_id: str, staff: Staff, slot: int = 1) -> asyncpg.Record:
+        """Put the stay of the party's room ``slot`` in ``room_id`` (or move it there); 409 naming whoever has
+        the room."""
         bid, rid = _id(booking_id, "booking_not_found", "booking"), as_uuid(room_id)
         async with self.db.acquire() as conn, conn.transaction():
             booking = await self._booking(conn, bid, staff)
@@ -117,22 +118,22 @@ class FrontDeskService:
             if room is None or room["property_id"] != booking["property_id"]:
                 raise FrontDeskRefused(422, "room_not_found", f"no room {room_id} at {booking['property_id']}",
                                        errors=[{"field": "room_id", "message": "unknown room"}])
-            if room["room_type_id"] not in await repo.room_types(conn, bid):
+            if room["room_type_id"] != domain.slot_type(await repo.party(conn, bid), slot):
                 raise FrontDeskRefused(422, "room_type_mismatch", f"room {room['number']} is not of the booked type",
                                        errors=[{"field": "room_id", "message": "another room type"}])
-            before = await repo.assignment(conn, bid)
+            before = await repo.assignment(conn, bid, slot)
             if before is not None and before["room_id"] == rid:
                 return before  # idempotent
             start = domain.stay_start(booking["status"], booking["check_in"], booking["check_out"],
                                       await self._property_today(conn, booking["property_id"]))
             try:
-                await _insist(lambda: repo.put_assignment(conn, booking, rid, actor, start), conn)
+                await _insist(lambda: repo.put_assignment(conn, booking, rid, actor, start, slot), conn)
             except asyncpg.ExclusionViolationError:
                 raise await self._conflict(conn, rid, start, booking["check_out"], bid) from None
-            detail = {"room_id": str(rid), "room_number": room["number"],
+            detail = {"room_id": str(rid), "room_number": room["number"], "slot": slot,
                       "previous_room_id": str(before["room_id"]) if before else None}
             await repo.record(conn, booking, actor, "room.assigned", detail)
-            assigned = await repo.assignment(conn, bid)
+            assigned = await repo.assignment(conn, bid, slot)
         await self.views.refresh_quietly(bid)
         return assigned
 
@@ -204,10 +205,14 @@ class FrontDeskService:
             actor = staff.actor
             today = await self._property_today(conn, booking["property_id"])
             room = await repo.assignment(conn, bid)
-            stay = Stay(booking["status"], booking["check_in"], booking["check_out"], room is not None)
+            rooms = await repo.assignments(conn, bid)
+            seated = len(rooms) >= max(1, len(await repo.party(conn, bid)))  # every room of the party has one
+            stay = Stay(booking["status"], booking["check_in"], booking["check_out"], seated)
             if not rule(stay, today):
                 return booking, room  # already done: the same answer, nothing written
             detail: dict[str, Any] = {"room_id": str(room["room_id"]) if room else None, "today": today.isoformat()}
+            if status in ("checked_in", "checked_out"):
+                await repo.mark_rooms(conn, bid, [r["slot"] for r in rooms], status)
             if status == "checked_out" and (first := domain.unused_from(stay, today)) is not None:
                 returned = await repo.give_back_nights(conn, booking, first)
                 await repo.shorten_assignment(conn, bid, first)

@@ -35,9 +35,11 @@ class Desk:
             self.property_id, number, room_type or self.room_type)
 
     async def booking(self, check_in: dt.date, check_out: dt.date, room_type: uuid.UUID | None = None,
-                      status: str = "confirmed", owner: tuple[str, str] = ("user", "test-guest")) -> uuid.UUID:
-        """A confirmed booking of one room of ``room_type`` for [check_in, check_out), its nights sold."""
-        product = room_type or self.room_type
+                      status: str = "confirmed", owner: tuple[str, str] = ("user", "test-guest"),
+                      party: list[tuple[uuid.UUID, int]] | None = None) -> uuid.UUID:
+        """A confirmed booking for [check_in, check_out) of one room of ``room_type`` (or of a ``party``: a
+        hold of (room type, units) each, in that order), its nights sold, as the saga leaves it."""
+        lines = party or [(room_type or self.room_type, 1)]
         nights = [check_in + i * DAY for i in range((check_out - check_in).days)]
         async with self.db.acquire() as conn, conn.transaction():
             booking = await conn.fetchval(
@@ -47,17 +49,18 @@ class Desk:
                 " 'GR-' || upper(substr(md5(random()::text), 1, 8)), now(), now()) RETURNING id",
                 self.property_id, status, json.dumps({"name": "Hong Gil-dong", "email": "g@example.com"}),
                 check_in, check_out, *owner)
-            hold = await conn.fetchval(
-                "INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"
-                " guests, rate_plan, total_amount, currency, status, created_at, expires_at, ended_at, booking_id)"
-                " VALUES ('user', 'test-guest', $1, $2, $3, $4, 1, 2, 'standard', 100000, 'KRW', 'converted',"
-                " now() - interval '1 minute', now(), now(), $5) RETURNING id",
-                product, self.property_id, check_in, check_out, booking)
-            await conn.execute("INSERT INTO booking_holds (booking_id, hold_id) VALUES ($1, $2)", booking, hold)
-            await conn.execute("INSERT INTO hold_lines (hold_id, product_id, night, units)"
-                               " SELECT $1, $2, unnest($3::date[]), 1", hold, product, nights)
-            await conn.execute("UPDATE inventory SET sold = sold + 1, version = version + 1"
-                               " WHERE product_id = $1 AND night = ANY($2::date[])", product, nights)
+            for i, (product, units) in enumerate(lines):
+                hold = await conn.fetchval(
+                    "INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"
+                    " guests, rate_plan, total_amount, currency, status, created_at, expires_at, ended_at, booking_id)"
+                    " VALUES ('user', 'test-guest', $1, $2, $3, $4, $6, 2, 'standard', 100000, 'KRW', 'converted',"
+                    " now() - interval '1 minute' + make_interval(secs => $7), now(), now(), $5) RETURNING id",
+                    product, self.property_id, check_in, check_out, booking, units, i)
+                await conn.execute("INSERT INTO booking_holds (booking_id, hold_id) VALUES ($1, $2)", booking, hold)
+                await conn.execute("INSERT INTO hold_lines (hold_id, product_id, night, units)"
+                                   " SELECT $1, $2, unnest($3::date[]), $4", hold, product, nights, units)
+                await conn.execute("UPDATE inventory SET sold = sold + $3, version = version + 1"
+                                   " WHERE product_id = $1 AND night = ANY($2::date[])", product, nights, units)
         return booking
 
     async def seat(self, booking: uuid.UUID, room: uuid.UUID) -> None:

@@ -24,6 +24,10 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/frontdesk/{property_id}/assign"): {"params": {"date": "{today}"}},
     ("PUT", "/frontdesk/bookings/{booking_id}/room"): {"json": {"room_id": "{room_id}"}},
     ("DELETE", "/frontdesk/bookings/{booking_id}/room"): {},
+    ("GET", "/frontdesk/bookings/{booking_id}/rooms"): {},
+    ("PUT", "/frontdesk/bookings/{booking_id}/rooms/{slot}/room"): {"json": {"room_id": "{room_id}"}},
+    ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-in"): {},
+    ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-out"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/check-in"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/check-out"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/no-show"): {},
@@ -52,7 +56,7 @@ async def test_every_front_desk_endpoint_refuses_staff_of_another_property(
     other = await catalog_factory.property()
     stranger = await staff_headers(other["id"])
     booking = await desk.booking(desk.today, desk.today + DAY)
-    names = {"property_id": desk.property_id, "booking_id": str(booking), "room_id": str(desk.rooms[0]),
+    names = {"property_id": desk.property_id, "booking_id": str(booking), "room_id": str(desk.rooms[0]), "slot": "1",
              "today": desk.today.isoformat()}
     before = await desk.written(booking)
     for method, path in operations:
