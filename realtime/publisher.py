@@ -30,7 +30,7 @@ from realtime.queries import items_for
 from realtime.store import Append, StreamStore
 
 log = structlog.get_logger("realtime.publisher")
-TOPICS = ("inventory", "holds", "bookings")
+TOPICS = ("inventory", "holds", "bookings", "frontdesk")
 _encode = msgspec.json.encode
 _COMMIT_TIMEOUT_S = 2.0
 _HOLD_FIELDS = ("hold_id", "property_id", "product_id", "product_kind", "check_in", "check_out", "quantity",
@@ -53,8 +53,8 @@ class Publisher:
         """Write one event's entries; returns published, duplicate, stale or ignored."""
         if await self.redis.exists(seen_key(str(envelope.event_id))):
             return "duplicate"
-        handler = {"inventory": self._inventory, "holds": self._hold, "bookings": self._booking}.get(
-            envelope.topic)
+        handler = {"inventory": self._inventory, "holds": self._hold, "bookings": self._booking,
+                   "frontdesk": self._housekeeping}.get(envelope.topic)
         append = await handler(envelope) if handler else None
         if append is None:
             return "ignored" if handler is None else "stale"
@@ -97,6 +97,17 @@ class Publisher:
         data = {"kind": "hold", "event_type": envelope.event_type} | {k: payload.get(k) for k in _HOLD_FIELDS}
         append = Append(str(envelope.event_id), _ms(envelope.occurred_at))
         append.entries.append((f"frontdesk:{payload['property_id']}", _encode(data)))
+        return append
+
+    async def _housekeeping(self, envelope: EventEnvelope) -> Append | None:
+        """A room's housekeeping state on the front desk's feed (the desk's other room events are not live)."""
+        payload = envelope.payload
+        if envelope.event_type != "room.housekeeping":
+            return None
+        append = Append(str(envelope.event_id), _ms(envelope.occurred_at))
+        append.entries.append((f"frontdesk:{payload['property_id']}", _encode(
+            {"kind": "housekeeping", "room_id": payload["room_id"], "number": payload["number"],
+             "housekeeping": payload["housekeeping"]})))
         return append
 
     async def _booking(self, envelope: EventEnvelope) -> Append:

@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from app.auth.guards import requires_roles
 from app.auth.principal import current_principal
 from app.errors import refusals
-from app.frontdesk import party
+from app.frontdesk import housekeeping, party
 from app.frontdesk.domain import FrontDeskRefused, Staff
 from app.frontdesk.schemas import (
     AssignIn,
@@ -20,6 +20,7 @@ from app.frontdesk.schemas import (
     AutoAssignOut,
     BoardOut,
     DeskOut,
+    HousekeepingIn,
     OutOfServiceIn,
     OutOfServiceOut,
     PartyOut,
@@ -243,3 +244,25 @@ class FrontDeskController(Controller):
         with refusals(FrontDeskRefused):
             nights, rooms, grid = await frontdesk.board(property_id, start, end)
         return board_out(property_id, nights, rooms, grid)
+
+
+class HousekeepingController(Controller):
+    path = "/housekeeping"
+    tags = ["front desk"]
+    guards = [requires_roles("housekeeping", "front_desk", "admin")]
+    request_max_body_size = 1024
+    opt = {"problems": {403: ("property_forbidden",)}}
+
+    @get("/{property_id:str}/rooms", summary="The property's rooms with their housekeeping state",
+         responses=PROPERTY_404)
+    async def rooms(self, request: Request[Any, Any, Any], property_id: str,
+                    frontdesk: FrontDeskService) -> list[RoomOut]:
+        with refusals(FrontDeskRefused):
+            return [room_out(r) for r in await housekeeping.rooms(frontdesk, property_id, _staff(request))]
+
+    @put("/rooms/{room_id:str}/state", summary="Set a room's housekeeping state (dirty, clean, inspected, "
+         "out_of_order; idempotent)", responses=_problems(s404="`room_not_found`"))
+    async def set_state(self, request: Request[Any, Any, Any], room_id: str, data: HousekeepingIn,
+                        frontdesk: FrontDeskService) -> RoomOut:
+        with refusals(FrontDeskRefused):
+            return room_out(await housekeeping.set_state(frontdesk, room_id, data.state, _staff(request)))

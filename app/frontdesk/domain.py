@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STAY_STATES = ("checked_in", "checked_out", "no_show")
+HOUSEKEEPING = ("dirty", "clean", "inspected", "out_of_order")
+READY = frozenset({"clean", "inspected"})  # a room a guest may be checked into without a word
 # A guest (or partner) may not cancel a stay in these states: the saga's cancellation checks this.
 NOT_CANCELLABLE = frozenset(STAY_STATES)
 ASSIGNABLE = frozenset({"confirmed", "checked_in"})
@@ -106,6 +108,17 @@ def unused_from(stay: Stay, today: dt.date) -> dt.date | None:
     """On check-out, the first night given back to inventory (the guest does not sleep tonight), or None."""
     first = max(today, stay.check_in)
     return first if first < stay.check_out else None
+
+
+def ready_for_guest(state: str, refuse: bool) -> list[str]:
+    """Checking a guest into a room of housekeeping ``state``: nothing to say when clean or inspected;
+    otherwise a warning, or a refusal (409 ``room_not_clean``) when the property says so."""
+    if state in READY:
+        return []
+    if refuse:
+        raise FrontDeskRefused(409, "room_not_clean", f"the room is {state}: housekeeping first",
+                               housekeeping=state)
+    return ["room_not_clean"]
 
 
 def slot_type(party: list[Any], slot: int) -> Any:

@@ -62,6 +62,7 @@ async def check_in_room(desk: FrontDeskService, booking_id: str, slot: int, staf
                                    stay_status=booking["status"])
         today = await desk._property_today(conn, booking["property_id"])
         domain.check_in(Stay("confirmed", booking["check_in"], booking["check_out"], room is not None), today)
+        domain.ready_for_guest(room["housekeeping"], await repo.checkin_requires_clean(conn, booking["property_id"]))
         await repo.mark_rooms(conn, bid, [slot], "checked_in")
         detail = {"slot": slot, "room_id": str(room["room_id"]), "today": today.isoformat()}
         if booking["status"] == "confirmed":
@@ -92,6 +93,7 @@ async def check_out_room(desk: FrontDeskService, booking_id: str, slot: int, sta
         today = await desk._property_today(conn, booking["property_id"])
         detail: dict[str, Any] = {"slot": slot, "room_id": str(room["room_id"]), "today": today.isoformat()}
         await repo.mark_rooms(conn, bid, [slot], "checked_out")
+        await repo.set_housekeeping(conn, [room["room_id"]], "dirty", staff.actor)
         stay = Stay("checked_in", booking["check_in"], booking["check_out"], True)
         if (first := domain.unused_from(stay, today)) is not None:
             returned = await repo.give_back_room(conn, booking, room_type, first)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from app.inventory import repository as inventory
 from app.outbox import record_event
 from sagas.repository import BOOKING_COLUMNS, announce
 
-ROOM_COLUMNS = "r.id, r.property_id, r.number, r.floor, r.room_type_id"
+ROOM_COLUMNS = "r.id, r.property_id, r.number, r.floor, r.room_type_id, r.housekeeping"
 # Room types of a booking: each hold's product when it is a room type, else its package's room-type components.
 _ROOM_TYPES = (
     "SELECT DISTINCT p.id FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
@@ -71,6 +72,25 @@ async def room(conn: asyncpg.Connection, room_id: uuid.UUID) -> asyncpg.Record |
     return await conn.fetchrow(f"SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = $1", room_id)
 
 
+async def set_housekeeping(conn: asyncpg.Connection, room_ids: list[uuid.UUID], state: str,
+                           actor: str) -> list[asyncpg.Record]:
+    """The rooms' housekeeping state (stamped); each room whose state changed, with its property."""
+    rows = await conn.fetch(
+        f"UPDATE rooms r SET housekeeping = $2, housekeeping_at = now(), housekeeping_by = $3 WHERE r.id = ANY($1::uuid[])"
+        f" AND r.housekeeping <> $2 RETURNING {ROOM_COLUMNS}", room_ids, state, actor)
+    for room in rows:
+        await record_event(conn, topic="frontdesk", aggregate_type="room", aggregate_id=str(room["id"]),
+                           event_type="room.housekeeping", version=int(time.time() * 1000),
+                           payload={"room_id": str(room["id"]), "property_id": room["property_id"],
+                                    "number": room["number"], "housekeeping": state})
+        await audit(conn, actor, "room.housekeeping", {"room_id": str(room["id"]), "housekeeping": state})
+    return rows
+
+
+async def checkin_requires_clean(conn: asyncpg.Connection, property_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT checkin_requires_clean FROM properties WHERE id = $1", property_id))
+
+
 async def lock_booking(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
     """The booking, locked: every front-desk change of one booking runs one at a time."""
     return await conn.fetchrow(f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1 FOR UPDATE", booking_id)
@@ -87,7 +107,8 @@ async def party(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[uuid.UU
     return [r["id"] for r in rows for _ in range(r["units"])]
 
 
-_ASSIGNMENT = ("SELECT a.slot, a.room_id, r.number, lower(a.stay) AS start, upper(a.stay) AS end, a.checked_in_at,"
+_ASSIGNMENT = ("SELECT a.slot, a.room_id, r.number, r.housekeeping, lower(a.stay) AS start, upper(a.stay) AS end,"
+               " a.checked_in_at,"
                " a.checked_out_at FROM room_assignments a JOIN rooms r ON r.id = a.room_id"
                " WHERE a.booking_id = $1 AND a.kind = 'booking'")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from msgspec import Meta, Struct
 
-from app.frontdesk.domain import BoardRow
+from app.frontdesk.domain import READY, BoardRow
 from app.frontdesk.views import Stay
 
 
@@ -24,6 +24,11 @@ class RoomOut(Struct, kw_only=True):
     number: str
     floor: int
     room_type_id: str
+    housekeeping: Annotated[str, Meta(description="dirty, clean, inspected or out_of_order")] = "clean"
+
+
+class HousekeepingIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    state: Literal["dirty", "clean", "inspected", "out_of_order"]
 
 
 class OutOfServiceIn(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -99,6 +104,8 @@ class StayOut(Struct, kw_only=True):
     room_id: Annotated[str | None, Meta(description="the stay's first room (see `rooms` for a party)")]
     room_number: str | None
     rooms: list[StayRoomOut] = []
+    warnings: Annotated[list[str], Meta(description="`room_not_clean`: checked into a room housekeeping has not "
+                                                    "made ready")] = []
 
 
 class StayList(Struct, kw_only=True):
@@ -124,7 +131,7 @@ class BoardOut(Struct, kw_only=True):
 
 def room_out(r: asyncpg.Record) -> RoomOut:
     return RoomOut(id=str(r["id"]), property_id=r["property_id"], number=r["number"], floor=r["floor"],
-                   room_type_id=str(r["room_type_id"]))
+                   room_type_id=str(r["room_type_id"]), housekeeping=r["housekeeping"])
 
 
 def stay_out(s: Stay) -> StayOut:
@@ -153,9 +160,11 @@ def desk_out(property_id: str, day: dt.date, lists: dict[str, list[Stay]]) -> De
 
 
 def stay_of_booking(b: asyncpg.Record, room: asyncpg.Record | None) -> StayOut:
+    not_ready = b["status"] == "checked_in" and room is not None and room["housekeeping"] not in READY
     return StayOut(booking_id=str(b["id"]), status=b["status"], check_in=b["check_in"], check_out=b["check_out"],
                    guest_name=None, confirmation_code=b["confirmation_code"],
-                   room_id=str(room["room_id"]) if room else None, room_number=room["number"] if room else None)
+                   room_id=str(room["room_id"]) if room else None, room_number=room["number"] if room else None,
+                   warnings=["room_not_clean"] if not_ready else [])
 
 
 def board_out(property_id: str, nights: list[dt.date], rooms: list[asyncpg.Record],

@@ -211,8 +211,14 @@ class FrontDeskService:
             if not rule(stay, today):
                 return booking, room  # already done: the same answer, nothing written
             detail: dict[str, Any] = {"room_id": str(room["room_id"]) if room else None, "today": today.isoformat()}
+            if status == "checked_in":
+                refuse = await repo.checkin_requires_clean(conn, booking["property_id"])
+                for r in rooms:
+                    domain.ready_for_guest(r["housekeeping"], refuse)
             if status in ("checked_in", "checked_out"):
                 await repo.mark_rooms(conn, bid, [r["slot"] for r in rooms], status)
+            if status == "checked_out":
+                await repo.set_housekeeping(conn, [r["room_id"] for r in rooms], "dirty", actor)
             if status == "checked_out" and (first := domain.unused_from(stay, today)) is not None:
                 returned = await repo.give_back_nights(conn, booking, first)
                 await repo.shorten_assignment(conn, bid, first)

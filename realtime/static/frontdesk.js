@@ -61,6 +61,7 @@
   function describe(d) {
     if (d.kind === "hold") return d.event_type + " · " + name(d.product_id) + " × " + d.quantity + " · " + d.check_in + " → " + d.check_out;
     if (d.kind === "booking") return d.event_type + " · " + d.booking_id + (d.reason ? " · " + d.reason : "");
+    if (d.kind === "housekeeping") return d.number + " · " + t("hk." + d.housekeeping);
     return (d.cause || "inventory") + " · " + name(d.product_id) + " · " + d.nights.map((n) => n.night.slice(5) + " " + (n.capacity - n.held - n.sold)).join(", ");
   }
   function feed(data, seq, at) {

@@ -1,4 +1,4 @@
-"""Staff act on their own property only: every front-desk (and housekeeping) endpoint, and the ``/live``
+"""Staff act on their own property only: every front-desk and housekeeping endpoint, and the ``/live``
 front-desk channel, refuse staff of another property with 403 ``property_forbidden``; admin acts on all."""
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/frontdesk/bookings/{booking_id}/rooms/{slot}/room"): {"json": {"room_id": "{room_id}"}},
     ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-in"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-out"): {},
+    ("GET", "/housekeeping/{property_id}/rooms"): {},
+    ("PUT", "/housekeeping/rooms/{room_id}/state"): {"json": {"state": "clean"}},
     ("POST", "/frontdesk/bookings/{booking_id}/check-in"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/check-out"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/no-show"): {},
@@ -37,7 +39,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
 def _frontdesk_operations(app: Any) -> list[tuple[str, str]]:
     found = []
     for route in app.routes:
-        if isinstance(route, HTTPRoute) and route.path_format.startswith("/frontdesk/"):
+        if isinstance(route, HTTPRoute) and route.path_format.startswith(("/frontdesk/", "/housekeeping/")):
             found += [(m, route.path_format) for m in route.methods if m not in ("HEAD", "OPTIONS")]
     return sorted(found)
 
@@ -54,15 +56,17 @@ async def test_every_front_desk_endpoint_refuses_staff_of_another_property(
     operations = _frontdesk_operations(app)
     assert sorted(SAMPLES) == operations  # every route is tried below
     other = await catalog_factory.property()
-    stranger = await staff_headers(other["id"])
+    strangers = [await staff_headers(other["id"]), await staff_headers(other["id"], "housekeeping")]
     booking = await desk.booking(desk.today, desk.today + DAY)
     names = {"property_id": desk.property_id, "booking_id": str(booking), "room_id": str(desk.rooms[0]), "slot": "1",
              "today": desk.today.isoformat()}
     before = await desk.written(booking)
     for method, path in operations:
         sample = _fill(SAMPLES[(method, path)], names)
-        answer = await client.request(method, _fill(path, names), headers=stranger, **sample)
-        assert (answer.status_code, answer.json()["code"]) == (403, "property_forbidden"), (method, path, answer.text)
+        for stranger in strangers[: 2 if path.startswith("/housekeeping/") else 1]:
+            answer = await client.request(method, _fill(path, names), headers=stranger, **sample)
+            assert (answer.status_code, answer.json()["code"]) == (403, "property_forbidden"), (method, path,
+                                                                                              answer.text)
     assert await desk.written(booking) == before  # nothing was done
 
 
