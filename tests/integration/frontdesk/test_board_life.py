@@ -6,17 +6,22 @@ page in Chromium (snapshot, then the booking events: outbox -> relay -> Kafka ->
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from playwright.async_api import expect
 
 from app.frontdesk.views import run as run_views
+from realtime.publisher import TOPICS
+from realtime.publisher import run as run_publisher
 from sagas.repository import announce
+from sync.relay import OutboxRelay
 from tests.integration.frontdesk.conftest import DAY, make_desk
-from tests.integration.realtime.conftest import event_flow  # noqa: F401 - relay + publisher
 from tests.support.wait import until
 
 expect.set_options(timeout=20_000)
@@ -25,13 +30,20 @@ PAGE_LISTS = {"arrivals": "arrivals", "in_house": "in-house", "departures": "dep
 
 
 @pytest.fixture
-async def views_role(sync_resources: Any) -> AsyncIterator[None]:
-    """The ``frontdesk-views`` role, as in production: the lists from the ``bookings`` events."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_views(sync_resources, stop))
+async def event_flow(sync_resources: Any) -> AsyncIterator[None]:
+    """As in production: the outbox relay, the ``publisher`` role (outbox -> Kafka -> Redis streams -> /live)
+    and the ``frontdesk-views`` role (the lists from the ``bookings`` events), with consumer groups of their
+    own (a member an earlier, killed run left behind would hold a shared group's rebalance)."""
+    stop, run = asyncio.Event(), uuid.uuid4().hex[:8]
+    own = dataclasses.replace(sync_resources, settings=msgspec.structs.replace(
+        sync_resources.settings, frontdesk_views_group=f"test-frontdesk-views-{run}",
+        live_publisher_group=f"test-publisher-{run}"))
+    relay = OutboxRelay(own.settings, own.db, own.kafka, topics=list(TOPICS))
+    tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(run_publisher(own, stop)),
+             asyncio.create_task(run_views(own, stop))]
     yield
     stop.set()
-    await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 15)
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
 
 
 async def _lists_of(http: httpx.AsyncClient, property_id: str, booking: Any) -> list[str]:
@@ -48,7 +60,7 @@ async def _cancel_as_the_saga_does(db: Any, booking: Any) -> None:
 
 
 async def test_a_guest_is_in_exactly_one_list_at_every_step_through_the_api_and_live(
-    browser_page: Any, served_api: str, event_flow: None, views_role: None, catalog_factory: Any,  # noqa: F811
+    browser_page: Any, served_api: str, event_flow: None, catalog_factory: Any,
     sync_resources: Any, staff_headers: Any
 ) -> None:
     desk = await make_desk(catalog_factory, sync_resources.db, rooms=4)
