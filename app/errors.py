@@ -83,11 +83,11 @@ class ServiceUnavailable(AppError):
     status, code, title = 503, "service_unavailable", "Temporarily unavailable"
 
 
-_REFUSALS: dict[int, type[AppError]] = {404: NotFound, 409: Conflict, 410: Gone}
+_REFUSALS: dict[int, type[AppError]] = {403: Forbidden, 404: NotFound, 409: Conflict, 410: Gone}
 
 
 def refusal(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> AppError:
-    """A domain's refusal of a request as the API's error: 404, 409 or 410 as given, otherwise 422, with its
+    """A domain's refusal of a request as the API's error: 403, 404, 409 or 410 as given, otherwise 422, with its
     stable ``code`` and ``extra`` members of the problem body."""
     return _REFUSALS.get(status, ValidationFailed)(message, code=code, extra=extra)
 

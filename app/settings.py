@@ -24,6 +24,7 @@ LIVE_BOUNDS = ("live_buffer_frames", "live_buffer_bytes", "live_send_timeout_s",
                "live_max_channels", "live_subscribes_per_s", "live_subscribes_burst", "live_frames_per_s",
                "live_frames_burst", "live_max_frame_bytes", "live_connections_per_ip",
                "live_connections_per_subject")
+PROPERTY_GRANT = "property:"  # how a property grant is written among a session's roles (app.auth.principal)
 
 
 class SettingsError(RuntimeError):
@@ -83,7 +84,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_scopes: str = "openid email profile groups offline_access"
     oidc_api_audience: str = "https://api.resort.local"
     # IdP group -> app role, as "group=role,group=role".
-    role_map: str = "customers=guest,front-desk=front_desk,resort-admins=admin,staff=front_desk"
+    role_map: str = ("customers=guest,front-desk=front_desk,resort-admins=admin,staff=front_desk,"
+                     "housekeeping=housekeeping")
+    # IdP groups "<prefix><property id>" grant the user's staff roles (front desk, housekeeping) at that
+    # property; they ride in the session's roles as "property:<id>" and are read again at every refresh.
+    # Staff with no such group act on no property; admin acts on all.
+    property_group_prefix: str = "property:"
 
     jwt_issuer: str = "http://127.0.0.1:8000"
     jwt_audience: str = "resort-api"
@@ -169,6 +175,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     repair_batch_size: int = 1000
     repair_settle_s: float = 2.0
     services_group: str = "saga-services"
+    # The front desk's stay lists (app/frontdesk/views.py): a Redis hash per property and day kept by the
+    # ``frontdesk-views`` role from events, rebuilt from PostgreSQL when missing. How long an untouched day
+    # is kept, how often bookings changed in the last ``frontdesk_views_window_s`` are compared with it,
+    # and the role's consumer group; how many days each api process keeps decoded (checked at each read).
+    frontdesk_view_ttl_s: int = 3 * 24 * 3600
+    frontdesk_view_cache_days: int = 32
+    frontdesk_views_reconcile_s: float = 5.0
+    frontdesk_views_window_s: float = 600.0
+    frontdesk_views_group: str = "frontdesk-views"
     # Live updates (realtime/): the publisher's consumer group, per-channel retention, when `reauth` is
     # sent, how often the publisher repairs channels whose events were lost (0: never). Every bound of a
     # /live connection (each broken one closes the socket with its documented close code, realtime/bounds.py):
@@ -333,6 +348,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Map IdP groups to the app's roles by ``role_map``; everyone is at least a guest."""
         mapping = dict(pair.split("=", 1) for pair in self.role_map.split(",") if "=" in pair)
         roles = {mapping[g] for g in groups if g in mapping}
+        prefix = self.property_group_prefix
+        roles |= {PROPERTY_GRANT + g[len(prefix):] for g in groups if prefix and g.startswith(prefix) and g != prefix}
         roles.add("guest")
         return sorted(roles)
 

@@ -33,6 +33,7 @@ ROLES: dict[str, str] = {
     "publisher": "realtime.publisher:run",
     "activity": "app.activity.ingest:run",
     "recommend-cache": "app.recommend.invalidation:run",
+    "frontdesk-views": "app.frontdesk.views:run",
 }
 HEARTBEAT_S = 5
 

@@ -23,7 +23,13 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: int  # answers that are not 2xx (wrk: not 2xx or 3xx), and timeouts
+    requests: int = 0  # every answer, failures included
+
+    @property
+    def ok_rps(self) -> float:
+        """Only the 2xx answers per second: a failure is not work done."""
+        return self.rps * (self.requests - self.errors) / self.requests if self.requests else self.rps
 
 
 def wrk_available() -> bool:
@@ -43,7 +49,8 @@ def parse_wrk(name: str, output: str) -> Result:
     socket_errors = re.search(r"Socket errors:.*?timeout (\d+)", output)
     errors = int(bad[1]) if bad else 0
     errors += int(socket_errors[1]) if socket_errors else 0
-    return Result(name, rps, p50, p99, errors)
+    total = re.search(r"(\d+) requests in", output)
+    return Result(name, rps, p50, p99, errors, int(total[1]) if total else 0)
 
 
 _SCRIPT = """
@@ -106,7 +113,7 @@ async def run_httpx(
             began = time.perf_counter()
             response = await client.get(paths[n % len(paths)], headers=headers)
             latencies.append((time.perf_counter() - began) * 1000)
-            errors += response.status_code >= 400
+            errors += not 200 <= response.status_code < 300
             n += connections
 
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -114,7 +121,7 @@ async def run_httpx(
         await asyncio.gather(*(worker(client, i) for i in range(connections)))
         elapsed = time.perf_counter() - began
     cuts = statistics.quantiles(latencies, n=100)
-    return Result(name, len(latencies) / elapsed, cuts[49], cuts[98], errors)
+    return Result(name, len(latencies) / elapsed, cuts[49], cuts[98], errors, len(latencies))
 
 
 def load(

@@ -113,7 +113,17 @@ const USERS = [
     given_name: 'Front Desk',
     family_name: 'Kim',
     locale: 'ko-KR',
-    groups: ['staff', 'front-desk'],
+    groups: ['staff', 'front-desk', 'property:jeju-ocean', 'property:gangwon-ski'],
+  },
+  {
+    login: 'housekeeping',
+    sub: 'u-housekeeping-0001',
+    email: 'housekeeping@gresort.example',
+    name: 'Housekeeping Lee',
+    given_name: 'Housekeeping',
+    family_name: 'Lee',
+    locale: 'ko-KR',
+    groups: ['housekeeping', 'property:jeju-ocean'],
   },
   {
     login: 'admin',

@@ -57,7 +57,7 @@ def staff_of(principal: Principal, property_id: str | None) -> bool:
     """Whether ``principal`` is staff of the property. The group's identity provider assigns front desk and
     administrators to the group, not to one property: every property's staff is the group's (the one place
     to narrow it when tokens name properties)."""
-    return property_id is not None and principal.has_any_role(*STAFF)
+    return property_id is not None and principal.has_any_role(*STAFF) and principal.may_act_on(property_id)
 
 
 async def authorize(redis: Redis, db: asyncpg.Pool, channel: Channel, principal: Principal | None) -> None:
@@ -69,9 +69,9 @@ async def authorize(redis: Redis, db: asyncpg.Pool, channel: Channel, principal:
     if principal is None:
         raise Refused("auth_required", "Sign in (or send the auth op) to subscribe to this channel.")
     if channel.kind == "frontdesk":
-        if staff_of(principal, channel.key):
+        if principal.has_any_role(*STAFF, "housekeeping") and principal.may_act_on(channel.key):
             return
-        raise Refused("forbidden", "Only front desk and administrators may subscribe to this channel.")
+        raise Refused("forbidden", "Only this property's front desk and administrators may subscribe to this channel.")
     kind, owner_id, partner, property_id = await booking_owner(redis, db, channel.key)
     if principal.kind == "user" and kind == "user" and owner_id == principal.subject:
         return

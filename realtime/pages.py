@@ -1,5 +1,5 @@
-"""The two live pages (plain HTML, external scripts only: the security headers forbid inline ones) and
-their static files: ``/live/guest``, ``/live/frontdesk``, ``/live/static/*``."""
+"""The live pages (plain HTML, external scripts only: the security headers forbid inline ones) and
+their static files: ``/live/guest``, ``/live/frontdesk``, ``/live/housekeeping``, ``/live/static/*``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,13 @@ def frontdesk_page() -> Response[bytes]:
     return _page("frontdesk")
 
 
+@get("/live/housekeeping", opt={"public": True}, include_in_schema=False, sync_to_thread=False)
+def housekeeping_page() -> Response[bytes]:
+    """Housekeeping on a phone: rooms and their state (its data needs a housekeeping, front-desk or admin
+    session of the property)."""
+    return _page("housekeeping")
+
+
 static_files = create_static_files_router(path="/live/static", directories=[STATIC], name="live-static",
                                           opt={"public": True}, include_in_schema=False)
-ROUTES = [guest_page, frontdesk_page, static_files]
+ROUTES = [guest_page, frontdesk_page, housekeeping_page, static_files]

@@ -27,8 +27,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
-from app import tracing
-from app.catalog.domain import resort_today
+from app import clock, tracing
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
 from app.settings import Settings
@@ -38,7 +37,7 @@ from realtime.queries import items_for
 from realtime.store import Append, StreamStore
 
 log = structlog.get_logger("realtime.publisher")
-TOPICS = ("inventory", "holds", "bookings")
+TOPICS = ("inventory", "holds", "bookings", "frontdesk")
 PRICES = "catalog"  # read by a consumer of its own, from the newest message: see prices_consumer_of
 RATE_CHANGES = ("prices", "rate_plan")
 _encode = msgspec.json.encode
@@ -77,7 +76,7 @@ class Publisher:
     async def prepare(self, envelope: EventEnvelope) -> Append | None:
         """What the event writes (None: nothing newer than what was published); checked again on write."""
         handler = {"inventory": self._inventory, "holds": self._hold, "bookings": self._booking,
-                   "catalog": self._rates}[envelope.topic]
+                   "frontdesk": self._housekeeping, "catalog": self._rates}[envelope.topic]
         return await handler(envelope)
 
     async def _rates(self, envelope: EventEnvelope) -> Append | None:
@@ -88,7 +87,7 @@ class Publisher:
         property_id, product_id = str(payload["property_id"]), uuid.UUID(str(payload["product_id"]))
         async with self.db.acquire() as conn:
             zone = await conn.fetchval("SELECT time_zone FROM properties WHERE id = $1", property_id)
-            today = resort_today(zone or "UTC", dt.datetime.now(dt.UTC))
+            today = clock.today(zone or "UTC")
             nights = [today - dt.timedelta(days=1) + dt.timedelta(days=i) for i in range(self.horizon_days + 1)]
             items = await items_for(conn, [product_id], nights)
         fresh = await self.newer(property_id, [i for i in items if i["product_id"] == str(product_id)])
@@ -136,6 +135,17 @@ class Publisher:
         data = {"kind": "hold", "event_type": envelope.event_type} | {k: payload.get(k) for k in _HOLD_FIELDS}
         append = Append(str(envelope.event_id), _ms(envelope.occurred_at))
         append.entries.append((f"frontdesk:{payload['property_id']}", _encode(data)))
+        return append
+
+    async def _housekeeping(self, envelope: EventEnvelope) -> Append | None:
+        """A room's housekeeping state on the front desk's feed (the desk's other room events are not live)."""
+        payload = envelope.payload
+        if envelope.event_type != "room.housekeeping":
+            return None
+        append = Append(str(envelope.event_id), _ms(envelope.occurred_at))
+        append.entries.append((f"frontdesk:{payload['property_id']}", _encode(
+            {"kind": "housekeeping", "room_id": payload["room_id"], "number": payload["number"],
+             "housekeeping": payload["housekeeping"]})))
         return append
 
     async def _booking(self, envelope: EventEnvelope) -> Append:

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from app import clock
 from app.auth.service import AuthService
+from app.frontdesk.views import DeskViews
 from app.settings import Settings
 from realtime.access import allowed_origins
 from realtime.bounds import Bounds, Seats
@@ -42,7 +43,7 @@ class LiveService:
     def build(cls, settings: Settings, db: asyncpg.Pool, redis: Redis, auth: AuthService) -> LiveService:
         store = StreamStore(redis, settings.live_stream_maxlen)
         bounds = Bounds.of(settings)
-        return cls(settings, db, redis, auth, store, Hub(redis, store), Snapshots(db, redis, store),
+        return cls(settings, db, redis, auth, store, Hub(redis, store), Snapshots(db, redis, store, DeskViews(db, redis, settings)),
                    allowed_origins(settings), bounds, Seats(bounds.connections_per_ip),
                    Seats(bounds.connections_per_subject))
 

@@ -14,6 +14,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from app import clock
+from app.frontdesk.views import DeskViews
 from realtime.channels import booking_key, stream_key
 from realtime.queries import availability_snapshot, occupancy_rows, product_names, property_products
 from realtime.store import StreamStore, parse_entries
@@ -34,10 +35,11 @@ class Snapshot:
 
 
 class Snapshots:
-    def __init__(self, db: asyncpg.Pool, redis: Redis, store: StreamStore) -> None:
+    def __init__(self, db: asyncpg.Pool, redis: Redis, store: StreamStore, desk: DeskViews) -> None:
         self.db = db
         self.redis = redis
         self.store = store
+        self.desk = desk  # the front desk's stay lists (app/frontdesk/views.py)
 
     async def availability(self, channel: str, property_id: str, start: dt.date, end: dt.date) -> Snapshot | None:
         epoch, seq = await self.store.position(channel)
@@ -58,8 +60,9 @@ class Snapshots:
         return Snapshot(epoch.decode(), int(seq), data or {"booking_id": booking_id, "status": None})
 
     async def frontdesk(self, channel: str, property_id: str) -> Snapshot | None:
-        """The recent feed (Redis, in one MULTI with the position), then from PostgreSQL today's arrivals,
-        departures and in-house guests and the inventory rows of the next 14 nights (versioned)."""
+        """The recent feed (Redis, in one MULTI with the position), then today's stay lists from the front
+        desk's read model (every stay of the day in exactly one list: arrivals, in house, departures,
+        departed, no-shows, cancelled) and the inventory rows of the next 14 nights (versioned)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             await self.store.queue_position(pipe, channel)
             pipe.xrevrange(stream_key(channel), "+", "-", count=FEED_SIZE)
@@ -68,9 +71,9 @@ class Snapshots:
         if zone is None:
             return None
         today = clock.today(zone)
-        states = await stays_around(self.db, property_id, today)
+        lists = msgspec.to_builtins(await self.desk.lists(property_id, today))
         feed = [{"seq": e.seq, "t": e.t, "data": _decode(e.data)} for e in reversed(parse_entries(recent))]
-        data = {"property_id": property_id, "today": today.isoformat(), **_stays(states, today),
+        data = {"property_id": property_id, "today": today.isoformat(), **lists,
                 "occupancy": await occupancy_rows(self.db, property_id, today, OCCUPANCY_NIGHTS),
                 "nights": OCCUPANCY_NIGHTS, "feed": feed,
                 "products": product_names(await property_products(self.db, property_id))}
@@ -84,20 +87,3 @@ async def booking_row(db: asyncpg.Pool, booking_id: str) -> dict[str, Any] | Non
         return None
     row = await db.fetchrow(_STATE + " WHERE id = $1", key)
     return dict(row) if row is not None else None
-
-
-async def stays_around(db: asyncpg.Pool, property_id: str, today: dt.date) -> list[dict[str, Any]]:
-    """Confirmed bookings of the property arriving, staying or leaving ``today``."""
-    rows = await db.fetch(_STATE + " WHERE property_id = $1 AND status = 'confirmed' AND check_in <= $2"
-                          " AND check_out >= $2 ORDER BY check_in, id", property_id, today)
-    return [dict(r) for r in rows]
-
-
-def _stays(states: list[dict[str, Any]], today: dt.date) -> dict[str, list[dict[str, Any]]]:
-    day = today.isoformat()
-    live = [s for s in states if s.get("status") == "confirmed" and s.get("check_in") and s.get("check_out")]
-    return {
-        "arrivals": [s for s in live if s["check_in"] == day],
-        "departures": [s for s in live if s["check_out"] == day],
-        "in_house": [s for s in live if s["check_in"] <= day < s["check_out"]],
-    }

@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 import msgspec
 
-ROLES = ("guest", "front_desk", "partner", "admin")
+from app.settings import PROPERTY_GRANT
+
+ROLES = ("guest", "front_desk", "housekeeping", "partner", "admin")
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,6 +31,15 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
     def has_scopes(self, *scopes: str) -> bool:
         return all(scope in self.scopes for scope in scopes)
+
+    @property
+    def properties(self) -> frozenset[str]:
+        """The properties this user's staff roles are granted at (IdP groups ``property:<id>``)."""
+        return frozenset(r[len(PROPERTY_GRANT):] for r in self.roles if r.startswith(PROPERTY_GRANT))
+
+    def may_act_on(self, property_id: str) -> bool:
+        """Staff act on the properties they are granted; admin on every one."""
+        return self.has_any_role("admin") or (self.kind == "user" and property_id in self.properties)
 
     @property
     def actor(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from app.frontdesk.controller import AdminRoomsController, FrontDeskController
+from app.frontdesk.controller import AdminRoomsController, FrontDeskController, HousekeepingController
 from app.frontdesk.service import FrontDeskService
 from app.resources import Resources
 
@@ -18,9 +18,9 @@ def _provide(state: State) -> FrontDeskService:
     return state.frontdesk
 
 
-for _controller in (AdminRoomsController, FrontDeskController):
+for _controller in (AdminRoomsController, FrontDeskController, HousekeepingController):
     _controller.dependencies = {"frontdesk": Provide(_provide, sync_to_thread=False)}
-ROUTES: list[Any] = [AdminRoomsController, FrontDeskController]
+ROUTES: list[Any] = [AdminRoomsController, FrontDeskController, HousekeepingController]
 
 
 @contextlib.asynccontextmanager

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STAY_STATES = ("checked_in", "checked_out", "no_show")
+HOUSEKEEPING = ("dirty", "clean", "inspected", "out_of_order")
+READY = frozenset({"clean", "inspected"})  # a room a guest may be checked into without a word
 # A guest (or partner) may not cancel a stay in these states: the saga's cancellation checks this.
 NOT_CANCELLABLE = frozenset(STAY_STATES)
 ASSIGNABLE = frozenset({"confirmed", "checked_in"})
@@ -26,6 +28,21 @@ class FrontDeskRefused(ValueError):
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.extra = status, code, extra
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """Who acts at the desk: how audit rows name them, and the properties they may act on (None: every
+    property, an administrator)."""
+
+    actor: str
+    properties: frozenset[str] | None = None
+
+    def check(self, property_id: str) -> None:
+        """Refuse (403 ``property_forbidden``) a property the caller is not staff of."""
+        if self.properties is not None and property_id not in self.properties:
+            raise FrontDeskRefused(403, "property_forbidden", f"you are not staff of property {property_id}",
+                                   property_id=property_id)
 
 
 def guest_may_cancel(status: str) -> bool:
@@ -93,16 +110,40 @@ def unused_from(stay: Stay, today: dt.date) -> dt.date | None:
     return first if first < stay.check_out else None
 
 
+def ready_for_guest(state: str, refuse: bool) -> list[str]:
+    """Checking a guest into a room of housekeeping ``state``: nothing to say when clean or inspected;
+    otherwise a warning, or a refusal (409 ``room_not_clean``) when the property says so."""
+    if state in READY:
+        return []
+    if refuse:
+        raise FrontDeskRefused(409, "room_not_clean", f"the room is {state}: housekeeping first",
+                               housekeeping=state)
+    return ["room_not_clean"]
+
+
+def slot_type(party: list[Any], slot: int) -> Any:
+    """The room type of the party's room ``slot`` (1-based); 404 ``slot_not_found`` past the party."""
+    if not 1 <= slot <= len(party):
+        raise FrontDeskRefused(404, "slot_not_found", f"the booking has {len(party)} room(s); no room {slot}",
+                               rooms=len(party))
+    return party[slot - 1]
+
+
 def may_assign(status: str) -> None:
     if status not in ASSIGNABLE:
         raise FrontDeskRefused(409, "invalid_status", f"cannot assign a room to a stay that is {status}",
                                stay_status=status)
 
 
-def stay_start(status: str, check_in: dt.date, today: dt.date) -> dt.date:
+def stay_start(status: str, check_in: dt.date, check_out: dt.date, today: dt.date) -> dt.date:
     """The first night a (re)assignment claims: a guest in the house moves from tonight on (the nights
-    already slept are not claimed again in the new room)."""
-    return max(check_in, today) if status == "checked_in" else check_in
+    already slept are not claimed again in the new room). A stay with no night left (its departure day
+    has come) cannot be moved: 409 ``stay_over``."""
+    start = max(check_in, today) if status == "checked_in" else check_in
+    if today >= check_out:
+        raise FrontDeskRefused(409, "stay_over", f"the stay ended on {check_out.isoformat()}: no night is left "
+                               "to move", check_out=check_out.isoformat(), stay_status=status)
+    return start
 
 
 def board_range(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -153,3 +194,25 @@ def board(room_ids: Iterable[Any], nights: list[dt.date], rows: Iterable[Occupan
             row.cells[lo:hi] = [occ.state] * (hi - lo)
             row.bookings[lo:hi] = [str(occ.booking_id) if occ.booking_id else None] * (hi - lo)
     return grid
+
+
+# The desk's lists of a day: every stay the day concerns is in exactly one, through its whole life.
+DESK_LISTS = ("arrivals", "in_house", "departures", "departed", "no_shows", "cancelled")
+
+
+def desk_list(status: str, check_in: dt.date, check_out: dt.date, day: dt.date,
+              left_on: dt.date | None = None) -> str | None:
+    """Which list of ``day`` shows the stay, or None when the day does not concern it. Expected arrivals
+    (confirmed, until the night audit or a clerk marks them no-show), guests in the house, guests due out
+    (on or after their departure day, until checked out), guests gone today, no-shows and cancellations
+    of the stay's nights. The page's script (realtime/static/frontdesk.js) applies the same rule."""
+    if status == "checked_in":
+        if day < check_in:
+            return None
+        return "departures" if day >= check_out else "in_house"
+    if status == "checked_out":
+        return "departed" if day == (left_on or check_out) else None
+    if not check_in <= day < check_out:
+        return None
+    return {"confirmed": "arrivals", "no_show": "no_shows", "cancelling": "cancelled",
+            "cancelled": "cancelled"}.get(status)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -15,19 +17,21 @@ from app.inventory import repository as inventory
 from app.outbox import record_event
 from sagas.repository import BOOKING_COLUMNS, announce
 
-ROOM_COLUMNS = "r.id, r.property_id, r.number, r.floor, r.room_type_id"
-STAY_COLUMNS = (
-    "b.id, b.property_id, b.status, b.check_in, b.check_out, b.guest->>'name' AS guest_name, b.confirmation_code,"
-    " b.owner_kind, b.owner_id, r.id AS room_id, r.number AS room_number"
-)
-_STAYS = ("SELECT {cols} FROM bookings b LEFT JOIN room_assignments a ON a.booking_id = b.id AND a.kind = 'booking'"
-          " LEFT JOIN rooms r ON r.id = a.room_id WHERE b.property_id = $1 AND {where} ORDER BY r.number NULLS LAST, b.id")
+ROOM_COLUMNS = "r.id, r.property_id, r.number, r.floor, r.room_type_id, r.housekeeping"
 # Room types of a booking: each hold's product when it is a room type, else its package's room-type components.
 _ROOM_TYPES = (
     "SELECT DISTINCT p.id FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
     " JOIN products p ON p.kind = 'room_type' AND (p.id = h.product_id OR p.id IN"
     " (SELECT component_id FROM package_components WHERE package_id = h.product_id))"
     " WHERE bh.booking_id = $1"
+)
+
+
+_PARTY = (
+    "SELECT p.id, h.quantity * coalesce(pc.quantity, 1) AS units FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
+    " LEFT JOIN package_components pc ON pc.package_id = h.product_id"
+    " JOIN products p ON p.kind = 'room_type' AND p.id = coalesce(pc.component_id, h.product_id)"
+    " WHERE bh.booking_id = $1 ORDER BY h.created_at, h.id, p.id"
 )
 
 
@@ -68,6 +72,25 @@ async def room(conn: asyncpg.Connection, room_id: uuid.UUID) -> asyncpg.Record |
     return await conn.fetchrow(f"SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.id = $1", room_id)
 
 
+async def set_housekeeping(conn: asyncpg.Connection, room_ids: list[uuid.UUID], state: str,
+                           actor: str) -> list[asyncpg.Record]:
+    """The rooms' housekeeping state (stamped); each room whose state changed, with its property."""
+    rows = await conn.fetch(
+        f"UPDATE rooms r SET housekeeping = $2, housekeeping_at = now(), housekeeping_by = $3 WHERE r.id = ANY($1::uuid[])"
+        f" AND r.housekeeping <> $2 RETURNING {ROOM_COLUMNS}", room_ids, state, actor)
+    for room in rows:
+        await record_event(conn, topic="frontdesk", aggregate_type="room", aggregate_id=str(room["id"]),
+                           event_type="room.housekeeping", version=int(time.time() * 1000),
+                           payload={"room_id": str(room["id"]), "property_id": room["property_id"],
+                                    "number": room["number"], "housekeeping": state})
+        await audit(conn, actor, "room.housekeeping", {"room_id": str(room["id"]), "housekeeping": state})
+    return rows
+
+
+async def checkin_requires_clean(conn: asyncpg.Connection, property_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT checkin_requires_clean FROM properties WHERE id = $1", property_id))
+
+
 async def lock_booking(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
     """The booking, locked: every front-desk change of one booking runs one at a time."""
     return await conn.fetchrow(f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1 FOR UPDATE", booking_id)
@@ -77,22 +100,45 @@ async def room_types(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[uu
     return [r["id"] for r in await conn.fetch(_ROOM_TYPES, booking_id)]
 
 
-async def assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT a.room_id, r.number, lower(a.stay) AS start, upper(a.stay) AS end FROM room_assignments a"
-        " JOIN rooms r ON r.id = a.room_id WHERE a.booking_id = $1 AND a.kind = 'booking'", booking_id)
+async def party(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[uuid.UUID]:
+    """The room type of each room of the booking's party, slot 1 first: every unit of its holds' room types
+    (a package's room-type components times their quantity), in the order the holds were made."""
+    rows = await conn.fetch(_PARTY, booking_id)
+    return [r["id"] for r in rows for _ in range(r["units"])]
+
+
+_ASSIGNMENT = ("SELECT a.slot, a.room_id, r.number, r.housekeeping, lower(a.stay) AS start, upper(a.stay) AS end,"
+               " a.checked_in_at,"
+               " a.checked_out_at FROM room_assignments a JOIN rooms r ON r.id = a.room_id"
+               " WHERE a.booking_id = $1 AND a.kind = 'booking'")
+
+
+async def assignment(conn: asyncpg.Connection, booking_id: uuid.UUID, slot: int = 1) -> asyncpg.Record | None:
+    return await conn.fetchrow(_ASSIGNMENT + " AND a.slot = $2", booking_id, slot)
+
+
+async def assignments(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Every room of the booking's party that has one, by slot."""
+    return await conn.fetch(_ASSIGNMENT + " ORDER BY a.slot", booking_id)
 
 
 async def put_assignment(conn: asyncpg.Connection, booking: asyncpg.Record, room_id: uuid.UUID, actor: str,
-                         start: dt.date | None = None) -> None:
-    """Assign or move the booking's stay (from ``start``, default its arrival) to ``room_id``. Raises
-    ``asyncpg.ExclusionViolationError`` when the room is taken for any of those nights (another stay or an
-    out-of-service period)."""
+                         start: dt.date | None = None, slot: int = 1) -> None:
+    """Assign or move the stay of the party's room ``slot`` (from ``start``, default its arrival) to
+    ``room_id``. Raises ``asyncpg.ExclusionViolationError`` when the room is taken for any of those nights
+    (another stay or an out-of-service period)."""
     await conn.execute(
-        "INSERT INTO room_assignments (room_id, kind, booking_id, stay, created_by)"
-        " VALUES ($1, 'booking', $2, daterange($3, $4), $5) ON CONFLICT (booking_id) WHERE kind = 'booking'"
+        "INSERT INTO room_assignments (room_id, kind, booking_id, stay, created_by, slot)"
+        " VALUES ($1, 'booking', $2, daterange($3, $4), $5, $6) ON CONFLICT (booking_id, slot) WHERE kind = 'booking'"
         " DO UPDATE SET room_id = excluded.room_id, stay = excluded.stay, created_by = excluded.created_by,"
-        " created_at = now()", room_id, booking["id"], start or booking["check_in"], booking["check_out"], actor)
+        " created_at = now()", room_id, booking["id"], start or booking["check_in"], booking["check_out"], actor, slot)
+
+
+async def mark_rooms(conn: asyncpg.Connection, booking_id: uuid.UUID, slots: list[int], status: str) -> None:
+    """Stamp the party's rooms ``slots`` as checked in or out (a room already stamped keeps its time)."""
+    column = {"checked_in": "checked_in_at", "checked_out": "checked_out_at"}[status]
+    await conn.execute(f"UPDATE room_assignments SET {column} = coalesce({column}, now()) WHERE booking_id = $1"
+                       " AND kind = 'booking' AND slot = ANY($2::int[])", booking_id, slots)
 
 
 async def conflict_with(conn: asyncpg.Connection, room_id: uuid.UUID, start: dt.date, end: dt.date,
@@ -112,9 +158,10 @@ async def insert_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, st
         " RETURNING id, lower(stay) AS start, upper(stay) AS end, reason", room_id, start, end, reason, actor)
 
 
-async def delete_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, period_id: int) -> bool:
-    return await conn.fetchval("DELETE FROM room_assignments WHERE id = $1 AND room_id = $2 AND kind = 'out_of_service'"
-                               " RETURNING true", period_id, room_id) or False
+async def delete_out_of_service(conn: asyncpg.Connection, room_id: uuid.UUID, period_id: int) -> asyncpg.Record | None:
+    """The period that ended (its nights), or None when there was none."""
+    return await conn.fetchrow("DELETE FROM room_assignments WHERE id = $1 AND room_id = $2 AND kind = 'out_of_service'"
+                               " RETURNING lower(stay) AS start, upper(stay) AS end", period_id, room_id)
 
 
 async def delete_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
@@ -122,21 +169,28 @@ async def delete_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID) -> 
                                " RETURNING room_id", booking_id)
 
 
-async def shorten_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID, until: dt.date) -> None:
-    """After an early departure the room is free from ``until`` (no row left if the guest slept no night)."""
+async def shorten_assignment(conn: asyncpg.Connection, booking_id: uuid.UUID, until: dt.date,
+                             slots: list[int] | None = None) -> None:
+    """After an early departure the rooms (of ``slots``, default all) are free from ``until`` (no row left
+    if the guest slept no night)."""
     await conn.execute("DELETE FROM room_assignments WHERE booking_id = $1 AND kind = 'booking'"
-                       " AND lower(stay) >= $2", booking_id, until)
+                       " AND lower(stay) >= $2 AND ($3::int[] IS NULL OR slot = ANY($3::int[]))", booking_id, until,
+                       slots)
     await conn.execute("UPDATE room_assignments SET stay = daterange(lower(stay), $2) WHERE booking_id = $1"
-                       " AND kind = 'booking' AND upper(stay) > $2", booking_id, until)
+                       " AND kind = 'booking' AND upper(stay) > $2 AND ($3::int[] IS NULL OR slot = ANY($3::int[]))",
+                       booking_id, until, slots)
 
 
-async def set_status(conn: asyncpg.Connection, booking_id: uuid.UUID, status: str, was: str) -> asyncpg.Record:
-    """Guarded move (``was`` -> ``status``), stamped, version bumped."""
+async def set_status(conn: asyncpg.Connection, booking_id: uuid.UUID, status: str, was: str,
+                     today: dt.date) -> asyncpg.Record:
+    """Guarded move (``was`` -> ``status``), stamped (a check-out with the property's business date),
+    version bumped."""
     row = await conn.fetchrow(
         f"UPDATE bookings SET status = $2, updated_at = now(), version = version + 1,"
         f" checked_in_at = CASE WHEN $2 = 'checked_in' THEN now() ELSE checked_in_at END,"
-        f" checked_out_at = CASE WHEN $2 = 'checked_out' THEN now() ELSE checked_out_at END"
-        f" WHERE id = $1 AND status = $3 RETURNING {BOOKING_COLUMNS}", booking_id, status, was)
+        f" checked_out_at = CASE WHEN $2 = 'checked_out' THEN now() ELSE checked_out_at END,"
+        f" checked_out_on = CASE WHEN $2 = 'checked_out' THEN $4 ELSE checked_out_on END"
+        f" WHERE id = $1 AND status = $3 RETURNING {BOOKING_COLUMNS}", booking_id, status, was, today)
     if row is None:
         raise RuntimeError(f"booking {booking_id} left {was} under its own lock")
     return row
@@ -162,10 +216,45 @@ async def give_back_nights(conn: asyncpg.Connection, booking: asyncpg.Record, fi
     return rows
 
 
+async def give_back_room(conn: asyncpg.Connection, booking: asyncpg.Record, product_id: uuid.UUID,
+                         first: dt.date) -> list[asyncpg.Record]:
+    """One room of the party leaves early: one unit of its room type per night from ``first`` on goes back
+    to inventory, taken off the booking's hold lines (so that nothing returns it twice)."""
+    lines = await conn.fetch(
+        "SELECT DISTINCT ON (l.night) l.hold_id, l.night, l.units FROM hold_lines l JOIN booking_holds bh"
+        " ON bh.hold_id = l.hold_id WHERE bh.booking_id = $1 AND l.product_id = $2 AND l.night >= $3"
+        " ORDER BY l.night, l.hold_id", booking["id"], product_id, first)
+    if not lines:
+        return []
+    nights = [r["night"] for r in lines]
+    await inventory.lock(conn, [_Line(product_id, n, 1) for n in nights])
+    await conn.execute(
+        "DELETE FROM hold_lines l USING unnest($1::uuid[], $2::date[]) AS x(hold_id, night) WHERE l.hold_id = x.hold_id"
+        " AND l.night = x.night AND l.product_id = $3 AND l.units = 1", [r["hold_id"] for r in lines], nights, product_id)
+    await conn.execute(
+        "UPDATE hold_lines l SET units = l.units - 1 FROM unnest($1::uuid[], $2::date[]) AS x(hold_id, night)"
+        " WHERE l.hold_id = x.hold_id AND l.night = x.night AND l.product_id = $3 AND l.units > 1",
+        [r["hold_id"] for r in lines], nights, product_id)
+    rows = await inventory.unsell_lines(conn, [product_id] * len(nights), nights, [1] * len(nights))
+    if len(rows) != len(nights):
+        raise RuntimeError(f"inventory of booking {booking['id']} sold fewer units than its lines")
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    product_id: uuid.UUID
+    night: dt.date
+    units: int
+
+
 async def record(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str, action: str,
                  detail: dict[str, Any], inventory: list[asyncpg.Record] | None = None) -> None:
     """The booking's event (topic ``bookings``, when its status moved), availability events for nights that
-    came back, and the audit row naming the clerk."""
+    came back, and the audit row naming the clerk. Every desk change raises the booking's ``desk_version``
+    (the stay lists' stamp, app/frontdesk/views.py)."""
+    await conn.execute("UPDATE bookings SET desk_version = desk_version + 1, updated_at = now() WHERE id = $1",
+                       booking["id"])
     if action.startswith("booking."):
         await announce(conn, booking)
     else:
@@ -184,11 +273,6 @@ async def record(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str, 
 async def audit(conn: asyncpg.Connection, actor: str, action: str, detail: dict[str, Any]) -> None:
     await conn.execute("INSERT INTO audit_log (actor, action, outcome, detail) VALUES ($1, $2, 'ok', $3::jsonb)",
                        actor, action, json.dumps(detail, default=str))
-
-
-async def stays(db: asyncpg.Pool, property_id: str, where: str, day: dt.date) -> list[asyncpg.Record]:
-    """Bookings of the property matching ``where`` (SQL over ``b``, with ``$2`` the date), with their rooms."""
-    return await db.fetch(_STAYS.format(cols=STAY_COLUMNS, where=where), property_id, day)
 
 
 async def unassigned_arrivals(conn: asyncpg.Connection, property_id: str, day: dt.date) -> list[asyncpg.Record]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from msgspec import Meta, Struct
 
-from app.frontdesk.domain import BoardRow
+from app.frontdesk.domain import READY, BoardRow
+from app.frontdesk.views import Stay
 
 
 class RoomIn(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -23,6 +24,11 @@ class RoomOut(Struct, kw_only=True):
     number: str
     floor: int
     room_type_id: str
+    housekeeping: Annotated[str, Meta(description="dirty, clean, inspected or out_of_order")] = "clean"
+
+
+class HousekeepingIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    state: Literal["dirty", "clean", "inspected", "out_of_order"]
 
 
 class OutOfServiceIn(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -45,16 +51,47 @@ class AssignIn(Struct, forbid_unknown_fields=True, kw_only=True):
 
 class AssignmentOut(Struct, kw_only=True):
     booking_id: str
+    slot: Annotated[int, Meta(description="the room of the party (1 for a booking of one room)")] = 1
     room_id: str
     room_number: str
     start: dt.date
     end: dt.date
 
 
+class PartyRoomOut(Struct, kw_only=True):
+    slot: Annotated[int, Meta(description="the room's number in the party, from 1")]
+    room_type_id: str
+    status: Annotated[str, Meta(description="unassigned, assigned, checked_in or checked_out")]
+    room_id: str | None
+    room_number: str | None
+
+
+class PartyOut(Struct, kw_only=True):
+    """The rooms of a booking (a party of one or more rooms), each assigned, checked in and out on its own."""
+
+    booking_id: str
+    status: str
+    rooms: list[PartyRoomOut]
+
+
+def party_out(booking: Any, types: list[Any], rooms: list[Any], state: Any) -> PartyOut:
+    by_slot = {r["slot"]: r for r in rooms}
+    return PartyOut(booking_id=str(booking["id"]), status=booking["status"], rooms=[
+        PartyRoomOut(slot=slot, room_type_id=str(t), status=state(by_slot.get(slot)),
+                     room_id=str(by_slot[slot]["room_id"]) if slot in by_slot else None,
+                     room_number=by_slot[slot]["number"] if slot in by_slot else None)
+        for slot, t in enumerate(types, start=1)])
+
+
 class AutoAssignOut(Struct, kw_only=True):
     date: dt.date
     assigned: list[dict[str, Any]]
     unassigned: list[dict[str, Any]]
+
+
+class StayRoomOut(Struct, kw_only=True):
+    room_id: str
+    number: str
 
 
 class StayOut(Struct, kw_only=True):
@@ -64,8 +101,11 @@ class StayOut(Struct, kw_only=True):
     check_out: dt.date
     guest_name: str | None
     confirmation_code: str | None
-    room_id: str | None
+    room_id: Annotated[str | None, Meta(description="the stay's first room (see `rooms` for a party)")]
     room_number: str | None
+    rooms: list[StayRoomOut] = []
+    warnings: Annotated[list[str], Meta(description="`room_not_clean`: checked into a room housekeeping has not "
+                                                    "made ready")] = []
 
 
 class StayList(Struct, kw_only=True):
@@ -91,19 +131,40 @@ class BoardOut(Struct, kw_only=True):
 
 def room_out(r: asyncpg.Record) -> RoomOut:
     return RoomOut(id=str(r["id"]), property_id=r["property_id"], number=r["number"], floor=r["floor"],
-                   room_type_id=str(r["room_type_id"]))
+                   room_type_id=str(r["room_type_id"]), housekeeping=r["housekeeping"])
 
 
-def stay_out(b: asyncpg.Record) -> StayOut:
-    return StayOut(booking_id=str(b["id"]), status=b["status"], check_in=b["check_in"], check_out=b["check_out"],
-                   guest_name=b["guest_name"], confirmation_code=b["confirmation_code"],
-                   room_id=str(b["room_id"]) if b["room_id"] else None, room_number=b["room_number"])
+def stay_out(s: Stay) -> StayOut:
+    first = s.rooms[0] if s.rooms else None
+    return StayOut(booking_id=s.booking_id, status=s.status, check_in=s.check_in, check_out=s.check_out,
+                   guest_name=s.guest_name, confirmation_code=s.confirmation_code,
+                   room_id=first["room_id"] if first else None, room_number=first["number"] if first else None,
+                   rooms=[StayRoomOut(room_id=r["room_id"], number=r["number"]) for r in s.rooms])
+
+
+class DeskOut(Struct, kw_only=True):
+    """The desk's lists of a date: every stay the day concerns is in exactly one."""
+
+    property_id: str
+    date: dt.date
+    arrivals: Annotated[list[StayOut], Meta(description="expected today: confirmed, not yet checked in")]
+    in_house: Annotated[list[StayOut], Meta(description="checked in, staying tonight")]
+    departures: Annotated[list[StayOut], Meta(description="checked in, due out today (or overdue)")]
+    departed: Annotated[list[StayOut], Meta(description="checked out today")]
+    no_shows: list[StayOut]
+    cancelled: list[StayOut]
+
+
+def desk_out(property_id: str, day: dt.date, lists: dict[str, list[Stay]]) -> DeskOut:
+    return DeskOut(property_id=property_id, date=day, **{k: [stay_out(s) for s in v] for k, v in lists.items()})
 
 
 def stay_of_booking(b: asyncpg.Record, room: asyncpg.Record | None) -> StayOut:
+    not_ready = b["status"] == "checked_in" and room is not None and room["housekeeping"] not in READY
     return StayOut(booking_id=str(b["id"]), status=b["status"], check_in=b["check_in"], check_out=b["check_out"],
                    guest_name=None, confirmation_code=b["confirmation_code"],
-                   room_id=str(room["room_id"]) if room else None, room_number=room["number"] if room else None)
+                   room_id=str(room["room_id"]) if room else None, room_number=room["number"] if room else None,
+                   warnings=["room_not_clean"] if not_ready else [])
 
 
 def board_out(property_id: str, nights: list[dt.date], rooms: list[asyncpg.Record],

@@ -20,9 +20,11 @@ import structlog
 
 from app import clock
 from app.catalog.repository import as_uuid
-from app.frontdesk import domain
+from app.frontdesk import domain, outofservice
 from app.frontdesk import repository as repo
-from app.frontdesk.domain import FrontDeskRefused, Stay
+from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
+from app.frontdesk.views import DeskViews, sort_key
+from app.frontdesk.views import Stay as DeskStay
 from app.holds.locks import HoldLocks
 from app.resources import Resources
 from sagas import views
@@ -31,10 +33,11 @@ log = structlog.get_logger("app.frontdesk")
 _AUTO_ATTEMPTS = 8
 Rule = Callable[[Stay, dt.date], bool]
 Moved = tuple[asyncpg.Record, asyncpg.Record | None]  # the booking, its room
-VIEWS = {
-    "arrivals": "b.check_in = $2 AND b.status IN ('confirmed', 'checked_in', 'checked_out', 'no_show')",
-    "departures": "b.check_out = $2 AND b.status IN ('confirmed', 'checked_in', 'checked_out')",
-    "in-house": "b.check_in <= $2 AND b.check_out > $2 AND b.status = 'checked_in'",
+# The REST lists of a date, over the stay lists' documents (app/frontdesk/views.py).
+VIEWS: dict[str, Callable[[Any, dt.date], bool]] = {
+    "arrivals": lambda s, d: s.check_in == d and s.status in ("confirmed", "checked_in", "checked_out", "no_show"),
+    "departures": lambda s, d: s.check_out == d and s.status in ("confirmed", "checked_in", "checked_out"),
+    "in-house": lambda s, d: s.check_in <= d < s.check_out and s.status == "checked_in",
 }
 
 
@@ -50,6 +53,7 @@ class FrontDeskService:
         s = resources.settings
         self.resources, self.db = resources, resources.db
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
+        self.views = DeskViews(resources.db, resources.redis, s)
 
     # -- rooms ------------------------------------------------------------------------------------
 
@@ -81,6 +85,7 @@ class FrontDeskService:
                 period = await _insist(lambda: repo.insert_out_of_service(conn, rid, start, end, reason, actor), conn)
             except asyncpg.ExclusionViolationError:
                 raise await self._conflict(conn, rid, start, end, None) from None
+            await outofservice.take_out(conn, room, start, end, "room.out_of_service")
             await repo.audit(conn, actor, "room.out_of_service", {"room_id": str(rid), "period_id": period["id"],
                                                                    "start": start, "end": end})
             return period
@@ -92,47 +97,57 @@ class FrontDeskService:
             room = await repo.room(conn, rid)
             if room is None or room["property_id"] != property_id:
                 raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
-            if await repo.delete_out_of_service(conn, rid, period_id):
-                await repo.audit(conn, actor, "room.back_in_service", {"room_id": str(rid), "period_id": period_id})
+            period = await repo.delete_out_of_service(conn, rid, period_id)
+            if period is None:
+                return
+            marks = await outofservice.put_back(conn, room, period["start"], period["end"], "room.back_in_service")
+            await repo.audit(conn, actor, "room.back_in_service", {"room_id": str(rid), "period_id": period_id})
+        await self.locks.clear_sold_out(marks)
 
     # -- assignment -------------------------------------------------------------------------------
 
-    async def assign(self, booking_id: str, room_id: str, actor: str) -> asyncpg.Record:
-        """Put the booking's stay in ``room_id`` (or move it there); 409 naming whoever has the room."""
-        bid, rid = _id(booking_id, "booking_not_found", "booking"), _id(room_id, "room_not_found", "room")
+    async def assign(self, booking_id: str, room_id: str, staff: Staff, slot: int = 1) -> asyncpg.Record:
+        """Put the stay of the party's room ``slot`` in ``room_id`` (or move it there); 409 naming whoever has
+        the room."""
+        bid, rid = _id(booking_id, "booking_not_found", "booking"), as_uuid(room_id)
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await self._booking(conn, bid)
+            booking = await self._booking(conn, bid, staff)
+            actor = staff.actor
             domain.may_assign(booking["status"])
-            room = await repo.room(conn, rid)
+            room = await repo.room(conn, rid) if rid is not None else None
             if room is None or room["property_id"] != booking["property_id"]:
                 raise FrontDeskRefused(422, "room_not_found", f"no room {room_id} at {booking['property_id']}",
                                        errors=[{"field": "room_id", "message": "unknown room"}])
-            if room["room_type_id"] not in await repo.room_types(conn, bid):
+            if room["room_type_id"] != domain.slot_type(await repo.party(conn, bid), slot):
                 raise FrontDeskRefused(422, "room_type_mismatch", f"room {room['number']} is not of the booked type",
                                        errors=[{"field": "room_id", "message": "another room type"}])
-            before = await repo.assignment(conn, bid)
+            before = await repo.assignment(conn, bid, slot)
             if before is not None and before["room_id"] == rid:
                 return before  # idempotent
-            start = domain.stay_start(booking["status"], booking["check_in"], await self._property_today(
-                conn, booking["property_id"]))
+            start = domain.stay_start(booking["status"], booking["check_in"], booking["check_out"],
+                                      await self._property_today(conn, booking["property_id"]))
             try:
-                await _insist(lambda: repo.put_assignment(conn, booking, rid, actor, start), conn)
+                await _insist(lambda: repo.put_assignment(conn, booking, rid, actor, start, slot), conn)
             except asyncpg.ExclusionViolationError:
                 raise await self._conflict(conn, rid, start, booking["check_out"], bid) from None
-            detail = {"room_id": str(rid), "room_number": room["number"],
+            detail = {"room_id": str(rid), "room_number": room["number"], "slot": slot,
                       "previous_room_id": str(before["room_id"]) if before else None}
             await repo.record(conn, booking, actor, "room.assigned", detail)
-            return await repo.assignment(conn, bid)
+            assigned = await repo.assignment(conn, bid, slot)
+        await self.views.refresh_quietly(bid)
+        return assigned
 
-    async def unassign(self, booking_id: str, actor: str) -> None:
+    async def unassign(self, booking_id: str, staff: Staff) -> None:
         bid = _id(booking_id, "booking_not_found", "booking")
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await self._booking(conn, bid)
+            booking = await self._booking(conn, bid, staff)
+            actor = staff.actor
             if booking["status"] == "checked_in":
                 raise FrontDeskRefused(409, "checked_in", "the guest is in the room: move the stay to another room")
             gone = await repo.delete_assignment(conn, bid)
             if gone is not None:
                 await repo.record(conn, booking, actor, "room.unassigned", {"room_id": str(gone["room_id"])})
+        await self.views.refresh_quietly(bid)
 
     async def auto_assign(self, property_id: str, day: dt.date, actor: str) -> dict[str, list[dict[str, Any]]]:
         """A room for every confirmed, unassigned arrival of ``day``: a free room of its type in number order;
@@ -147,6 +162,7 @@ class FrontDeskService:
             if room is None:
                 left.append({"booking_id": str(bid), "reason": "no_free_room"})
             elif room != "skipped":
+                await self.views.refresh_quietly(bid)
                 assigned.append({"booking_id": str(bid), "room_id": str(room["room_id"]), "room_number": room["number"]})
         return {"assigned": assigned, "unassigned": left}
 
@@ -172,36 +188,48 @@ class FrontDeskService:
 
     # -- the stay ---------------------------------------------------------------------------------
 
-    async def check_in(self, booking_id: str, actor: str) -> Moved:
-        return await self._transition(booking_id, actor, "checked_in", domain.check_in)
+    async def check_in(self, booking_id: str, staff: Staff) -> Moved:
+        return await self._transition(booking_id, staff, "checked_in", domain.check_in)
 
-    async def no_show(self, booking_id: str, actor: str) -> Moved:
-        return await self._transition(booking_id, actor, "no_show", domain.no_show)
+    async def no_show(self, booking_id: str, staff: Staff) -> Moved:
+        return await self._transition(booking_id, staff, "no_show", domain.no_show)
 
-    async def check_out(self, booking_id: str, actor: str) -> Moved:
-        return await self._transition(booking_id, actor, "checked_out", lambda stay, _: domain.check_out(stay))
+    async def check_out(self, booking_id: str, staff: Staff) -> Moved:
+        return await self._transition(booking_id, staff, "checked_out", lambda stay, _: domain.check_out(stay))
 
-    async def _transition(self, booking_id: str, actor: str, status: str, rule: Rule) -> Moved:
+    async def _transition(self, booking_id: str, staff: Staff, status: str, rule: Rule) -> Moved:
         bid = _id(booking_id, "booking_not_found", "booking")
         returned: list[asyncpg.Record] = []
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await self._booking(conn, bid)
+            booking = await self._booking(conn, bid, staff)
+            actor = staff.actor
             today = await self._property_today(conn, booking["property_id"])
             room = await repo.assignment(conn, bid)
-            stay = Stay(booking["status"], booking["check_in"], booking["check_out"], room is not None)
+            rooms = await repo.assignments(conn, bid)
+            seated = len(rooms) >= max(1, len(await repo.party(conn, bid)))  # every room of the party has one
+            stay = Stay(booking["status"], booking["check_in"], booking["check_out"], seated)
             if not rule(stay, today):
                 return booking, room  # already done: the same answer, nothing written
             detail: dict[str, Any] = {"room_id": str(room["room_id"]) if room else None, "today": today.isoformat()}
+            if status == "checked_in":
+                refuse = await repo.checkin_requires_clean(conn, booking["property_id"])
+                for r in rooms:
+                    domain.ready_for_guest(r["housekeeping"], refuse)
+            if status in ("checked_in", "checked_out"):
+                await repo.mark_rooms(conn, bid, [r["slot"] for r in rooms], status)
+            if status == "checked_out":
+                await repo.set_housekeeping(conn, [r["room_id"] for r in rooms], "dirty", actor)
             if status == "checked_out" and (first := domain.unused_from(stay, today)) is not None:
                 returned = await repo.give_back_nights(conn, booking, first)
                 await repo.shorten_assignment(conn, bid, first)
                 detail["returned_from"] = first.isoformat()
             if status == "no_show":
                 await repo.delete_assignment(conn, bid)
-            moved = await repo.set_status(conn, bid, status, booking["status"])
+            moved = await repo.set_status(conn, bid, status, booking["status"], today)
             await repo.record(conn, moved, actor, f"booking.{status}", detail, returned)
             room = await repo.assignment(conn, bid)
         await views.remember(self.resources, actor, str(bid), moved["version"])  # the clerk reads what they did
+        await self.views.refresh_quietly(bid)
         if returned:
             await self.locks.clear_sold_out([f"{r['product_id']}:{r['night'].isoformat()}" for r in returned])
         log.info("stay_moved", booking_id=str(bid), status=status, actor=actor, nights_returned=len(returned))
@@ -209,10 +237,18 @@ class FrontDeskService:
 
     # -- views ------------------------------------------------------------------------------------
 
-    async def view(self, property_id: str, which: str, day: dt.date | None) -> tuple[dt.date, list[asyncpg.Record]]:
+    async def view(self, property_id: str, which: str, day: dt.date | None) -> tuple[dt.date, list[DeskStay]]:
+        """A REST list of a date (arrivals, departures, in-house) from the stay lists' read model."""
         today = await self._property_today(self.db, property_id)
         day = day or today
-        return day, await repo.stays(self.db, property_id, VIEWS[which], day)
+        stays, _ = await self.views.stays(property_id, day)
+        return day, sorted((s for s in stays if VIEWS[which](s, day)), key=sort_key)
+
+    async def desk(self, property_id: str, day: dt.date | None) -> tuple[dt.date, dict[str, list[DeskStay]]]:
+        """The desk's lists of a date: every stay the day concerns, in exactly one list."""
+        today = await self._property_today(self.db, property_id)
+        day = day or today
+        return day, await self.views.lists(property_id, day)
 
     async def board(self, property_id: str, start: dt.date | None, end: dt.date | None) -> tuple[
             list[dt.date], list[asyncpg.Record], dict[Any, domain.BoardRow]]:
@@ -235,10 +271,11 @@ class FrontDeskService:
         return clock.today(zone)
 
     @staticmethod
-    async def _booking(conn: asyncpg.Connection, bid: uuid.UUID) -> asyncpg.Record:
+    async def _booking(conn: asyncpg.Connection, bid: uuid.UUID, staff: Staff) -> asyncpg.Record:
         booking = await repo.lock_booking(conn, bid)
         if booking is None:
             raise FrontDeskRefused(404, "booking_not_found", f"no booking {bid}")
+        staff.check(booking["property_id"])
         return booking
 
     @staticmethod

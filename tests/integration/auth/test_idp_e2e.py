@@ -134,6 +134,25 @@ async def test_an_admin_demoted_at_the_idp_loses_the_role_at_the_next_refresh(wo
             world.groups_file.unlink()
 
 
+async def test_front_desk_staff_moved_to_another_property_at_the_idp_act_there_after_the_next_refresh(
+        world: World) -> None:
+    async with httpx.AsyncClient(timeout=10) as browser:
+        tokens = await _login(browser, world, "frontdesk")
+        rooms = f"{world.api}/frontdesk/jeju-ocean/rooms"
+        assert (await browser.get(rooms, headers=_bearer(tokens))).status_code != 403
+        world.groups_file.write_text(json.dumps({"frontdesk": ["staff", "front-desk", "property:busan-bay"]}))
+        try:
+            refreshed = await browser.post(f"{world.api}/auth/token/refresh",
+                                           json={"refresh_token": tokens["refresh_token"]})
+            assert refreshed.status_code == 200, refreshed.text
+            me = await browser.get(f"{world.api}/auth/me", headers=_bearer(refreshed.json()))
+            assert [r for r in me.json()["roles"] if r.startswith("property:")] == ["property:busan-bay"]
+            answer = await browser.get(rooms, headers=_bearer(refreshed.json()))
+            assert (answer.status_code, answer.json()["code"]) == (403, "property_forbidden")
+        finally:
+            world.groups_file.unlink()
+
+
 async def test_a_logout_token_works_once_and_must_expire(world: World) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         async def post(token: str) -> httpx.Response:

@@ -75,8 +75,9 @@ async def test_login_mirrors_profile_and_audits(auth_client: AsyncTestClient[Lit
     try:
         user = await conn.fetchrow("SELECT * FROM users WHERE issuer = $1 AND subject = $2",
                                    settings.oidc_issuer, "u-frontdesk-0001")
-        assert user["email"] == "frontdesk@gresort.example" and sorted(user["roles"]) == ["front_desk", "guest"]
-        assert sorted(user["groups"]) == ["front-desk", "staff"]
+        assert user["email"] == "frontdesk@gresort.example" and sorted(user["roles"]) == [
+            "front_desk", "guest", "property:gangwon-ski", "property:jeju-ocean"]
+        assert sorted(user["groups"]) == ["front-desk", "property:gangwon-ski", "property:jeju-ocean", "staff"]
         await auth_client.get("/auth/me", headers=bearer(tokens["access_token"]))
         row = await until(lambda: conn.fetchrow(
             "SELECT * FROM audit_log WHERE action = 'login' AND outcome = 'ok' AND actor = $1"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +35,11 @@ class Desk:
             self.property_id, number, room_type or self.room_type)
 
     async def booking(self, check_in: dt.date, check_out: dt.date, room_type: uuid.UUID | None = None,
-                      status: str = "confirmed", owner: tuple[str, str] = ("user", "test-guest")) -> uuid.UUID:
-        """A confirmed booking of one room of ``room_type`` for [check_in, check_out), its nights sold."""
-        product = room_type or self.room_type
+                      status: str = "confirmed", owner: tuple[str, str] = ("user", "test-guest"),
+                      party: list[tuple[uuid.UUID, int]] | None = None) -> uuid.UUID:
+        """A confirmed booking for [check_in, check_out) of one room of ``room_type`` (or of a ``party``: a
+        hold of (room type, units) each, in that order), its nights sold, as the saga leaves it."""
+        lines = party or [(room_type or self.room_type, 1)]
         nights = [check_in + i * DAY for i in range((check_out - check_in).days)]
         async with self.db.acquire() as conn, conn.transaction():
             booking = await conn.fetchval(
@@ -46,18 +49,25 @@ class Desk:
                 " 'GR-' || upper(substr(md5(random()::text), 1, 8)), now(), now()) RETURNING id",
                 self.property_id, status, json.dumps({"name": "Hong Gil-dong", "email": "g@example.com"}),
                 check_in, check_out, *owner)
-            hold = await conn.fetchval(
-                "INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"
-                " guests, rate_plan, total_amount, currency, status, created_at, expires_at, ended_at, booking_id)"
-                " VALUES ('user', 'test-guest', $1, $2, $3, $4, 1, 2, 'standard', 100000, 'KRW', 'converted',"
-                " now() - interval '1 minute', now(), now(), $5) RETURNING id",
-                product, self.property_id, check_in, check_out, booking)
-            await conn.execute("INSERT INTO booking_holds (booking_id, hold_id) VALUES ($1, $2)", booking, hold)
-            await conn.execute("INSERT INTO hold_lines (hold_id, product_id, night, units)"
-                               " SELECT $1, $2, unnest($3::date[]), 1", hold, product, nights)
-            await conn.execute("UPDATE inventory SET sold = sold + 1, version = version + 1"
-                               " WHERE product_id = $1 AND night = ANY($2::date[])", product, nights)
+            for i, (product, units) in enumerate(lines):
+                hold = await conn.fetchval(
+                    "INSERT INTO holds (owner_kind, owner_id, product_id, property_id, check_in, check_out, quantity,"
+                    " guests, rate_plan, total_amount, currency, status, created_at, expires_at, ended_at, booking_id)"
+                    " VALUES ('user', 'test-guest', $1, $2, $3, $4, $6, 2, 'standard', 100000, 'KRW', 'converted',"
+                    " now() - interval '1 minute' + make_interval(secs => $7), now(), now(), $5) RETURNING id",
+                    product, self.property_id, check_in, check_out, booking, units, i)
+                await conn.execute("INSERT INTO booking_holds (booking_id, hold_id) VALUES ($1, $2)", booking, hold)
+                await conn.execute("INSERT INTO hold_lines (hold_id, product_id, night, units)"
+                                   " SELECT $1, $2, unnest($3::date[]), $4", hold, product, nights, units)
+                await conn.execute("UPDATE inventory SET sold = sold + $3, version = version + 1"
+                                   " WHERE product_id = $1 AND night = ANY($2::date[])", product, nights, units)
         return booking
+
+    async def seat(self, booking: uuid.UUID, room: uuid.UUID) -> None:
+        """Put a stay in a room directly (as it was assigned while its nights were ahead)."""
+        await self.db.execute(
+            "INSERT INTO room_assignments (room_id, kind, booking_id, stay) SELECT $1, 'booking', id,"
+            " daterange(check_in, check_out) FROM bookings WHERE id = $2", room, booking)
 
     async def sold(self, night: dt.date, product: uuid.UUID | None = None) -> int:
         return await self.db.fetchval("SELECT sold FROM inventory WHERE product_id = $1 AND night = $2",
@@ -100,3 +110,23 @@ async def add_inventory(db: Any, product_id: uuid.UUID, start: dt.date, end: dt.
 @pytest.fixture
 async def desk(catalog_factory: Any, sync_resources: Any) -> Desk:
     return await make_desk(catalog_factory, sync_resources.db)
+
+
+StaffHeaders = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+async def staff_headers(auth_headers: Any, settings: Any) -> StaffHeaders:
+    """Headers of staff granted ``property_id`` at the IdP (group ``property:<id>``), front desk by default."""
+
+    async def make(property_id: str, *groups: str, subject: str | None = None) -> dict[str, str]:
+        roles = settings.roles_for_groups([*(groups or ("staff", "front-desk")), f"property:{property_id}"])
+        return await auth_headers(roles, subject)
+
+    return make
+
+
+@pytest.fixture
+async def front_desk_headers(staff_headers: StaffHeaders, desk: Desk) -> dict[str, str]:
+    """Front-desk staff of the desk's property (overrides the unscoped fixture of tests/support/auth.py)."""
+    return await staff_headers(desk.property_id)

@@ -17,7 +17,7 @@ from tests.support.dates import resort_today
 
 async def test_a_booking_made_through_the_saga_is_assigned_checked_in_and_out(
     saga_roles: Any, client: Any, catalog_factory: Any, guest_headers: dict[str, str],
-    front_desk_headers: dict[str, str], admin_headers: dict[str, str]
+    staff_headers: Any, admin_headers: dict[str, str]
 ) -> None:
     today = resort_today()  # the default zone's, by the app's clock
     resort = await catalog_factory.resort(nights=5, start=today)
@@ -34,6 +34,7 @@ async def test_a_booking_made_through_the_saga_is_assigned_checked_in_and_out(
     assert booking["status"] == "confirmed", booking
 
     desk = f"/frontdesk/bookings/{booking['id']}"
+    front_desk_headers = await staff_headers(resort.property['id'])
     assert (await client.post(f"{desk}/check-in", headers=front_desk_headers)).json()["code"] == "no_room_assigned"
     auto = await client.post(f"/frontdesk/{resort.property['id']}/assign", params={"date": today.isoformat()},
                              headers=front_desk_headers)

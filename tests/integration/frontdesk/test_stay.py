@@ -34,7 +34,7 @@ async def _actors(desk: Any, booking: Any, action: str) -> list[str]:
 async def test_check_in_then_out_on_the_last_day_each_once_with_its_event_and_audit_row(
     client: Any, desk: Any, auth_kit: Any
 ) -> None:
-    headers, _ = await auth_kit.sign_in(["front_desk"], subject="clerk-kim")
+    headers, _ = await auth_kit.sign_in(["front_desk", f"property:{desk.property_id}"], subject="clerk-kim")
     booking = await desk.booking(desk.today, desk.today + DAY)
     await _assign(client, headers, booking, desk.rooms[0])
     for _ in range(2):  # the second call answers the same and writes nothing
@@ -109,7 +109,7 @@ async def test_each_refusal_is_a_409_problem_and_writes_nothing(
     status = "cancelled" if setup == "cancelled" else "confirmed"
     booking = await desk.booking(desk.today + check_in * DAY, desk.today + check_out * DAY, status=status)
     if setup in ("room", "checked_in"):
-        await _assign(client, front_desk_headers, booking, desk.rooms[3])
+        await desk.seat(booking, desk.rooms[3])
     if setup == "checked_in":
         assert (await client.post(f"/frontdesk/bookings/{booking}/check-in",
                                   headers=front_desk_headers)).status_code == 200

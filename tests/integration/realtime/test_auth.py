@@ -111,7 +111,7 @@ async def test_booking_and_frontdesk_channels_are_not_for_everyone(live_api: str
     prop, booking_id = catalog_resort.property["id"], f"bk-{unique}"
     owner_headers, _ = await auth_kit.sign_in(["guest"], f"guest-{unique}")
     stranger_headers, _ = await auth_kit.sign_in(["guest"])
-    desk_headers, _ = await auth_kit.sign_in(["front_desk", "guest"])
+    desk_headers, _ = await auth_kit.sign_in(["front_desk", "guest", f"property:{prop}"])
     await _booking(sync_resources, publisher, prop, booking_id, f"guest-{unique}", partner="partner-acme")
     stranger = await Live.open(live_api, headers=stranger_headers)
     for channel in (f"booking:{booking_id}", f"frontdesk:{prop}", "booking:never-made"):

@@ -17,7 +17,7 @@ async def test_an_outbox_event_reaches_subscribers_through_kafka(live_api: str, 
                                                                  auth_kit, sync_resources: Resources) -> None:
     resort = catalog_resort
     prop = resort.property["id"]
-    headers, _ = await auth_kit.sign_in(["front_desk"])
+    headers, _ = await auth_kit.sign_in(["front_desk", f"property:{prop}"])
     guest, desk = await Live.open(live_api), await Live.open(live_api, headers=headers)
     snapshot = await guest.subscribe(f"availability:{prop}", **{"from": resort.start.isoformat(),
                                                                 "to": resort.end.isoformat()})
@@ -50,7 +50,7 @@ async def test_a_hold_made_through_the_api_reaches_live_subscribers(live_api: st
     resort = catalog_resort
     prop, room = resort.property["id"], str(resort.room["id"])
     guest_headers, _ = await auth_kit.sign_in(["guest"])
-    desk_headers, _ = await auth_kit.sign_in(["front_desk"])
+    desk_headers, _ = await auth_kit.sign_in(["front_desk", f"property:{prop}"])
     watcher, desk = await Live.open(live_api), await Live.open(live_api, headers=desk_headers)
     snapshot = await watcher.subscribe(f"availability:{prop}", **{"from": resort.start.isoformat(),
                                                                   "to": resort.end.isoformat()})

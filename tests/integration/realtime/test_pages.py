@@ -46,7 +46,7 @@ async def test_dashboard_shows_a_hold_made_through_the_api_within_a_second(
         browser_page, served_api: str, event_flow: None, catalog_resort, auth_kit, unique: str) -> None:
     resort, live_api = catalog_resort, served_api
     prop, room = resort.property["id"], str(resort.room["id"])
-    desk, _ = await auth_kit.sign_in(["front_desk", "guest"])
+    desk, _ = await auth_kit.sign_in(["front_desk", "guest", f"property:{prop}"])
     guest, _ = await auth_kit.sign_in(["guest"])
     view = await browser_page(f"/live/frontdesk?property={prop}&lang=en")
     await _signed_in(view, live_api, _token(desk))
@@ -99,7 +99,7 @@ async def test_dashboard_shows_a_check_in_made_through_the_api_within_a_second(
     from tests.integration.frontdesk.conftest import DAY, make_desk
 
     desk = await make_desk(catalog_factory, sync_resources.db, rooms=2)
-    staff, _ = await auth_kit.sign_in(["front_desk", "guest"])
+    staff, _ = await auth_kit.sign_in(["front_desk", "guest", f"property:{desk.property_id}"])
     warm, arriving = await desk.booking(desk.today, desk.today + DAY), await desk.booking(desk.today, desk.today + DAY)
     view = await browser_page(f"/live/frontdesk?property={desk.property_id}&lang=en")
     await _signed_in(view, served_api, _token(staff))

@@ -48,7 +48,7 @@ async def test_a_booking_is_followed_live_to_confirmed(live_roles: Roles, live_a
                                                        unique: str) -> None:
     resort = catalog_resort
     guest, _ = await auth_kit.sign_in(["guest"], f"guest-{unique}")
-    desk_headers, _ = await auth_kit.sign_in(["front_desk"])
+    desk_headers, _ = await auth_kit.sign_in(["front_desk", f"property:{resort.property['id']}"])
     desk = await Live.open(live_api, headers=desk_headers)
     await desk.subscribe(f"frontdesk:{resort.property['id']}")
     async with httpx.AsyncClient(base_url=live_api, timeout=10) as http:

@@ -88,7 +88,7 @@ async def test_one_booking_is_one_trace_across_the_api_and_the_workers(
     traced_roles: Roles, traced_api: str, otlp: OtlpReceiver, catalog_resort: Any, auth_kit: Any
 ) -> None:
     guest, _ = await auth_kit.sign_in(["guest"])
-    desk_headers, _ = await auth_kit.sign_in(["front_desk"])
+    desk_headers, _ = await auth_kit.sign_in(["front_desk", f"property:{catalog_resort.property['id']}"])
     desk = await Live.open(traced_api, headers=desk_headers)
     await desk.subscribe(f"frontdesk:{catalog_resort.property['id']}")
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)

@@ -49,10 +49,27 @@ def test_unused_nights_start_tonight_and_a_checked_in_stay_cannot_be_cancelled_b
         True, False, False, False]
 
 
-def test_a_guest_in_the_house_moves_from_tonight() -> None:
-    assert domain.stay_start("checked_in", D, D + 2 * DAY) == D + 2 * DAY
-    assert domain.stay_start("confirmed", D, D + 2 * DAY) == D
-    assert domain.stay_start("checked_in", D, D) == D
+def test_a_guest_in_the_house_moves_from_tonight_and_a_stay_whose_departure_came_cannot_move() -> None:
+    assert domain.stay_start("checked_in", D, D + 3 * DAY, D + 2 * DAY) == D + 2 * DAY
+    assert domain.stay_start("confirmed", D, D + 3 * DAY, D + 2 * DAY) == D
+    assert domain.stay_start("checked_in", D, D + 3 * DAY, D) == D
+    assert _code(lambda: domain.stay_start("checked_in", D, D + 3 * DAY, D + 3 * DAY)) == "stay_over"
+    assert _code(lambda: domain.stay_start("confirmed", D, D + 3 * DAY, D + 4 * DAY)) == "stay_over"
+
+
+def test_a_stay_is_in_exactly_one_desk_list_of_each_day_it_concerns_through_its_whole_life() -> None:
+    ci, co = D, D + 2 * DAY
+
+    def lists(status: str, left_on: dt.date | None = None) -> list[str | None]:
+        return [domain.desk_list(status, ci, co, D + i * DAY, left_on) for i in range(-1, 4)]
+
+    assert lists("confirmed") == [None, "arrivals", "arrivals", None, None]
+    assert lists("checked_in") == [None, "in_house", "in_house", "departures", "departures"]
+    assert lists("checked_out") == [None, None, None, "departed", None]
+    assert lists("checked_out", D + DAY) == [None, None, "departed", None, None]  # left early
+    assert lists("no_show") == [None, "no_shows", "no_shows", None, None]
+    assert lists("cancelled") == lists("cancelling") == [None, "cancelled", "cancelled", None, None]
+    assert lists("pending") == lists("failed") == [None] * 5
 
 
 def test_the_board_marks_each_night_of_each_room() -> None:

@@ -11,7 +11,6 @@ from app.settings import Settings
 from realtime.access import allowed_origins, origin_ok
 from realtime.channels import parse_channel, snapshot_frame, update_frame
 from realtime.session import Invalid, _range, _since
-from realtime.snapshots import _stays
 
 
 @pytest.mark.parametrize("name", ["availability:jeju-1", "booking:7d1f6c1e-0d7a", "frontdesk:seoul_2"])
@@ -61,18 +60,3 @@ def test_origins_come_from_the_public_url_and_cors_origins() -> None:
     assert origin_ok("https://resort.example", allowed) and origin_ok("https://M.example/", allowed)
     assert not origin_ok("https://evil.example", allowed) and not origin_ok(None, allowed)
     assert not origin_ok("http://resort.example", allowed)
-
-
-def test_front_desk_stays_of_the_day() -> None:
-    day = dt.date(2030, 5, 2)
-    states = [
-        {"booking_id": "a", "status": "confirmed", "check_in": "2030-05-02", "check_out": "2030-05-04"},
-        {"booking_id": "b", "status": "confirmed", "check_in": "2030-04-30", "check_out": "2030-05-02"},
-        {"booking_id": "e", "status": "pending", "check_in": "2030-05-02", "check_out": "2030-05-03"},
-        {"booking_id": "c", "status": "confirmed", "check_in": "2030-05-01", "check_out": "2030-05-03"},
-        {"booking_id": "d", "status": "cancelled", "check_in": "2030-05-02", "check_out": "2030-05-03"},
-    ]
-    stays = _stays(states, day)
-    assert [s["booking_id"] for s in stays["arrivals"]] == ["a"]
-    assert [s["booking_id"] for s in stays["departures"]] == ["b"]
-    assert [s["booking_id"] for s in stays["in_house"]] == ["a", "c"]
