@@ -23,6 +23,7 @@ from app.holds.locks import HoldLocks, LocksUnavailable
 from app.holds.service import end as end_hold
 from app.outbox import EventEnvelope
 from app.payments.port import PaymentPort
+from app.payments.reconcile import reconcile, since_hours
 from app.payments.stripe_provider import StripeProvider
 from app.resources import Resources
 from app.settings import Settings
@@ -113,6 +114,24 @@ async def owed(payments: PaymentSteps, settings: Settings, stop: asyncio.Event) 
         await sleep_or_stop(stop, settings.payment_owed_retry_interval_s)
 
 
+async def reconciling(resources: Resources, provider: PaymentPort, stop: asyncio.Event) -> None:
+    """The provider's ledger against the bookings every ``payments_reconcile_interval_s`` (one services
+    process at a time); mismatches go to the metric ``resort_payments_mismatches`` and the log."""
+    settings = resources.settings
+    while not stop.is_set():
+        await sleep_or_stop(stop, settings.payments_reconcile_interval_s)
+        try:
+            async with resources.db.acquire() as conn, conn.transaction():
+                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(7250022)"):
+                    continue
+                report = await reconcile(resources.db, provider, since_hours(settings.payments_reconcile_window_h))
+            (log.error if report.mismatches else log.info)(
+                "payments_reconciled", payments=report.payments,
+                mismatches=[f"{m.kind}:{m.booking_id}" for m in report.mismatches][:20])
+        except Exception as exc:  # noqa: BLE001 - the provider or a store is down: next round
+            log.warning("payments_reconcile_failed", error=repr(exc))
+
+
 async def run(resources: Resources, stop: asyncio.Event) -> None:
     """The ``services`` role: the participants, and the retries of money owed back."""
     provider = StripeProvider(resources.settings)
@@ -121,6 +140,6 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
         await asyncio.gather(
             consume(resources.settings, repo.COMMANDS_TOPIC, resources.settings.services_group,
                     participants.handle, stop),
-            owed(participants.payments, resources.settings, stop))
+            owed(participants.payments, resources.settings, stop), reconciling(resources, provider, stop))
     finally:
         await provider.close()

@@ -9,6 +9,7 @@ with its backoff, and asks the provider before acting again).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
@@ -31,6 +32,8 @@ from app.payments.port import (
 from app.settings import Settings
 
 T = TypeVar("T")
+# The SDK logs every request at INFO and their bodies (a card token among them) at DEBUG: never ours.
+logging.getLogger("stripe").setLevel(logging.WARNING)
 STATES = {"requires_payment_method": OPEN, "requires_confirmation": OPEN, "requires_action": OPEN,
           "requires_capture": AUTHORIZED, "succeeded": CAPTURED, "canceled": CANCELED, "processing": PROCESSING}
 

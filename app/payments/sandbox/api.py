@@ -122,7 +122,7 @@ class Sandbox:
                          param="amount_to_capture")
         row = self.ledger.move(intent_id, ("capture", amount), status="succeeded", amount_received=amount,
                                amount_capturable=0)
-        return Answer(200, intent_json(row))
+        return Answer(200, intent_json(row), late=behaviour(row["payment_method"]) is Behaviour.CAPTURE_LATE)
 
     def cancel(self, intent_id: str) -> Answer:
         row = self.ledger.intent(intent_id)

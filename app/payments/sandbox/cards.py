@@ -10,6 +10,7 @@ Like a real provider's test cards, each one exercises one failure a real provide
 | ``tok_timeout``, ``tok_hang`` | the authorization never answers and takes no effect |
 | ``tok_late`` | the authorization takes effect at once but answers only after the caller gave up |
 | ``tok_flaky`` | the authorization fails with a 500 twice per payment, then authorizes |
+| ``tok_capture_late`` | authorizes; the capture takes effect at once but answers only after the caller gave up |
 | ``tok_capture_fail`` | authorizes; every capture is refused (400 ``charge_expired_for_capture``) |
 | ``tok_void_fail`` | as ``tok_capture_fail``, and every cancellation fails (500) |
 | ``tok_refund_flaky`` | authorizes and captures; the first two refunds fail (500), then they succeed |
@@ -31,6 +32,7 @@ class Behaviour(Enum):
     HANG = "hang"
     LATE = "late"
     FLAKY = "flaky"
+    CAPTURE_LATE = "capture_late"
     CAPTURE_FAIL = "capture_fail"
     VOID_FAIL = "void_fail"
     REFUND_FLAKY = "refund_flaky"
@@ -41,7 +43,7 @@ CARDS: dict[str, Behaviour] = {
     "tok_approve": Behaviour.APPROVE, "tok_visa": Behaviour.APPROVE, "pm_card_visa": Behaviour.APPROVE,
     "tok_decline": Behaviour.DECLINE, "tok_insufficient_funds": Behaviour.INSUFFICIENT_FUNDS,
     "tok_timeout": Behaviour.HANG, "tok_hang": Behaviour.HANG, "tok_late": Behaviour.LATE,
-    "tok_flaky": Behaviour.FLAKY, "tok_capture_fail": Behaviour.CAPTURE_FAIL,
+    "tok_flaky": Behaviour.FLAKY, "tok_capture_late": Behaviour.CAPTURE_LATE, "tok_capture_fail": Behaviour.CAPTURE_FAIL,
     "tok_void_fail": Behaviour.VOID_FAIL, "tok_refund_flaky": Behaviour.REFUND_FLAKY,
     "tok_refund_reject": Behaviour.REFUND_REJECT,
 }
