@@ -31,10 +31,12 @@ async def insert_booking(conn: asyncpg.Connection, v: dict[str, Any]) -> asyncpg
         current_traceparent(), v["id"])
 
 
-async def lock_holds(conn: asyncpg.Connection, hold_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+async def lock_holds(conn: asyncpg.Connection | asyncpg.Pool, hold_ids: list[uuid.UUID], *,
+                     lock: bool = True) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT id, owner_kind, owner_id, property_id, status::text AS status, expires_at, booking_id, total_amount,"
-        " currency, check_in, check_out FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", hold_ids)
+        " currency, check_in, check_out FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id"
+        + (" FOR UPDATE" if lock else ""), hold_ids)
 
 
 async def attach_holds(conn: asyncpg.Connection, booking: asyncpg.Record, hold_ids: list[uuid.UUID]) -> None:

@@ -64,7 +64,7 @@ class BookingService:
         then the booking (pending, with the payment's reference only) takes its holds, and the saga's first
         command leaves, atomically."""
         ids = self._hold_ids(data.hold_ids)
-        holds = await repo.lock_holds(self.db, ids)  # a first look (no lock kept): refuse before the provider
+        holds = await repo.lock_holds(self.db, ids, lock=False)  # a first look: refuse before the provider
         self._check(principal, ids, holds)
         values = self._values(principal, data, holds)
         payment = await opened(self.provider, values, data.payment.card_token)
