@@ -116,7 +116,8 @@ class HoldsController(Controller):
 
     @delete("/{hold_id:str}", summary="Release a hold now: its nights come back at once (idempotent)",
             guards=[requires_scopes("bookings:write")], status_code=204,
-            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead"))
+            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead;"
+                                                  " `hold_in_booking`: a booking is converting it"))
     async def release(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> None:
         with refusals(HoldRefused):
             await holds.release(_principal(request), hold_id)

@@ -124,3 +124,21 @@ async def test_a_request_repeated_with_its_idempotency_key_has_one_effect(provid
     assert captured.captured == 5000
     ours = [p async for p in provider.payments_since(first.created) if p.booking_id == booking_id]
     assert [(p.reference, p.captured) for p in ours] == [(first.reference, 5000)]
+
+
+async def test_a_hold_a_booking_is_converting_cannot_be_released_by_its_owner(
+    saga_roles: Any, client: Any, catalog_resort: Any, guest_headers: dict[str, str]
+) -> None:
+    saga_roles.kill("services")  # the booking stays in its first step: its hold held, and the booking's own
+    try:
+        hold_id = await _hold(client, guest_headers, catalog_resort.room, catalog_resort.start)
+        booking_id = (await _book(client, guest_headers, [hold_id])).json()["id"]
+        refused = await client.delete(f"/holds/{hold_id}", headers=guest_headers)
+        assert (refused.status_code, refused.json()["code"]) == (409, "hold_in_booking")
+        assert (await client.get(f"/holds/{hold_id}", headers=guest_headers)).json()["status"] == "held"
+    finally:
+        saga_roles.start("services")
+    booking = await _settled(client, guest_headers, booking_id, timeout=60)
+    # confirmed, or failed by its own deadline while the participants were away; never for a released hold
+    assert booking["reason"] != "hold_expired"
+    await asyncio.to_thread(saga_roles.wait_ready, "services")
