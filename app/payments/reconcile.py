@@ -117,7 +117,7 @@ def _check(booking: BookingMoney, payment: Payment, refunded: int) -> list[Misma
     return found
 
 
-async def reconcile(db: asyncpg.Pool, provider: PaymentPort, since: int) -> Report:
+async def reconcile(db: asyncpg.Pool | asyncpg.Connection, provider: PaymentPort, since: int) -> Report:
     """The provider's payments and refunds created since ``since`` (epoch seconds) against their bookings."""
     payments = [p async for p in provider.payments_since(since)]
     refunds = [r async for r in provider.refunds_since(since)]
