@@ -158,6 +158,32 @@ def reconcile(property_id: str | None, dry_run: bool) -> None:
         raise SystemExit(1)
 
 
+@main.group()
+def payments() -> None:
+    """Payments: the provider's ledger against the bookings."""
+
+
+@payments.command("reconcile")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="How far back to look (default RESORT_PAYMENTS_RECONCILE_WINDOW_H).")
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+def payments_reconcile(hours: float | None, as_json: bool) -> None:
+    """Compare the payment provider's ledger with bookings; exit 1 on any money mismatch."""
+    import json
+
+    from app.payments.reconcile import as_json as report_json
+    from app.payments.reconcile import lines, reconcile_command
+
+    report = asyncio.run(reconcile_command(_settings(), hours))
+    if as_json:
+        click.echo(json.dumps(report_json(report)))
+    else:
+        for line in lines(report):
+            click.echo(line)
+    if not report.clean:
+        raise SystemExit(1)
+
+
 @main.command()
 def seed() -> None:
     """Load the demo catalogue: three resorts, a year of prices and inventory, details, reviews (idempotent)."""

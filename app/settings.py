@@ -166,7 +166,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     saga_step_timeout_s: float = 5.0
     saga_max_resends: int = 2
     saga_deadline_s: int = 120
+    # Payments (app/payments): the provider's API (the Stripe API; locally the sandbox, app/payments/sandbox)
+    # and its key; each call's own timeout (payment_timeout_s is the authorization's); how often a failed
+    # call is retried within a step and the first pause between tries (doubling); how often money still owed
+    # back (a void or refund that kept failing) is tried again, and after how many tries it needs an
+    # operator; the sandbox's late answer (tok_late); the reconciliation's period and look-back window.
+    payment_provider_url: str = "http://127.0.0.1:59400"
+    payment_api_key: str = "sk_test_sandbox"
     payment_timeout_s: float = 2.0
+    payment_open_timeout_s: float = 2.0
+    payment_capture_timeout_s: float = 2.0
+    payment_void_timeout_s: float = 2.0
+    payment_refund_timeout_s: float = 2.0
+    payment_retrieve_timeout_s: float = 1.0
+    payment_retry_attempts: int = 3
+    payment_retry_backoff_s: float = 0.05
+    payment_owed_retry_interval_s: float = 30.0
+    payment_owed_attention_after: int = 5
+    payment_sandbox_late_s: float = 3.0
+    payments_reconcile_interval_s: float = 300.0
+    payments_reconcile_window_h: int = 72
+    # Commands a saga consumer works on at once (one booking's commands still one after another).
+    saga_consumer_concurrency: int = 32
     saga_group: str = "saga-orchestrator"
     views_reconcile_interval_s: float = 5.0
     # Repair paths (booking views, live channels) follow the outbox from a watermark: a round reads at most
@@ -322,6 +343,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_TODAY": _is_iso_date(self.today),
             "RESORT_EXTRA_ROLES": all("=" in item and ":" in item for item in self.extra_roles),
             **{f"RESORT_{name.upper()}": getattr(self, name) > 0 for name in LIVE_BOUNDS},
+            "RESORT_PAYMENT_PROVIDER_URL": urlsplit(self.payment_provider_url).scheme in {"http", "https"},
+            "RESORT_PAYMENT_RETRY_ATTEMPTS": self.payment_retry_attempts >= 1,
+            "RESORT_SAGA_CONSUMER_CONCURRENCY": self.saga_consumer_concurrency >= 1,
+            **{f"RESORT_{name.upper()}": getattr(self, name) > 0 for name in (
+                "payment_timeout_s", "payment_open_timeout_s", "payment_capture_timeout_s", "payment_void_timeout_s",
+                "payment_refund_timeout_s", "payment_retrieve_timeout_s")},
         }
         for var, ok in checks.items():
             if not ok:

@@ -79,10 +79,10 @@ def _stays(rng: random.Random, room_ids: list[uuid.UUID], today: dt.date, nights
 async def _insert(conn: asyncpg.Connection, prop: str, stays: list[tuple], today: dt.date) -> None:
     guest = json.dumps({"name": "Bench Guest", "email": "bench@example.test"})
     ids = await conn.fetch(
-        "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
+        "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, payment_ref, total_amount,"
         " currency, check_in, check_out, step_deadline, deadline)"
         " SELECT 'user', 'bench', $1, CASE WHEN ci <= $4 THEN 'checked_in' ELSE 'confirmed' END, 'done', $2::jsonb,"
-        " 'tok_approve', 0, 'KRW', ci, co, now(), now() FROM unnest($3::date[], $5::date[]) WITH ORDINALITY"
+        " NULL, 0, 'KRW', ci, co, now(), now() FROM unnest($3::date[], $5::date[]) WITH ORDINALITY"
         " AS s(ci, co, n) ORDER BY n RETURNING id", prop, guest, [s[1] for s in stays], today, [s[2] for s in stays])
     await conn.execute(
         "INSERT INTO room_assignments (room_id, kind, booking_id, stay)"

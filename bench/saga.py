@@ -88,9 +88,9 @@ async def _directly(db: asyncpg.Pool, hold_id: str) -> float:
         ended = await holds_repo.set_status(conn, hold["id"], "converted", "held")
         await holds_repo.record_changes(conn, ended, "converted", "bench", None, rows)
         booking = await conn.fetchval(
-            "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
+            "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, payment_ref, total_amount,"
             " currency, check_in, check_out, step_deadline, deadline) VALUES ('user', $1, $2, 'confirmed', 'done',"
-            " $3::jsonb, 'tok_approve', $4, $5, $6, $7, now(), now()) RETURNING id", hold["owner_id"],
+            " $3::jsonb, NULL, $4, $5, $6, $7, now(), now()) RETURNING id", hold["owner_id"],
             hold["property_id"], json.dumps({"name": "B"}), hold["total_amount"], hold["currency"], hold["check_in"],
             hold["check_out"])
         await conn.execute("INSERT INTO booking_holds (booking_id, hold_id) VALUES ($1, $2)", booking, hold["id"])

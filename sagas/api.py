@@ -9,9 +9,9 @@ from typing import Any
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from app.payments.stripe_provider import StripeProvider
 from app.resources import Resources
 from sagas.controller import BookingsController, PartnerFeedController
-from sagas.payments import SandboxProvider
 from sagas.service import BookingService
 
 
@@ -26,8 +26,12 @@ ROUTES: list[Any] = [BookingsController, PartnerFeedController]
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
-    app.state.bookings = BookingService(resources, SandboxProvider())
-    yield
+    provider = StripeProvider(resources.settings)
+    app.state.bookings = BookingService(resources, provider)
+    try:
+        yield
+    finally:
+        await provider.close()
 
 
 __all__ = ["ROUTES", "lifespan"]

@@ -1,5 +1,5 @@
-"""One Kafka consumer loop for the saga's roles: fetch, handle in order, commit each partition after its
-effects. A failing message is retried with backoff (its offset stays uncommitted), so delivery is
+"""One Kafka consumer loop for the saga's roles: fetch, handle (up to ``saga_consumer_concurrency`` at once,
+each booking's messages in order: ``sagas.lanes``), commit each partition after its effects. A failing message is retried with backoff (its offset stays uncommitted), so delivery is
 at-least-once; handlers are idempotent (inbox or state checks)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from app import tracing
 from app.outbox import EventEnvelope, decode_envelope
 from app.settings import Settings
+from sagas.lanes import Lanes
 
 log = structlog.get_logger("sagas.consumer")
 # A message this code cannot read (a malformed id, a missing field): skipped and logged. What it asked for
@@ -25,6 +26,7 @@ _COMMIT_TIMEOUT_S = 0.5
 # for aiokafka's default 500 ms (the local broker answers a held fetch only when it times out).
 FETCH_WAIT_MS = 20
 _COMMIT_PAUSE_S = 5.0
+_DRAIN_S = 3.0  # on stop: how long the messages still being handled may finish
 Handler = Callable[[EventEnvelope], Awaitable[None]]
 
 
@@ -36,6 +38,7 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
     commits = _Commits(consumer)
+    lanes = Lanes(settings.saga_consumer_concurrency)
     announced = False
     try:
         while not stop.is_set():
@@ -53,11 +56,20 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
                     ready.set()
             for tp, messages in batches.items():
                 for message in messages:
-                    await _handle(handle, message.value, stop, group)
-                await commits.commit({tp: messages[-1].offset + 1})
+                    await lanes.submit(tp, message.offset, message.key,
+                                       lambda raw=message.value: _handle(handle, raw, stop, group))
+            await _commit_done(lanes, commits)
+        await lanes.drain(_DRAIN_S)
+        await _commit_done(lanes, commits)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(consumer.stop(), 5)
+
+
+async def _commit_done(lanes: Lanes, commits: _Commits) -> None:
+    offsets = lanes.committable()
+    if offsets:
+        await commits.commit(offsets)
 
 
 class _Commits:

@@ -27,9 +27,10 @@ PerPage = Annotated[int, Parameter(ge=1, le=100)]
 CREATE_ANSWERS = {
     400: ResponseSpec(data_container=dict, description="`idempotency_key_missing`, `idempotency_key_invalid`"),
     409: ResponseSpec(data_container=dict, description="`hold_expired`, `hold_ended`, `hold_in_booking`, "
-                                                       "`idempotency_in_flight`"),
+                                                       "`idempotency_in_flight`, `idempotency_taken_over`"),
     422: ResponseSpec(data_container=dict, description="`validation_failed`, `hold_not_found`, `invalid_hold_ids`, "
-                                                       "`unknown_card_token`, `idempotency_key_reused`"),
+                                                       "`unknown_card_token`, `payment_refused`, "
+                                                       "`idempotency_key_reused`"),
 }
 
 
@@ -70,10 +71,11 @@ class BookingsController(Controller):
 
     @post("/", summary="Book held inventory: starts the saga (reserve, convert, pay, confirm); Idempotency-Key",
           guards=[requires_scopes("bookings:write")], status_code=202, responses=CREATE_ANSWERS,
-          opt={"headers": OPENAPI_HEADER, "links": {"booking_id": "/id"}, "rules": {
+          opt={"headers": OPENAPI_HEADER, "links": {"booking_id": "/id"},
+               "problems": {503: ("payment_provider_unavailable",)}, "rules": {
               422: "`hold_ids` must name your live holds (`hold_not_found`, `invalid_hold_ids`) and the card token"
-                   " a known sandbox one (`unknown_card_token`); a key is reused only with the same body"
-                   " (`idempotency_key_reused`)"}})
+                   " one the payment provider knows (`unknown_card_token`, `payment_refused`); a key is reused only"
+                   " with the same body (`idempotency_key_reused`)"}})
     async def create(self, request: Request[Any, Any, Any], resources: Resources, bookings: BookingService,
                      data: BookingIn) -> Response[BookingOut]:
         principal = _principal(request)
@@ -84,7 +86,8 @@ class BookingsController(Controller):
           "nights back (Idempotency-Key)", guards=[requires_scopes("bookings:write")], status_code=202,
           responses={404: ResponseSpec(data_container=dict, description="`booking_not_found`"),
                      409: ResponseSpec(data_container=dict, description="`booking_pending`, `booking_cancelled`, "
-                                       "`booking_failed`, `booking_checked_in`, `idempotency_in_flight`"),
+                                       "`booking_failed`, `booking_checked_in`, `idempotency_in_flight`, "
+                                       "`idempotency_taken_over`"),
                      400: CREATE_ANSWERS[400]},
           opt={"headers": OPENAPI_HEADER, "links": {"booking_id": "/id"}, "rules": {
               422: "an Idempotency-Key is reused only for the same booking (`idempotency_key_reused`)"}})

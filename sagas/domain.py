@@ -3,8 +3,9 @@ moves it to, and the compensations in reverse. No I/O; ``sagas.orchestrator`` ap
 
     reserve (the booking row, pending, holds attached) -> convert (holds held -> sold) -> pay (authorize +
     capture) -> confirmed.   A failure or a deadline past its re-sends compensates in reverse:
-    pay failed -> revert (nights back) -> failed;  pay timed out -> void (refund whatever was taken) ->
-    revert -> failed;  convert failed or timed out -> revert -> failed.
+    pay failed -> revert (nights back) -> failed;  pay timed out or capture failed -> void (give back whatever
+    the provider holds) -> revert -> failed;  a void or refund the provider kept refusing still moves on, the
+    booking marked as owing money back (``sagas.payments``);  convert failed or timed out -> revert -> failed.
     Cancellation: refund (what the rate plan's policy allows) -> release (sold nights back) -> cancelled.
 """
 
@@ -46,7 +47,11 @@ def on_reply(step: str, status: str, reply: str, reason: str | None, current_rea
         ("convert", "convert_failed"): Transition("revert", status, reason or "convert_failed"),
         ("pay", "paid"): Transition("done", "confirmed"),
         ("pay", "payment_failed"): Transition("revert", status, reason or "payment_failed"),
+        ("pay", "capture_failed"): Transition("void", status, reason or "capture_failed"),
         ("void", "voided"): Transition("revert", status, current_reason),
+        # the money did not go back (yet): the booking says so (refund_state) and the nights go back anyway
+        ("void", "void_failed"): Transition("revert", status, current_reason),
+        ("refund", "refund_failed"): Transition("release", status, current_reason),
         ("revert", "reverted"): Transition("done", "failed", current_reason),
         ("refund", "refunded"): Transition("release", status, current_reason),
         ("release", "released"): Transition("done", "cancelled", current_reason),

@@ -13,8 +13,8 @@ from app.outbox import record_event
 from app.tracing import current_traceparent
 
 BOOKING_COLUMNS = (
-    "id, owner_kind, owner_id, property_id, status, step, attempt, reason, guest::text AS guest, card_token,"
-    " total_amount, currency, check_in, check_out, confirmation_code, step_deadline, deadline, created_at,"
+    "id, owner_kind, owner_id, property_id, status, step, attempt, reason, guest::text AS guest, payment_ref,"
+    " refund_state, total_amount, currency, check_in, check_out, confirmation_code, step_deadline, deadline, created_at,"
     " updated_at, version, refund_amount, cancel_fee"
 )
 COMMANDS_TOPIC, REPLIES_TOPIC, EVENTS_TOPIC = "saga.commands", "saga.replies", "bookings"
@@ -22,19 +22,21 @@ COMMANDS_TOPIC, REPLIES_TOPIC, EVENTS_TOPIC = "saga.commands", "saga.replies", "
 
 async def insert_booking(conn: asyncpg.Connection, v: dict[str, Any]) -> asyncpg.Record:
     return await conn.fetchrow(
-        f"INSERT INTO bookings (owner_kind, owner_id, property_id, step, guest, card_token, total_amount, currency,"
-        f" check_in, check_out, step_deadline, deadline, traceparent) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8,"
-        f" $9, $10, now() + make_interval(secs => $11), now() + make_interval(secs => $12), $13)"
+        f"INSERT INTO bookings (owner_kind, owner_id, property_id, step, guest, payment_ref, total_amount, currency,"
+        f" check_in, check_out, step_deadline, deadline, traceparent, id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7,"
+        f" $8, $9, $10, now() + make_interval(secs => $11), now() + make_interval(secs => $12), $13, $14)"
         f" RETURNING {BOOKING_COLUMNS}",
-        v["owner_kind"], v["owner_id"], v["property_id"], v["step"], json.dumps(v["guest"]), v["card_token"],
+        v["owner_kind"], v["owner_id"], v["property_id"], v["step"], json.dumps(v["guest"]), v["payment_ref"],
         v["total_amount"], v["currency"], v["check_in"], v["check_out"], v["step_timeout_s"], v["deadline_s"],
-        current_traceparent())
+        current_traceparent(), v["id"])
 
 
-async def lock_holds(conn: asyncpg.Connection, hold_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+async def lock_holds(conn: asyncpg.Connection | asyncpg.Pool, hold_ids: list[uuid.UUID], *,
+                     lock: bool = True) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT id, owner_kind, owner_id, property_id, status::text AS status, expires_at, booking_id, total_amount,"
-        " currency, check_in, check_out FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", hold_ids)
+        " currency, check_in, check_out FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id"
+        + (" FOR UPDATE" if lock else ""), hold_ids)
 
 
 async def attach_holds(conn: asyncpg.Connection, booking: asyncpg.Record, hold_ids: list[uuid.UUID]) -> None:
@@ -162,15 +164,22 @@ async def partner_events(db: asyncpg.Pool, client_id: str, after: int, limit: in
         " ORDER BY id LIMIT $3", client_id, after, limit)
 
 
-async def payment(conn: asyncpg.Connection, booking_id: uuid.UUID, operation: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT status, provider_ref, amount FROM payments WHERE booking_id = $1"
+async def payment(conn: asyncpg.Pool | asyncpg.Connection, booking_id: uuid.UUID,
+                  operation: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT status, provider_ref, amount, attempts FROM payments WHERE booking_id = $1"
                                " AND operation = $2", booking_id, operation)
 
 
 async def record_payment(conn: asyncpg.Connection, booking: asyncpg.Record, operation: str, status: str,
-                         reference: str | None, attempts: int, amount: int | None = None) -> None:
+                         reference: str | None, attempts: int, amount: int | None = None,
+                         detail: str | None = None) -> None:
+    """What the provider answered to one operation, with its reference. A failed one is replaced by what a
+    later try got (its tries added up); an approved one is final."""
     await conn.execute(
-        "INSERT INTO payments (booking_id, operation, status, amount, currency, provider_ref, attempts)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (booking_id, operation) DO NOTHING",
+        "INSERT INTO payments (booking_id, operation, status, amount, currency, provider_ref, attempts, detail)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (booking_id, operation) DO UPDATE SET"
+        " status = EXCLUDED.status, amount = EXCLUDED.amount, provider_ref = EXCLUDED.provider_ref,"
+        " attempts = payments.attempts + EXCLUDED.attempts, detail = EXCLUDED.detail, updated_at = now()"
+        " WHERE payments.status = 'failed'",
         booking["id"], operation, status, booking["total_amount"] if amount is None else amount,
-        booking["currency"], reference, attempts)
+        booking["currency"], reference, attempts, detail)

@@ -22,8 +22,11 @@ class GuestIn(Struct, forbid_unknown_fields=True, kw_only=True):
 
 class PaymentIn(Struct, forbid_unknown_fields=True, kw_only=True):
     card_token: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+$",
-                                    description="a token from the payment provider (sandbox: tok_approve, "
-                                                "tok_decline, tok_timeout, tok_flaky)")]
+                                    description="a card token or payment method from the payment provider,"
+                                                " passed to it and never stored here (the sandbox's test cards:"
+                                                " tok_approve, tok_decline, tok_insufficient_funds, tok_timeout,"
+                                                " tok_late, tok_flaky, tok_capture_late, tok_capture_fail, tok_void_fail,"
+                                                " tok_refund_flaky, tok_refund_reject)")]
 
 
 class BookingIn(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -56,6 +59,9 @@ class BookingOut(Struct, kw_only=True):
     updated_at: dt.datetime
     refund_amount: int | None = None
     cancel_fee: int | None = None
+    refund_state: Annotated[str | None, Meta(description="money owed back: refund_pending (being retried),"
+                                                         " needs_attention (an operator must look), refunded"
+                                                         " (given back later); null when nothing is owed")] = None
     timeline: list[StepOut] = []
 
 
@@ -73,6 +79,7 @@ def booking_out(row: asyncpg.Record, hold_ids: list[Any], steps: list[asyncpg.Re
         check_out=row["check_out"], total_amount=row["total_amount"], currency=row["currency"].strip(),
         confirmation_code=row["confirmation_code"], guest=json.loads(row["guest"]), created_at=row["created_at"],
         updated_at=row["updated_at"], refund_amount=row["refund_amount"], cancel_fee=row["cancel_fee"],
+        refund_state=row["refund_state"],
         timeline=[StepOut(at=s["at"], step=s["step"], outcome=s["outcome"], detail=json.loads(s["detail"]))
                   for s in steps or []],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,11 +16,11 @@ from app import clock
 from app.auth.principal import Principal
 from app.catalog.repository import as_uuid
 from app.holds.service import may_see, owner_of
+from app.payments.port import Payment, PaymentPort, Refused, Unavailable, UnknownMethod
 from app.resources import Resources
 from sagas import repository as repo
 from sagas import views
 from sagas.orchestrator import start
-from sagas.payments import PaymentProvider
 from sagas.policy import RatePolicy, combine, refund_for
 from sagas.schemas import BookingIn
 
@@ -31,24 +33,53 @@ class BookingRefused(ValueError):
         self.status, self.code, self.extra = status, code, extra
 
 
+async def opened(provider: PaymentPort, values: dict[str, Any], card_token: str) -> Payment:
+    """The booking's payment, opened at the provider with the client's card token (which we never keep)."""
+    try:
+        return await provider.open(f"{values['id']}:open", card_token, values["total_amount"], values["currency"],
+                                   str(values["id"]))
+    except UnknownMethod:
+        raise BookingRefused(422, "unknown_card_token", "the payment provider does not know this card token",
+                             errors=[{"field": "payment.card_token", "message": "unknown token"}]) from None
+    except Refused as exc:
+        raise BookingRefused(422, "payment_refused", f"the payment provider refused the payment ({exc.code})",
+                             errors=[{"field": "payment", "message": exc.code}]) from None
+    except Unavailable:
+        raise BookingRefused(503, "payment_provider_unavailable", "the payment provider does not answer; retry",
+                             ) from None
+
+
+async def abandon(provider: PaymentPort, payment: Payment) -> None:
+    """A payment opened for a booking that was refused: cancel it (no money moved; best effort)."""
+    with contextlib.suppress(Exception):
+        await asyncio.shield(provider.void(f"{payment.booking_id}:abandon", payment.reference))
+
+
 class BookingService:
-    def __init__(self, resources: Resources, provider: PaymentProvider) -> None:
+    def __init__(self, resources: Resources, provider: PaymentPort) -> None:
         self.resources = resources
         self.db, self.settings, self.provider = resources.db, resources.settings, provider
 
     async def create(self, principal: Principal, data: BookingIn, within: Within) -> asyncpg.Record:
-        """Reserve: the booking (pending) takes its holds, and the saga's first command leaves, atomically."""
-        if not self.provider.accepts(data.payment.card_token):
-            raise BookingRefused(422, "unknown_card_token", "the payment provider does not know this card token",
-                                 errors=[{"field": "payment.card_token", "message": "unknown token"}])
+        """Reserve: the card token goes to the payment provider, which opens a payment (no money moves yet);
+        then the booking (pending, with the payment's reference only) takes its holds, and the saga's first
+        command leaves, atomically."""
         ids = self._hold_ids(data.hold_ids)
-        async with self.db.acquire() as conn, conn.transaction():
-            holds = await repo.lock_holds(conn, ids)
-            self._check(principal, ids, holds)
-            booking = await repo.insert_booking(conn, self._values(principal, data, holds))
-            await repo.attach_holds(conn, booking, ids)
-            await start(conn, booking, principal.actor)
-            await within(conn, booking, ids)
+        holds = await repo.lock_holds(self.db, ids, lock=False)  # a first look: refuse before the provider
+        self._check(principal, ids, holds)
+        values = self._values(principal, data, holds)
+        payment = await opened(self.provider, values, data.payment.card_token)
+        try:
+            async with self.db.acquire() as conn, conn.transaction():
+                holds = await repo.lock_holds(conn, ids)
+                self._check(principal, ids, holds)
+                booking = await repo.insert_booking(conn, values | {"payment_ref": payment.reference})
+                await repo.attach_holds(conn, booking, ids)
+                await start(conn, booking, principal.actor)
+                await within(conn, booking, ids)
+        except BaseException:
+            await abandon(self.provider, payment)
+            raise
         await views.remember(self.resources, principal.actor, str(booking["id"]), booking["version"])
         return booking
 
@@ -79,7 +110,7 @@ class BookingService:
     def _values(self, principal: Principal, data: BookingIn, holds: list[asyncpg.Record]) -> dict[str, Any]:
         kind, owner = owner_of(principal)
         return {"owner_kind": kind, "owner_id": owner, "property_id": holds[0]["property_id"], "step": "convert",
-                "guest": msgspec.to_builtins(data.guest), "card_token": data.payment.card_token,
+                "id": uuid.uuid4(), "guest": msgspec.to_builtins(data.guest),
                 "total_amount": sum(h["total_amount"] for h in holds), "currency": holds[0]["currency"].strip(),
                 "check_in": min(h["check_in"] for h in holds), "check_out": max(h["check_out"] for h in holds),
                 "step_timeout_s": self.settings.saga_step_timeout_s, "deadline_s": float(self.settings.saga_deadline_s)}

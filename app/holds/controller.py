@@ -24,7 +24,8 @@ IDEMPOTENCY_DOC = (
     "Send an `Idempotency-Key` header (1-255 printable ASCII characters): a retry with the same key and body "
     "gets the first answer replayed (status, body, `Location`; header `Idempotent-Replayed: true`), errors "
     "included, for at least 24 hours. Another body with the same key: 422 `idempotency_key_reused`; while "
-    "the first request runs: 409 `idempotency_in_flight`. Keys are private to each caller. Answers that mean "
+    "the first request runs: 409 `idempotency_in_flight`; a first request so slow that its retry took the key "
+    "over: 409 `idempotency_taken_over` (only the retry's effect is kept). Keys are private to each caller. Answers that mean "
     "\"try again\" (429, 503 `busy`) are not kept."
 )
 def _problems(**answers: str) -> dict[int, ResponseSpec]:
@@ -35,7 +36,7 @@ def _problems(**answers: str) -> dict[int, ResponseSpec]:
 CREATE_ANSWERS = _problems(
     s400="`idempotency_key_missing` or `idempotency_key_invalid`",
     s409="`sold_out` (with the `nights` short of capacity), `too_many_holds`, `idempotency_in_flight` "
-         "(with `Retry-After`)",
+         "(with `Retry-After`), `idempotency_taken_over`",
     s413="`payload_too_large`: bodies are at most 16 KiB",
     s422="`validation_failed`, `unknown_product`, `unknown_rate_plan`, `date_in_past`, `beyond_sale_horizon`, "
          "`empty_date_range`, `invalid_date_range`, `date_range_too_long`, `no_rate`, `closed`, `min_stay`, "
@@ -116,7 +117,8 @@ class HoldsController(Controller):
 
     @delete("/{hold_id:str}", summary="Release a hold now: its nights come back at once (idempotent)",
             guards=[requires_scopes("bookings:write")], status_code=204,
-            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead"))
+            responses=NOT_FOUND | _problems(s409="`hold_converted`: it became a booking; cancel that instead;"
+                                                  " `hold_in_booking`: a booking is converting it"))
     async def release(self, request: Request[Any, Any, Any], hold_id: str, holds: HoldService) -> None:
         with refusals(HoldRefused):
             await holds.release(_principal(request), hold_id)

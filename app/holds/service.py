@@ -320,6 +320,8 @@ class HoldService:
             hold = await self._visible(conn, principal, hold_id, lock=True)
             if hold["status"] == "converted":
                 raise HoldRefused(409, "hold_converted", "this hold became a booking; cancel the booking instead")
+            if hold["status"] == "held" and hold["booking_id"] is not None:
+                raise HoldRefused(409, "hold_in_booking", "a booking is converting this hold; wait for it to end")
             if hold["status"] != "held":
                 return
             ended, rows = await end(conn, hold["id"], "released", principal.actor, principal.client_id)

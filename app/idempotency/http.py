@@ -40,9 +40,10 @@ class Ticket:
 
     scope: str
     key: str
+    fence: int = 1
 
     async def record(self, conn: asyncpg.Connection, answer: StoredAnswer) -> None:
-        await store.complete(conn, self.scope, self.key, answer)
+        await store.complete(conn, self.scope, self.key, answer, self.fence)
 
 
 Effect = Callable[[Ticket], Awaitable[StoredAnswer]]
@@ -73,9 +74,11 @@ async def _claim(request: Request[Any, Any, Any], resources: Resources, operatio
     scope = principal.actor if principal else "anonymous"
     key = _key_of(request)
     settings = resources.settings
-    existing = await store.claim(resources.db, scope, key, operation, fingerprint(operation, await request.body()),
-                                 settings.idempotency_lock_s, settings.idempotency_retention_s)
-    return Ticket(scope, key), existing
+    claimed = await store.claim(resources.db, scope, key, operation, fingerprint(operation, await request.body()),
+                                settings.idempotency_lock_s, settings.idempotency_retention_s)
+    if isinstance(claimed, int):
+        return Ticket(scope, key, claimed), None
+    return Ticket(scope, key), claimed
 
 
 def _refuse_existing(existing: store.Existing) -> None:
@@ -92,7 +95,7 @@ async def _store_error(request: Request[Any, Any, Any], resources: Resources, ti
     body = problem_body(request, exc.status, exc.code, exc.title, exc.detail, exc.extra)
     answer = StoredAnswer(exc.status, msgspec.json.encode(body), {"Content-Type": PROBLEM_JSON, **exc.headers})
     async with resources.db.acquire() as conn:
-        await store.complete(conn, ticket.scope, ticket.key, answer)
+        await ticket.record(conn, answer)
     return answer
 
 
@@ -104,13 +107,17 @@ async def idempotent(request: Request[Any, Any, Any], resources: Resources, oper
         _refuse_existing(existing)
         return to_response(existing.answer, replayed=True)
     try:
-        answer = await effect(ticket)
-    except AppError as exc:
-        if exc.status == 429 or exc.status >= 500:
-            await asyncio.shield(store.release(resources.db, ticket.scope, ticket.key))
+        try:
+            answer = await effect(ticket)
+        except AppError as exc:
+            if exc.status == 429 or exc.status >= 500:
+                await asyncio.shield(store.release(resources.db, ticket.scope, ticket.key, ticket.fence))
+                raise
+            return to_response(await _store_error(request, resources, ticket, exc))
+        except BaseException:
+            await asyncio.shield(store.release(resources.db, ticket.scope, ticket.key, ticket.fence))
             raise
-        return to_response(await _store_error(request, resources, ticket, exc))
-    except BaseException:
-        await asyncio.shield(store.release(resources.db, ticket.scope, ticket.key))
-        raise
+    except store.Fenced:  # a retry took this key over while we were slow; its answer is the one kept
+        raise Conflict("a later request with this Idempotency-Key took it over; retry to read its answer",
+                       code="idempotency_taken_over", headers={"Retry-After": "1"}) from None
     return to_response(answer)

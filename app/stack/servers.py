@@ -107,6 +107,8 @@ class LocalServer:
             return http_ok(f"http://{self.host}:{self.port}/")
         if self.kind == "oidc":
             return http_ok(f"http://{self.host}:{self.port}/.well-known/openid-configuration")
+        if self.kind == "payments":
+            return http_ok(f"http://{self.host}:{self.port}/health")
         if self.kind == "postgres":
             return tcp_open(self.host, self.port) and self._pg_ready()
         return tcp_open(self.host, self.port)
@@ -166,6 +168,8 @@ class LocalServer:
                     "--only", "elasticsearch", "--elasticsearch-port", port]
         if self.kind == "oidc":
             return ["node", str(PROJECT_ROOT / "oidc" / "provider.mjs")]
+        if self.kind == "payments":  # the sandbox payment provider (app/payments/sandbox), its ledger in data
+            return [sys.executable, "-m", "app.payments.sandbox", "--host", host, "--port", port, "--data-dir", data]
         raise ValueError(self.kind)
 
     def environment(self) -> dict[str, str]:
@@ -174,6 +178,8 @@ class LocalServer:
             env.update({"OIDC_HOST": self.host, "OIDC_PORT": str(self.port),
                         "OIDC_ISSUER": f"http://{self.host}:{self.port}",
                         "OIDC_KEYS_FILE": str(self.data_dir / "jwks.json")})
+        if self.kind == "payments":  # the sandbox imports this repository's code, wherever it is run from
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         env.update(self.env)
         return env
 
@@ -206,6 +212,7 @@ def local_servers(settings: Settings) -> list[LocalServer]:
         ("mongodb", "mongodb", _host_port(settings.mongo_url, 27017), None),
         ("elasticsearch", "elasticsearch", _host_port(settings.elasticsearch_url, 9200), None),
         ("idp", "oidc", _host_port(settings.oidc_issuer, 443), None),
+        ("payments", "payments", _host_port(settings.payment_provider_url, 443), None),
     ]
     return [
         LocalServer(name, host, port, root / name, kind, run_as)

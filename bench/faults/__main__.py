@@ -172,7 +172,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         settled = await settle(settings.database_url, prop, 150)
         for reader in readers:
             await reader.finish(stack.apis)
-        found += await checker.check(settings.database_url, history, prop)
+        found += await checker.check(settings.database_url, history, prop, settings)
         drift, converged = await checker.views_converge(settings.database_url, settings.mongo_url,
                                                         settings.mongo_db, prop, 60)
         figures["views_converged_after_s"] = time.monotonic() - faults_over

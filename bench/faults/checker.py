@@ -10,6 +10,9 @@ from typing import Any
 import asyncpg
 from pymongo import AsyncMongoClient
 
+from app.payments.reconcile import reconcile
+from app.payments.stripe_provider import StripeProvider
+from app.settings import Settings
 from bench.faults.workload import History
 
 HOLD_GRACE_S = 5.0
@@ -61,16 +64,19 @@ async def saga_violations(conn: asyncpg.Connection, prop: str) -> list[str]:
                                                                   for r in late]
 
 
-async def money_violations(conn: asyncpg.Connection, prop: str) -> list[str]:
-    """Per booking: captured - refunded = the total (confirmed), the fee kept (cancelled), 0 (failed)."""
-    rows = await conn.fetch("""
-        SELECT b.id, b.status, b.total_amount, coalesce(b.cancel_fee, 0) AS fee,
-               coalesce(sum(p.amount) FILTER (WHERE p.operation = 'capture' AND p.status = 'approved'), 0)
-             - coalesce(sum(p.amount) FILTER (WHERE p.operation = 'refund' AND p.status = 'approved'), 0) AS net
-        FROM bookings b LEFT JOIN payments p ON p.booking_id = b.id WHERE b.property_id = $1 GROUP BY b.id""",
-        prop)
-    expected = {"confirmed": lambda r: r["total_amount"], "cancelled": lambda r: r["fee"], "failed": lambda r: 0}
-    return [f"money: {dict(r)}" for r in rows if r["status"] in expected and r["net"] != expected[r["status"]](r)]
+async def money_violations(conn: asyncpg.Connection, prop: str, settings: Settings) -> list[str]:
+    """The payment provider's ledger is the truth (not our ``payments`` table): every capture of the run
+    belongs to a confirmed booking or is refunded, each confirmed booking has one capture of its amount,
+    each cancellation was refunded what its policy said, no authorization is left open; nothing owed."""
+    provider = StripeProvider(settings)
+    try:
+        report = await reconcile(conn, provider, 0)  # the run's own provider: its whole ledger is the run's
+    finally:
+        await provider.close()
+    owed = await conn.fetch("SELECT id, refund_state FROM bookings WHERE property_id = $1"
+                            " AND refund_state IN ('refund_pending', 'needs_attention')", prop)
+    return [f"money: {m.kind} booking {m.booking_id} payment {m.reference}: {m.detail}" for m in report.mismatches] \
+        + [f"money owed back: {dict(r)}" for r in owed]
 
 
 async def history_violations(conn: asyncpg.Connection, history: History, prop: str) -> list[str]:
@@ -107,12 +113,13 @@ async def views_converge(database_url: str, mongo_url: str, mongo_db: str, prop:
     return [f"booking view differs from PostgreSQL: {b}" for b in drift[:20]], time.monotonic() - began
 
 
-async def check(database_url: str, history: History, prop: str) -> list[str]:
+async def check(database_url: str, history: History, prop: str, settings: Settings) -> list[str]:
     conn = await asyncpg.connect(database_url)
     try:
         found: list[Any] = []
-        for probe in (capacity_violations, ledger_violations, hold_violations, saga_violations, money_violations):
+        for probe in (capacity_violations, ledger_violations, hold_violations, saga_violations):
             found += await probe(conn, prop)
+        found += await money_violations(conn, prop, settings)
         found += await history_violations(conn, history, prop)
         return found
     finally:

@@ -54,6 +54,8 @@ class FaultStack:
         root.mkdir(parents=True, exist_ok=True)
         redis = LocalServer("faults-redis", "127.0.0.1", _free_port(), root / "redis", "redis")
         kafka = LocalServer("faults-kafka", "127.0.0.1", _free_port(), root / "kafka", "kafka")
+        # a payment provider of its own: its ledger holds this run's money only, the checker's truth
+        payments = LocalServer("faults-payments", "127.0.0.1", _free_port(), root / "payments", "payments")
         run = uuid.uuid4().hex[:6]
         env = {**os.environ,
                "RESORT_DATABASE_URL": os.environ.get("RESORT_DATABASE_URL",
@@ -71,8 +73,9 @@ class FaultStack:
                "RESORT_SAGA_MAX_RESENDS": "2", "RESORT_SAGA_DEADLINE_S": "120", "RESORT_PAYMENT_TIMEOUT_S": "0.5",
                "RESORT_SWEEPER_INTERVAL_S": "0.2", "RESORT_SAGA_GROUP": f"faults-saga-{run}",
                "RESORT_SERVICES_GROUP": f"faults-services-{run}", "RESORT_PROJECTOR_GROUP": f"faults-proj-{run}",
-               "RESORT_LIVE_PUBLISHER_GROUP": f"faults-live-{run}", "RESORT_RECONCILE_INTERVAL_S": "10"}
-        stack = cls(root, env, servers=LocalStack([redis, kafka]))
+               "RESORT_LIVE_PUBLISHER_GROUP": f"faults-live-{run}", "RESORT_RECONCILE_INTERVAL_S": "10",
+               "RESORT_PAYMENT_PROVIDER_URL": f"http://127.0.0.1:{payments.port}"}
+        stack = cls(root, env, servers=LocalStack([redis, kafka, payments]))
         return stack
 
     @property

@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 
-TOKENS = ("tok_approve",) * 6 + ("tok_decline", "tok_flaky", "tok_flaky", "tok_timeout")
+# The provider's faults too: a decline, transient errors, a hung authorization, one that answers after the
+# caller gave up (the charge happened), and refunds that fail before they succeed.
+TOKENS = ("tok_approve",) * 5 + ("tok_refund_flaky", "tok_decline", "tok_flaky", "tok_timeout", "tok_late")
 
 
 @dataclass

@@ -189,8 +189,8 @@ async def ended_stay(factory: CatalogFactory, product: dict[str, Any], subject: 
         " SELECT 'user', $2, p.id, p.property_id, $3, $4, 1, 2, 'standard', 100000, 'KRW', 'converted',"
         " now() - interval '10 days', now() - interval '9 days', now() - interval '9 days' FROM products p"
         " WHERE p.id = $1 RETURNING id, property_id),"
-        " b AS (INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
+        " b AS (INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, payment_ref, total_amount,"
         " currency, check_in, check_out, step_deadline, deadline) SELECT 'user', $2, h.property_id, $5, 'done',"
-        " '{}', 'tok_approve', 100000, 'KRW', $3, $4, now(), now() FROM h RETURNING id)"
+        " '{}', NULL, 100000, 'KRW', $3, $4, now(), now() FROM h RETURNING id)"
         " INSERT INTO booking_holds (booking_id, hold_id) SELECT b.id, h.id FROM b, h RETURNING booking_id",
         product["id"], subject, check_in, check_out, status))

@@ -21,7 +21,7 @@ from tests.support.auth import subprocess_environment
 
 ROLES = ("relay", "saga", "services", "sweeper", "booking-views")
 FAST = {"RESORT_LOG_LEVEL": "INFO", "RESORT_SAGA_STEP_TIMEOUT_S": "1.5", "RESORT_SAGA_MAX_RESENDS": "1", "RESORT_PAYMENT_TIMEOUT_S": "0.5",
-        "RESORT_SWEEPER_INTERVAL_S": "0.2"}
+        "RESORT_SWEEPER_INTERVAL_S": "0.2", "RESORT_PAYMENT_OWED_RETRY_INTERVAL_S": "0.5"}
 
 
 @dataclass

@@ -43,9 +43,9 @@ class Desk:
         nights = [check_in + i * DAY for i in range((check_out - check_in).days)]
         async with self.db.acquire() as conn, conn.transaction():
             booking = await conn.fetchval(
-                "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
+                "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, payment_ref, total_amount,"
                 " currency, check_in, check_out, confirmation_code, step_deadline, deadline)"
-                " VALUES ($6, $7, $1, $2, 'done', $3::jsonb, 'tok_approve', 100000, 'KRW', $4, $5,"
+                " VALUES ($6, $7, $1, $2, 'done', $3::jsonb, NULL, 100000, 'KRW', $4, $5,"
                 " 'GR-' || upper(substr(md5(random()::text), 1, 8)), now(), now()) RETURNING id",
                 self.property_id, status, json.dumps({"name": "Hong Gil-dong", "email": "g@example.com"}),
                 check_in, check_out, *owner)

@@ -29,9 +29,9 @@ def spans(settings: Settings) -> Iterator[InMemorySpanExporter]:
 
 async def _overdue_booking(db: Any, property_id: str, traceparent: str) -> Any:
     return await db.fetchval(
-        "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
+        "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, payment_ref, total_amount,"
         " currency, check_in, check_out, step_deadline, deadline, traceparent) VALUES ('user', 'trace-guest', $1,"
-        " 'pending', 'convert', '{}', 'tok_approve', 1000, 'KRW', $3::date, $3::date + 1,"
+        " 'pending', 'convert', '{}', NULL, 1000, 'KRW', $3::date, $3::date + 1,"
         " now() - interval '1 second', now() + interval '1 hour', $2) RETURNING id", property_id, traceparent,
         days_from_today(30))
 

@@ -1,14 +1,15 @@
-"""The saga's state machine, cancellation policy and sandbox payments, without any server."""
+"""The saga's state machine, cancellation policy and the sandbox provider's rules, without any server."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
+from app.payments.sandbox.api import Sandbox
+from app.payments.sandbox.ledger import Ledger
 from sagas.domain import COMMANDS, Transition, confirmation_code, on_deadline, on_reply
-from sagas.payments import SandboxProvider, TransientPaymentError
 from sagas.policy import RatePolicy, Refund, combine, refund_for
 
 
@@ -64,20 +65,34 @@ def test_refunds_of_several_holds_add_up() -> None:
     assert combine([Refund(100, 0, "free")]) == Refund(100, 0, "free")
 
 
-def test_the_sandbox_is_deterministic_by_token() -> None:
-    sandbox = SandboxProvider()
+def test_a_failed_capture_voids_and_money_not_given_back_still_moves_on() -> None:
+    assert on_reply("pay", "pending", "capture_failed", "capture_failed", None) == Transition(
+        "void", "pending", "capture_failed")
+    assert on_reply("void", "pending", "void_failed", None, "capture_failed") == Transition(
+        "revert", "pending", "capture_failed")
+    assert on_reply("refund", "cancelling", "refund_failed", None, None) == Transition("release", "cancelling")
 
-    async def run() -> None:
-        assert (await sandbox.authorize("k1", "tok_approve", 10, "KRW")).approved
-        declined = await sandbox.authorize("k2", "tok_decline", 10, "KRW")
-        assert not declined.approved and declined.reason == "payment_declined"
-        for _ in range(2):
-            with pytest.raises(TransientPaymentError):
-                await sandbox.authorize("k3", "tok_flaky", 10, "KRW")
-        assert (await sandbox.authorize("k3", "tok_flaky", 10, "KRW")).approved
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.05):
-                await sandbox.authorize("k4", "tok_timeout", 10, "KRW")
-        assert not sandbox.accepts("tok_unknown")
 
-    asyncio.run(run())
+def test_the_sandbox_ledger_answers_by_test_card(tmp_path: Path) -> None:
+    sandbox = Sandbox(Ledger(tmp_path / "ledger.sqlite3"))
+
+    def opened(card: str) -> str:
+        return sandbox.create({"amount": "1000", "currency": "krw", "payment_method": card}).body["id"]
+
+    approved = opened("tok_approve")
+    assert sandbox.confirm(approved).body["status"] == "requires_capture"
+    assert sandbox.capture(approved, {}).body["amount_received"] == 1000
+    assert sandbox.refund({"payment_intent": approved, "amount": "400"}).body["status"] == "succeeded"
+    assert sandbox.refund({"payment_intent": approved, "amount": "700"}).status == 400  # more than is left
+    assert [line["kind"] for line in sandbox.ledger.lines(approved)] == ["authorization", "capture", "refund"]
+    assert sandbox.confirm(opened("tok_insufficient_funds")).body["error"]["decline_code"] == "insufficient_funds"
+    flaky = opened("tok_flaky")
+    assert [sandbox.confirm(flaky).status for _ in range(3)] == [500, 500, 200]
+    assert sandbox.confirm(opened("tok_hang")).hang
+    late = sandbox.confirm(opened("tok_late"))
+    assert late.late and late.body["status"] == "requires_capture"  # the effect is there before the answer
+    rejected = opened("tok_refund_reject")
+    sandbox.confirm(rejected)
+    sandbox.capture(rejected, {})
+    assert sandbox.refund({"payment_intent": rejected}).body["status"] == "failed"
+    assert sandbox.create({"amount": "1", "currency": "krw", "payment_method": "tok_stolen"}).status == 400

@@ -1,0 +1,3 @@
+from app.payments.sandbox.server import main
+
+main()
