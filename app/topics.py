@@ -46,9 +46,11 @@ CONSUMERS: dict[str, Consumer] = {
     "saga": Consumer(("saga.replies",), lambda s: s.saga_group),
     "services": Consumer(("saga.commands",), lambda s: s.services_group),
     "booking-views": Consumer(("bookings",), lambda s: f"{s.saga_group}-views"),
-    "publisher": Consumer(("inventory", "holds", "bookings"), lambda s: s.live_publisher_group),
+    "publisher": Consumer(("inventory", "holds", "bookings", "frontdesk"), lambda s: s.live_publisher_group),
     "activity": Consumer(("activity", "holds", "bookings"), lambda s: s.activity_group),
     "recommend-cache": Consumer(("inventory",), lambda s: f"{s.activity_group}-recommend-cache"),
+    # its frontdesk-topic group is this one + "-desk" (app/frontdesk/views.py)
+    "frontdesk-views": Consumer(("bookings", "frontdesk"), lambda s: s.frontdesk_views_group),
 }
 
 # Roles that are not Kafka consumers, and how their instances share the work.
