@@ -21,6 +21,7 @@ from app.frontdesk.schemas import (
     BoardOut,
     DeskOut,
     HousekeepingIn,
+    MoneyOwedList,
     OutOfServiceIn,
     OutOfServiceOut,
     PartyOut,
@@ -30,6 +31,7 @@ from app.frontdesk.schemas import (
     StayOut,
     board_out,
     desk_out,
+    money_owed_out,
     party_out,
     room_out,
     stay_of_booking,
@@ -222,6 +224,14 @@ class FrontDeskController(Controller):
         with refusals(FrontDeskRefused):
             day, rows = await frontdesk.view(property_id, which, day)
         return StayList(property_id=property_id, date=day, items=[stay_out(r) for r in rows])
+
+    @get("/{property_id:str}/money-owed", summary="Bookings that owe a guest money back: a void or refund the "
+         "payment provider has not done yet (refund_pending, needs_attention)", responses=PROPERTY_404)
+    async def money_owed(self, request: Request[Any, Any, Any], property_id: str,
+                         frontdesk: FrontDeskService) -> MoneyOwedList:
+        _staff(request, property_id)
+        with refusals(FrontDeskRefused):
+            return money_owed_out(property_id, await frontdesk.money_owed(property_id))
 
     @get("/{property_id:str}/stays", summary="The desk's lists of a date: arrivals, in house, departures, departed, "
          "no-shows, cancelled; each stay of the day in exactly one", responses=PROPERTY_404)

@@ -297,3 +297,14 @@ async def occupancy(db: asyncpg.Pool, property_id: str, start: dt.date, end: dt.
         "SELECT a.room_id, a.kind, a.booking_id, lower(a.stay) AS start, upper(a.stay) AS end, b.status"
         " FROM room_assignments a JOIN rooms r ON r.id = a.room_id LEFT JOIN bookings b ON b.id = a.booking_id"
         " WHERE r.property_id = $1 AND a.stay && daterange($2, $3)", property_id, start, end)
+
+MONEY_OWED_LIMIT = 500  # an operator's list: the oldest first; more is a page nobody reads
+
+
+async def money_owed(db: Any, property_id: str) -> list[asyncpg.Record]:
+    """The property's bookings that owe a guest money back (a void or refund the provider kept refusing)."""
+    return await db.fetch(
+        "SELECT id, status, refund_state, total_amount, refund_amount, currency, confirmation_code, check_in,"
+        " check_out, updated_at FROM bookings WHERE property_id = $1"
+        " AND refund_state IN ('refund_pending', 'needs_attention') ORDER BY updated_at LIMIT $2", property_id,
+        MONEY_OWED_LIMIT)

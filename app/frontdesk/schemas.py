@@ -172,3 +172,30 @@ def board_out(property_id: str, nights: list[dt.date], rooms: list[asyncpg.Recor
     return BoardOut(property_id=property_id, nights=nights, rooms=[
         BoardRoomOut(id=str(r["id"]), number=r["number"], floor=r["floor"], room_type_id=str(r["room_type_id"]),
                      cells=grid[r["id"]].cells, bookings=grid[r["id"]].bookings) for r in rooms])
+
+
+class MoneyOwedOut(Struct, kw_only=True):
+    """A booking whose void or refund the payment provider has not done yet: the guest is owed money."""
+
+    booking_id: str
+    status: str
+    refund_state: Annotated[str, Meta(description="refund_pending (being retried) or needs_attention (an operator must act)")]
+    amount_owed: Annotated[int, Meta(description="what goes back to the guest: the refund, or the whole amount of a voided booking")]
+    currency: str
+    confirmation_code: str | None
+    check_in: dt.date
+    check_out: dt.date
+    since: dt.datetime
+
+
+class MoneyOwedList(Struct, kw_only=True):
+    property_id: str
+    items: list[MoneyOwedOut]
+
+
+def money_owed_out(property_id: str, rows: list[Any]) -> MoneyOwedList:
+    return MoneyOwedList(property_id=property_id, items=[MoneyOwedOut(
+        booking_id=str(r["id"]), status=r["status"], refund_state=r["refund_state"],
+        amount_owed=r["refund_amount"] if r["refund_amount"] is not None else r["total_amount"],
+        currency=r["currency"].strip(), confirmation_code=r["confirmation_code"], check_in=r["check_in"],
+        check_out=r["check_out"], since=r["updated_at"]) for r in rows])

@@ -69,6 +69,11 @@ class FrontDeskService:
                 raise FrontDeskRefused(409, "room_exists", f"the property already has a room {number}")
             return room
 
+    async def money_owed(self, property_id: str) -> list[asyncpg.Record]:
+        """Bookings of the property whose money is still owed back to the guest (operators follow them up)."""
+        await self._property_today(self.db, property_id)
+        return await repo.money_owed(self.db, property_id)
+
     async def rooms(self, property_id: str) -> list[asyncpg.Record]:
         await self._property_today(self.db, property_id)
         return await repo.rooms_of(self.db, property_id)

@@ -21,6 +21,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/frontdesk/{property_id}/in-house"): {},
     ("GET", "/frontdesk/{property_id}/board"): {},
     ("GET", "/frontdesk/{property_id}/stays"): {},
+    ("GET", "/frontdesk/{property_id}/money-owed"): {},
     ("POST", "/frontdesk/{property_id}/assign"): {"params": {"date": "{today}"}},
     ("PUT", "/frontdesk/bookings/{booking_id}/room"): {"json": {"room_id": "{room_id}"}},
     ("DELETE", "/frontdesk/bookings/{booking_id}/room"): {},

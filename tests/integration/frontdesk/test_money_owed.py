@@ -1,0 +1,33 @@
+"""Money owed back is visible to the desk: bookings whose void or refund the payment provider has not done
+yet (``refund_pending``, ``needs_attention``) are listed for their property's staff, oldest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.frontdesk.conftest import DAY, Desk
+
+
+async def test_the_desk_lists_the_bookings_that_owe_a_guest_money(
+    client: Any, desk: Desk, front_desk_headers: dict[str, str]
+) -> None:
+    owed = await desk.booking(desk.today + DAY, desk.today + 3 * DAY, status="cancelled")
+    stuck = await desk.booking(desk.today + 2 * DAY, desk.today + 4 * DAY, status="failed")
+    settled = await desk.booking(desk.today + DAY, desk.today + 2 * DAY, status="cancelled")
+    await desk.db.execute("UPDATE bookings SET refund_state = 'refund_pending', refund_amount = 80000,"
+                          " updated_at = now() - interval '1 hour' WHERE id = $1", owed)
+    await desk.db.execute("UPDATE bookings SET refund_state = 'needs_attention' WHERE id = $1", stuck)
+    await desk.db.execute("UPDATE bookings SET refund_state = 'refunded' WHERE id = $1", settled)
+
+    response = await client.get(f"/frontdesk/{desk.property_id}/money-owed", headers=front_desk_headers)
+
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert [(i["booking_id"], i["refund_state"], i["amount_owed"]) for i in items] == [
+        (str(owed), "refund_pending", 80000), (str(stuck), "needs_attention", 100000)]
+
+
+async def test_an_unknown_property_is_404(client: Any, desk: Desk, admin_headers: dict[str, str]) -> None:
+    response = await client.get("/frontdesk/no-such-resort/money-owed", headers=admin_headers)
+    assert response.status_code == 404
+    assert response.json()["code"] == "property_not_found"
