@@ -14,6 +14,7 @@ from realtime.publisher import Publisher
 from realtime.store import Append, StreamStore
 from tests.integration.realtime import events
 from tests.integration.realtime.client import Live
+from tests.support.catalog import ended_stay
 
 # Big incompressible frames (permessage-deflate is on) fill the kernel's socket buffers after a few dozen.
 _PAD = base64.b64encode(os.urandom(45_000)).decode()
@@ -43,10 +44,12 @@ async def _append(store: StreamStore, channel: str, i: int, data: dict) -> None:
 
 
 async def test_slow_clients_are_conflated_or_closed_and_never_slow_others(
-        live_api: str, catalog_resort, auth_kit, store: StreamStore, unique: str) -> None:
+        live_api: str, catalog_resort, catalog_factory, auth_kit, store: StreamStore, unique: str) -> None:
     prop = catalog_resort.property["id"]
-    availability, booking = f"availability:{prop}", f"booking:bk-{unique}"
-    headers, _ = await auth_kit.sign_in(["front_desk"])
+    # a booking's stream exists only for a real booking, and only its property's staff may follow it
+    booked = await ended_stay(catalog_factory, catalog_resort.room, f"slow-{unique}")
+    availability, booking = f"availability:{prop}", f"booking:{booked}"
+    headers, _ = await auth_kit.sign_in(["front_desk", f"property:{prop}"])
     slow_av = await Live.open(live_api, rcvbuf=4096)
     slow_bk = await Live.open(live_api, headers=headers, rcvbuf=4096)
     fast = await Live.open(live_api, headers=headers, max_queue=None)
