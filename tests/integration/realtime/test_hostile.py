@@ -188,7 +188,7 @@ async def test_hostile_clients_are_closed_per_their_bounds_while_subscribers_get
     prop, product = catalog_resort.property["id"], str(catalog_resort.room["id"])
     night, availability = catalog_resort.start.isoformat(), f"availability:{catalog_resort.property['id']}"
     guest, _ = await auth_kit.sign_in(["guest"], f"guest-{unique}")
-    desk, _ = await auth_kit.sign_in(["front_desk"])
+    desk, _ = await auth_kit.sign_in(["front_desk", f"property:{prop}"])  # staff of this property
     bookings = [f"bk-{unique}-{i}" for i in range(6)]
     for booking_id in bookings:
         assert await publisher.handle(await events.booking(sync_resources.db, prop, booking_id, "pending",

@@ -122,7 +122,7 @@ async def test_the_protocol_is_documented_as_asyncapi(live_api: str) -> None:
         docs = (await http.get("/docs/openapi.json")).json()
     assert document["asyncapi"] == "3.0.0" and document["servers"]["api"]["pathname"] == "/live"
     messages = document["channels"]["live"]["messages"]
-    assert set(messages) == {"auth", "subscribe", "unsubscribe", "ping", "snapshot", "update", "reauth", "error",
+    assert set(messages) == {"auth", "subscribe", "unsubscribe", "ping", "snapshot", "update", "reauth", "error", "reconnect",
                              "pong"}
     for name in messages:
         assert any(m["$ref"].endswith(f"/{name}") for op in document["operations"].values() for m in op["messages"])
