@@ -25,10 +25,10 @@ async def test_a_renewed_token_ends_the_subscriptions_it_no_longer_allows(
     own, other = f"bk-own-{unique}", f"bk-other-{unique}"
     await _booking(sync_resources, publisher, prop, own, subject)
     await _booking(sync_resources, publisher, prop, other, f"someone-{unique}")
-    _, sid = await auth_kit.sign_in(["front_desk", "guest"], subject)
+    staff = ["front_desk", "guest", f"property:{prop}"]  # front desk of this property
+    _, sid = await auth_kit.sign_in(staff, subject)
     live = await Live.open(live_api)
-    await live.send(op="auth", token=auth_kit.tokens.mint(subject=subject, session_id=sid,
-                                                          roles=["front_desk", "guest"]))
+    await live.send(op="auth", token=auth_kit.tokens.mint(subject=subject, session_id=sid, roles=staff))
     channels = [f"frontdesk:{prop}", f"booking:{other}", f"booking:{own}", f"availability:{prop}"]
     for channel in channels:
         assert (await live.subscribe(channel))["type"] == "snapshot"
