@@ -144,7 +144,7 @@ async def consume_batches(settings: Settings, topic: str, group: str, handle: Ba
                 continue
             for tp, messages in batches.items():
                 envelopes = [e for e in (_decoded(m.value) for m in messages) if e is not None]
-                await _batch_attempts(handle, envelopes, stop, topic)
+                await _batch_attempts(handle, envelopes, stop, topic, group)
                 await commits.commit({tp: messages[-1].offset + 1})
     finally:
         with contextlib.suppress(Exception):
@@ -160,15 +160,18 @@ def _decoded(raw: bytes) -> EventEnvelope | None:
 
 
 async def _batch_attempts(handle: BatchHandler, envelopes: list[EventEnvelope], stop: asyncio.Event,
-                          topic: str) -> None:
+                          topic: str, group: str) -> None:
     delay = 0.1
     while envelopes:
         try:
-            return await handle(envelopes)
+            with contextlib.ExitStack() as spans:  # each message's span, a child of the span that sent it
+                for envelope in envelopes:
+                    spans.enter_context(tracing.message_span(envelope, group))
+                return await handle(envelopes)
         except POISON as exc:  # one message this code cannot read: the others still count, one by one
             if len(envelopes) > 1:
                 for envelope in envelopes:
-                    await _batch_attempts(handle, [envelope], stop, topic)
+                    await _batch_attempts(handle, [envelope], stop, topic, group)
                 return
             log.error("saga_message_skipped", topic=topic, message_type=envelopes[0].event_type,
                       aggregate=envelopes[0].aggregate_id, error=repr(exc))
