@@ -147,7 +147,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         subscribers = [Subscriber(n, stack.apis, history.began, availability={f"availability:{prop}": span})
                        for n in range(args.subscribers)]
         subscribers += [Subscriber(100 + n, stack.apis, history.began,
-                                   token=lambda n=n: sign_in(900 + n, ("front_desk",))) for n in range(2)]
+                                   token=lambda n=n: sign_in(900 + n, ("front_desk", f"property:{prop}"))) for n in range(2)]
         partners = tuple(partner(1000 + n, client_id, settings.oidc_issuer) for n, client_id in enumerate(PARTNERS))
         readers = [FeedReader(p, stack.apis, starts[p.actor]) for p in partners]
         workload = Workload(stack.apis, products, nights, sign_in, history,

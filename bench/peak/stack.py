@@ -51,7 +51,8 @@ def private_env(data_dir: Path) -> dict[str, str]:
             "RESORT_KAFKA_BOOTSTRAP": f"127.0.0.1:{_free_port()}",
             "RESORT_MONGO_URL": f"mongodb://127.0.0.1:{_free_port()}",
             "RESORT_ELASTICSEARCH_URL": f"http://127.0.0.1:{_free_port()}",
-            "RESORT_OIDC_ISSUER": f"http://127.0.0.1:{_free_port()}"}
+            "RESORT_OIDC_ISSUER": f"http://127.0.0.1:{_free_port()}",
+            "RESORT_PAYMENT_PROVIDER_URL": f"http://127.0.0.1:{_free_port()}"}
 
 
 def _ready(env: dict[str, str]) -> bool:

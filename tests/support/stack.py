@@ -51,6 +51,7 @@ def private_env(data_dir: Path, api_port: int) -> dict[str, str]:
         "RESORT_MONGO_URL": f"mongodb://127.0.0.1:{free_port()}",
         "RESORT_ELASTICSEARCH_URL": f"http://127.0.0.1:{free_port()}",
         "RESORT_OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",
+        "RESORT_PAYMENT_PROVIDER_URL": f"http://127.0.0.1:{free_port()}",
         "RESORT_SEED_ON_UP": "false",
     }
 
