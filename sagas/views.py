@@ -67,10 +67,6 @@ async def project(resources: Resources, envelopes: list[EventEnvelope]) -> None:
     await refresh_many(resources, list(dict.fromkeys(uuid.UUID(e.aggregate_id) for e in envelopes)))
 
 
-async def refresh(resources: Resources, booking_id: uuid.UUID) -> None:
-    await refresh_many(resources, [booking_id])
-
-
 async def refresh_many(resources: Resources, booking_ids: list[uuid.UUID]) -> None:
     """Write each booking's view if PostgreSQL holds a newer version than the stored one: one bulk write."""
     loaded = await load_many(resources.db, booking_ids)
