@@ -29,6 +29,7 @@ from app.auth.keys import keys_path
 from app.resources import Resources
 from app.settings import Settings
 from app.worker import available_roles
+from realtime.channels import stream_key
 from tests.integration.bookings.conftest import booking_body
 from tests.integration.holds.conftest import hold_body
 from tests.integration.realtime.client import Live
@@ -158,6 +159,20 @@ async def eventually(condition: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
+async def caught_up(redis: Any, channel: str, followers: list[Follower], timeout: float) -> None:
+    """Every follower has updates and stands at the channel's newest entry in Redis."""
+    deadline = time.monotonic() + timeout
+    while True:
+        newest = await redis.xrevrange(stream_key(channel), "+", "-", count=1)
+        entry = newest[0][0] if newest else b"0-0"
+        head = int((entry.decode() if isinstance(entry, bytes) else entry).split("-")[0])
+        if head > 0 and all(f.updates > 0 and f.last == head for f in followers):
+            return
+        assert time.monotonic() < deadline, (
+            f"subscribers not at the head ({head}) within {timeout:.0f}s: {[(f.updates, f.last) for f in followers]}")
+        await asyncio.sleep(0.2)
+
+
 def role_units(up: UpProcess) -> list[dict[str, Any]]:
     return [u for u in up.state()["units"] if u["kind"] == "role"]
 
@@ -225,7 +240,7 @@ async def test_rolling_restart_of_every_instance_under_load(
            **{f"RESORT_{name}_GROUP": f"rolling-{name.lower()}-{run}" for name in GROUPS}}
     scale = ",".join(f"{role}={n}" for role, n in SCALE.items())
     up = UpProcess.start(env, "--no-seed", "--scale", scale)
-    stop = asyncio.Event()
+    stop, load_stop = asyncio.Event(), asyncio.Event()
     stats = Stats()
     channel = f"availability:{catalog_resort.property['id']}"
     followers = [Follower(url, channel) for _ in range(FOLLOWERS)]
@@ -241,7 +256,7 @@ async def test_rolling_restart_of_every_instance_under_load(
         tasks = [asyncio.create_task(f.run(stop)) for f in followers]
         for index in range(GUESTS):
             headers, _ = await auth_kit.sign_in(["guest"])
-            tasks.append(asyncio.create_task(guest(url, headers, catalog_resort, stats, stop, index)))
+            tasks.append(asyncio.create_task(guest(url, headers, catalog_resort, stats, load_stop, index)))
         with contextlib.suppress(AssertionError):
             await eventually(lambda: len(stats.bookings) >= 3 or len(stats.failures) > 5, 60, "bookings")
         assert len(stats.bookings) >= 3, (stats.failures[:3], stats.retries, stats.requests, up.output[-2000:])
@@ -255,12 +270,17 @@ async def test_rolling_restart_of_every_instance_under_load(
             print(f"restarted {[u['name'] for u in wave]} in {time.monotonic() - at:.1f}s; "
                   f"{len(stats.bookings)} bookings", flush=True)
         rolled = time.monotonic() - began - started
-        await asyncio.sleep(1)  # the last updates of the load reach the subscribers
+        load_stop.set()
+        await asyncio.gather(*tasks[FOLLOWERS:])
+        statuses = await terminal(sync_resources, stats.bookings)
+        # the publishers (their group rebalanced by every restart) publish what the load changed, and every
+        # subscriber reaches the channel's head
+        await caught_up(sync_resources.redis, channel, followers, 120)
         stop.set()
         await asyncio.gather(*tasks)
-        statuses = await terminal(sync_resources, stats.bookings)
     finally:
         stop.set()
+        load_stop.set()
         for task in tasks:
             task.cancel()
         up.interrupt(180)  # every instance stops gracefully, one after the other

@@ -10,6 +10,8 @@ import asyncio
 import uuid
 from typing import Any
 
+from pymongo import AsyncMongoClient
+
 from app.resources import Resources
 from app.settings import Settings
 from sync import stores
@@ -113,8 +115,10 @@ async def test_killed_mid_stream_and_restarted_converges(sync_resources: Resourc
             expected[pid] = await change_product(sync_resources.db, pid, name=f"Room {i} renamed")
             messages.append(envelope(pid, expected[pid], property_id=prop))
     await send(sync_resources, mine, *messages)
-    projector = CatalogProjector(mine, sync_resources.db, sync_resources.mongo, sync_resources.es,
-                                 sync_resources.redis)
+    # the killed instance has MongoDB connections of its own, as a process does: they die with it (a
+    # request cut off half-way must not be left in the pool the restarted instance draws from)
+    own = AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=3000, tz_aware=True)
+    projector = CatalogProjector(mine, sync_resources.db, own, sync_resources.es, sync_resources.redis)
     await projector.prepare()
     from sync.projector import consume
 
@@ -123,6 +127,7 @@ async def test_killed_mid_stream_and_restarted_converges(sync_resources: Resourc
     await until(lambda: _settled(projector, 8), timeout=30, step=0.005)
     first.cancel()  # killed mid-stream: no orderly stop, whatever was in flight is abandoned
     await asyncio.gather(first, return_exceptions=True)
+    await own.close()
     done_before = sum(projector.seen.values())
     assert done_before < len(messages), "the kill came too late to test anything"
 
