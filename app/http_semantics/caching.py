@@ -8,6 +8,8 @@
   ``private`` for a signed-in one, whose answer may follow their locale) and ``Vary: Authorization, Cookie``;
   an ``If-None-Match`` naming the current tag gets ``304`` with those headers and no body. Answers larger
   than ``http_cache_max_body_bytes`` pass through unbuffered (no digest).
+- **Any other read made with credentials** (``Authorization`` or a session cookie: a guest's bookings, a
+  partner's holds, an account) answers ``Cache-Control: private, no-store`` unless its handler set one.
 
 The document says so too (:func:`document_caching`): the ``If-None-Match`` parameter and ``304`` of each
 cacheable read (``opt["headers"]`` and the 304 convention of app.problem_docs), the headers of its ``200``.
@@ -35,6 +37,7 @@ CACHED_READ: dict[str, Any] = {"cache": True, "headers": IF_NONE_MATCH}
 NOT_VARYING = frozenset({"if-none-match", "if-match", "if-modified-since", "cache-control", "authorization",
                          "idempotency-key", "x-csrf-token", "x-request-id"})
 CREDENTIALS = (b"authorization", b"cookie")
+PERSONAL = b"private, no-store"
 VARY_KEY = "resort.vary"  # the scope's record of the route's Vary names (an ASGI scope extension key)
 
 
@@ -80,6 +83,20 @@ def _replace(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> l
     return [(k, v) for k, v in headers if k.lower() != name] + [(name, value)]
 
 
+def _personal(send: Send) -> Send:
+    """A read made with credentials that is not a cacheable one is the caller's own (their bookings, holds,
+    account): ``Cache-Control: private, no-store`` unless the handler chose, so no shared cache keeps it."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            if _header(headers, b"cache-control") is None:
+                message = {**message, "headers": [*headers, (b"cache-control", PERSONAL)]}  # type: ignore[assignment]
+        await send(message)
+
+    return sending
+
+
 class ReadCaching:
     """Litestar middleware (routed: ``scope["route_handler"]`` is known) doing the above on ``GET``."""
 
@@ -97,6 +114,9 @@ class ReadCaching:
         scope[VARY_KEY] = self.vary.setdefault(id(handler), varying_headers(handler))  # type: ignore[literal-required]
         if cacheable(handler):
             await self._cached(scope, receive, send)
+            return
+        if any(key.lower() in CREDENTIALS for key, _ in scope["headers"]):
+            await self.app(scope, receive, _personal(send))
             return
         await self.app(scope, receive, send)
 

@@ -71,3 +71,15 @@ async def test_a_signed_in_read_is_private(client: AsyncTestClient, guest_header
                                            resort_id: str) -> None:
     answer = await client.get(f"/properties/{resort_id}", headers=guest_headers)
     assert answer.headers["cache-control"].startswith("private, max-age=")
+
+
+async def test_a_callers_own_read_is_never_stored_by_a_shared_cache(client: AsyncTestClient,
+                                                                    guest_headers: dict[str, str]) -> None:
+    answer = await client.get("/auth/me", headers=guest_headers)
+    assert (answer.status_code, answer.headers["cache-control"]) == (200, "private, no-store")
+
+
+async def test_a_handlers_own_freshness_is_kept_for_a_signed_in_caller(client: AsyncTestClient,
+                                                                       guest_headers: dict[str, str]) -> None:
+    answer = await client.get("/.well-known/jwks.json", headers=guest_headers)
+    assert answer.headers["cache-control"] == "public, max-age=300"
