@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, Request, Response, Route, async_playwright
+from playwright.async_api import Browser, Page, Request, Response, Route, async_playwright, expect
 
 from app.settings import PROJECT_ROOT, Settings
 from tests.support.auth import serve_api, subprocess_environment
@@ -121,6 +121,12 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
+# The bound of every browser wait: Chromium loading Swagger UI's bundle on a 2-core machine shared with the
+# whole stack takes seconds; a wait still ends as soon as its condition holds.
+BOUND_MS = 45_000
+expect.set_options(timeout=BOUND_MS)
+
+
 @pytest.fixture
 async def browser_page(browser: Browser, served_api: str) -> AsyncIterator[Callable[[str], Awaitable[BrowserPage]]]:
     """Factory: ``await browser_page("/path")`` -> a :class:`BrowserPage` in a fresh context, loaded."""
@@ -130,7 +136,7 @@ async def browser_page(browser: Browser, served_api: str) -> AsyncIterator[Calla
         context = await browser.new_context(base_url=served_api, service_workers="block")
         contexts.append(context)
         page = await context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(BOUND_MS)
         view = BrowserPage(page, origin_of(served_api))
         await page.route("**/*", view.route)
         page.on("response", view.on_response)

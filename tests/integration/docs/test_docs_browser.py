@@ -6,7 +6,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.support.browser import assert_page_headers
+from tests.support.browser import BOUND_MS, assert_page_headers
 
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -26,7 +26,7 @@ async def test_docs_render_every_operation_offline(browser_page, served_api: str
     assert len(expected) > 10
     view = await browser_page(path)
     operations = view.page.locator(".opblock .opblock-summary")
-    await expect(operations).to_have_count(blocks, timeout=15_000)
+    await expect(operations).to_have_count(blocks, timeout=BOUND_MS)
     shown = set()
     for summary in await operations.all():
         method = (await summary.locator(".opblock-summary-method").inner_text()).strip()
@@ -44,7 +44,7 @@ async def test_index_page_links_the_docs(browser_page, served_api: str) -> None:
     await expect(view.page.get_by_role("heading", name="G Resort API")).to_be_visible()
     await view.screenshot("index")
     await view.page.get_by_role("link", name="API docs").click()
-    await expect(view.page.locator(".opblock").first).to_be_visible(timeout=15_000)
+    await expect(view.page.locator(".opblock").first).to_be_visible(timeout=BOUND_MS)
     assert view.page.url == f"{served_api}/docs"
     assert view.foreign == [] and view.page_errors == [] and view.console_errors == []
     await view.screenshot("index-to-docs")

@@ -24,7 +24,6 @@ from sync.relay import OutboxRelay
 from tests.integration.frontdesk.conftest import DAY, make_desk
 from tests.support.wait import until
 
-expect.set_options(timeout=20_000)
 PAGE_LISTS = {"arrivals": "arrivals", "in_house": "in-house", "departures": "departures", "departed": "departed",
               "no_shows": "no-shows", "cancelled": "cancelled"}
 

@@ -15,8 +15,6 @@ from realtime.publisher import Publisher
 from tests.integration.realtime import events
 from tests.support.browser import BrowserPage, assert_page_headers
 
-expect.set_options(timeout=20_000)  # a generous bound for loading on a busy machine; the 1 s check is explicit
-
 
 async def _signed_in(view: BrowserPage, base: str, token: str) -> None:
     """The session cookie a browser login would have set, then the page again."""
