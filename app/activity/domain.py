@@ -148,6 +148,11 @@ def _popular(acc: _Acc, event: dict[str, Any]) -> None:
                                                           "property_id": event.get("property_id")}, counter)
 
 
+def popular_products(deltas: Deltas) -> set[str]:
+    """The products whose ``popular`` counters these deltas change (their popularity changes)."""
+    return {d["set"]["product_id"] for d in deltas.get("popular", {}).values() if d["set"].get("product_id")}
+
+
 def pair_increments(known: dict[str, set[str]], bookings: Iterable[dict[str, Any]]) -> tuple[
         dict[tuple[str, str], int], dict[str, set[str]]]:
     """Co-booking pairs added by ``bookings`` given each subject's ``known`` booked products.
