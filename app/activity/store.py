@@ -42,7 +42,8 @@ async def ensure_indexes(db: Any, retention_days: int) -> None:
     await collection(db, "daily").create_indexes([IndexModel([("property_id", ASCENDING), ("day", ASCENDING)])])
     await collection(db, "demand").create_indexes([IndexModel([("property_id", ASCENDING), ("night", ASCENDING)]),
                                                    IndexModel([("product_id", ASCENDING), ("night", ASCENDING)])])
-    await collection(db, "popular").create_indexes([IndexModel([("product_id", ASCENDING), ("day", ASCENDING)])])
+    await collection(db, "popular").create_indexes([IndexModel([("product_id", ASCENDING), ("day", ASCENDING)]),
+                                                    IndexModel([("day", ASCENDING)])])  # popularity's window
     await collection(db, "queries").create_indexes([IndexModel([("count", DESCENDING)]),
                                                     IndexModel([("zero", DESCENDING)])])
     await collection(db, "rates").create_indexes([IndexModel([("property_id", ASCENDING)])])
