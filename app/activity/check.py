@@ -148,9 +148,13 @@ def lines(report: CheckReport) -> list[str]:
         f"  {d.rollup} {d.key} {d.counter}: {d.bookings_table} vs {d.rollup_count}" for d in report.differences)]
 
 
+def as_json_difference(d: Difference) -> dict[str, Any]:
+    return {"rollup": d.rollup, "key": d.key, "counter": d.counter, "bookings_table": d.bookings_table,
+            "rollup_count": d.rollup_count}
+
+
 def as_json(report: CheckReport) -> dict[str, Any]:
+    """The report as ``GET /admin/analytics/check`` answers it (``BookingsCheck``) and ``--json`` prints it."""
     return {"property_id": report.property_id, "start": report.start, "end": report.end,
             "bookings": report.bookings, "forgotten": report.forgotten, "pending": report.pending,
-            "clean": report.clean, "differences": [
-                {"rollup": d.rollup, "key": d.key, "counter": d.counter, "bookings_table": d.bookings_table,
-                 "rollup_count": d.rollup_count} for d in report.differences]}
+            "clean": report.clean, "differences": [as_json_difference(d) for d in report.differences]}

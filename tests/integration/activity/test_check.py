@@ -1,6 +1,7 @@
-"""``resort activity check``: the rollups of bookings against the bookings table. Bookings written in PostgreSQL
-and their events counted by the activity path (the messages the saga announces, turned into events as the
-role does) give no difference; one event that never arrived gives exactly the difference it should."""
+"""``resort activity check`` (and ``GET /admin/analytics/check``): the rollups of bookings against the bookings
+table. Bookings written in PostgreSQL and their events counted by the activity path (the messages the saga
+announces, turned into events as the role does) give no difference; one event that never arrived gives exactly
+the difference it should."""
 
 from __future__ import annotations
 
@@ -100,13 +101,28 @@ async def test_bookings_and_their_counted_events_agree(sync_resources: Resources
     assert (report.bookings, report.differences) == (3, [])
 
 
-async def test_an_event_that_never_arrived_is_exactly_the_difference(sync_resources: Resources, settings: Settings,
-                                                                     resort: dict[str, Any]) -> None:
-    lost = resort["messages"].pop("partner")  # the partner's stay of the spa, nights 3..5
-    await _counted(sync_resources, settings, list(resort["messages"].values()))
-    report = await _check(sync_resources, settings, resort["prop"])
+def _lost_partner_stay(resort: dict[str, Any]) -> list[check.Difference]:
+    """The differences the partner's confirmed stay of the spa (nights 3..5) makes when its event is lost."""
     spa = resort["spa"]
     nights = [(START + dt.timedelta(days=i)).isoformat() for i in (3, 4, 5)]
-    assert lost.event_type == "booking.confirmed" and report.differences == [
-        *(check.Difference("demand", f"{spa}|{night}", "bookings", 1, 0) for night in nights),
-        check.Difference("rates", f"{spa}|bar", "bookings", 2, 1)]
+    return [*(check.Difference("demand", f"{spa}|{night}", "bookings", 1, 0) for night in nights),
+            check.Difference("rates", f"{spa}|bar", "bookings", 2, 1)]
+
+
+async def test_an_event_that_never_arrived_is_exactly_the_difference(sync_resources: Resources, settings: Settings,
+                                                                     resort: dict[str, Any]) -> None:
+    lost = resort["messages"].pop("partner")
+    await _counted(sync_resources, settings, list(resort["messages"].values()))
+    report = await _check(sync_resources, settings, resort["prop"])
+    assert lost.event_type == "booking.confirmed" and report.differences == _lost_partner_stay(resort)
+
+
+async def test_the_revenue_team_reads_the_same_differences_from_the_api(
+        client: Any, admin_headers: dict[str, str], sync_resources: Resources, settings: Settings,
+        resort: dict[str, Any]) -> None:
+    resort["messages"].pop("partner")
+    await _counted(sync_resources, settings, list(resort["messages"].values()))
+    params = {"property": resort["prop"], "start": (START - dt.timedelta(days=5)).isoformat(),
+              "end": (START + dt.timedelta(days=30)).isoformat()}
+    response = await client.get("/admin/analytics/check", params=params, headers=admin_headers)
+    assert response.json()["differences"] == [check.as_json_difference(d) for d in _lost_partner_stay(resort)]
