@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import signal
 import time
 
@@ -213,6 +214,45 @@ def forget(subject: str) -> None:
 
     deleted = asyncio.run(forget_subject(_settings(), subject))
     console.print(f"forgot {subject}: {deleted} activity events deleted, rollups adjusted")
+
+
+@main.group()
+def activity() -> None:
+    """Activity analytics: the rollups checked against PostgreSQL."""
+
+
+@activity.command("check")
+@click.option("--property", "property_id", required=True, help="The resort to check.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First night of the demand compared (default: 183 days ago).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last night of the demand compared (default: 182 days ahead; at most RESORT_ACTIVITY_REPORT_MAX_DAYS"
+                   " nights in all).")
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+def activity_check(property_id: str, start: dt.datetime | None, end: dt.datetime | None, as_json: bool) -> None:
+    """Compare the activity rollups of bookings (per product and night, per rate plan, cancellations too) with the
+    bookings table; print every difference, exit 1 if there is one."""
+    import json
+
+    from app.activity import check
+    from app.activity.admin import check_bookings
+
+    settings = _settings()
+    today = dt.datetime.now(dt.UTC).date()
+    first, last = (start.date() if start else today - dt.timedelta(days=183)), (
+        end.date() if end else today + dt.timedelta(days=182))
+    if not 0 <= (last - first).days < settings.activity_report_max_days:
+        console.print(f"[red]refused[/]: --end must not be before --start, at most {settings.activity_report_max_days}"
+                      " nights")
+        raise SystemExit(2)
+    report = asyncio.run(check_bookings(settings, property_id, first, last))
+    if as_json:
+        click.echo(json.dumps(check.as_json(report)))
+    else:
+        for line in check.lines(report):
+            click.echo(line)
+    if not report.clean:
+        raise SystemExit(1)
 
 
 @main.command("rotate-keys")

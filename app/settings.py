@@ -139,6 +139,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     search_price_horizon_days: int = 90
     search_max_page_size: int = 50
     search_cache_ttl_s: int = 60
+    # Search ranked by popularity: with sort=relevance a product's score is its text relevance plus
+    # search_popularity_weight * log10(1 + popularity), popularity being its bookings + views/10 of the last
+    # search_popularity_days days (the activity rollups; the activity role updates the changed products'
+    # documents after each rollup round). The weight is between 0 and 10 (0 turns popularity off: the
+    # order is relevance, ties by product id); the window between 1 and 366 days.
+    search_popularity_weight: float = 0.5
+    search_popularity_days: int = 30
     # Holds (app/holds): lifetime, limits against hoarding, Redis locks and sold-out marks.
     hold_ttl_s: int = 600
     hold_max_lifetime_s: int = 1800
@@ -346,6 +353,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_PAYMENT_PROVIDER_URL": urlsplit(self.payment_provider_url).scheme in {"http", "https"},
             "RESORT_PAYMENT_RETRY_ATTEMPTS": self.payment_retry_attempts >= 1,
             "RESORT_SAGA_CONSUMER_CONCURRENCY": self.saga_consumer_concurrency >= 1,
+            "RESORT_SEARCH_POPULARITY_WEIGHT": 0.0 <= self.search_popularity_weight <= 10.0,
+            "RESORT_SEARCH_POPULARITY_DAYS": 1 <= self.search_popularity_days <= 366,
             **{f"RESORT_{name.upper()}": getattr(self, name) > 0 for name in (
                 "payment_timeout_s", "payment_open_timeout_s", "payment_capture_timeout_s", "payment_void_timeout_s",
                 "payment_refund_timeout_s", "payment_retrieve_timeout_s")},

@@ -29,6 +29,7 @@ class ProductState:
     rating_avg: float | None = None
     rating_count: int = 0
     components: list[str] = field(default_factory=list)
+    popularity: float = 0.0
 
     @property
     def product_id(self) -> str:
@@ -43,12 +44,14 @@ class ProductState:
         return bool(self.product.get("active", True))
 
 
-_UNHASHED = {"fingerprint", "projected_at", *SEARCH_TEXT}
+# ``popularity`` comes from the activity rollups, not from PostgreSQL: the activity role updates it on its
+# own (``app.activity.popularity``), so it is no part of what reconciliation compares.
+_UNHASHED = {"fingerprint", "projected_at", "popularity", *SEARCH_TEXT}
 
 
 def fingerprint(document: dict[str, Any]) -> str:
-    """A hash of the document's content (without its own ``fingerprint``, timestamps and the search
-    text derived from the content, which reconciliation checks on its own)."""
+    """A hash of the document's content (without its own ``fingerprint``, timestamps, the popularity and
+    the search text derived from the content, which reconciliation checks on its own)."""
     content = {k: v for k, v in document.items() if k not in _UNHASHED}
     return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()[:32]
 
@@ -89,6 +92,7 @@ def build_search_document(state: ProductState) -> dict[str, Any]:
         "rating_count": state.rating_count,
         "components": list(state.components),
         "version": state.version,
+        "popularity": state.popularity,
     }
     document["fingerprint"] = fingerprint(document)
     return with_search_text(document)

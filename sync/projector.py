@@ -82,7 +82,8 @@ class CatalogProjector:
     async def project(self, product_id: str, inbox: tuple[str, str] | None = None,
                       *, refresh: bool | str = False) -> ProjectionResult:
         """Rebuild one product from the current state and write both stores (also used by repairs)."""
-        state = await load_state(self.db, self.mongo, product_id, self.settings.search_price_horizon_days)
+        state = await load_state(self.db, self.mongo, product_id, self.settings.search_price_horizon_days,
+                                 popularity_days=self.settings.search_popularity_days)
         index = self.settings.search_index
         if state is None:
             search = await stores.delete_search_document(self.es, index, product_id, refresh=refresh)

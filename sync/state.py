@@ -11,6 +11,7 @@ import asyncpg
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app import clock
+from app.activity.popularity import popularity_of
 from app.catalog.domain import price_nights_to_read, price_range
 from app.catalog.rates import PRICED_NIGHTS, priced_nights
 from sync.documents import ProductState
@@ -74,10 +75,17 @@ async def load_details(mongo: AsyncDatabase,
 
 
 async def load_state(db: asyncpg.Pool, mongo: AsyncDatabase, product_id: str,
-                     horizon_days: int, now: dt.datetime | None = None) -> ProductState | None:
-    """The whole current state of a product, or None when PostgreSQL does not know it."""
+                     horizon_days: int, now: dt.datetime | None = None,
+                     popularity_days: int | None = None) -> ProductState | None:
+    """The whole current state of a product, or None when PostgreSQL does not know it (with its popularity
+    over the last ``popularity_days`` days from the activity rollups when given)."""
     core = await load_core(db, product_id, horizon_days, now)
     if core is None:
         return None
     details, rating_avg, rating_count = await load_details(mongo, product_id)
-    return ProductState(**core, details=details, rating_avg=rating_avg, rating_count=rating_count)
+    popularity = 0.0
+    if popularity_days:
+        today = dt.datetime.now(dt.UTC).date()  # the rollups' days are UTC days
+        popularity = (await popularity_of(mongo, [product_id], today, popularity_days))[product_id]
+    return ProductState(**core, details=details, rating_avg=rating_avg, rating_count=rating_count,
+                        popularity=popularity)

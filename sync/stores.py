@@ -49,6 +49,7 @@ async def write_search_document(es: AsyncElasticsearch, index: str, document: di
                 await es.index(index=index, id=doc_id, document=document, op_type="create", refresh=refresh)
                 return Outcome.WRITTEN
             source = current["_source"]
+            document = _keeping_popularity(document, source)
             if int(source.get("version") or 0) > document["version"]:
                 return Outcome.STALE
             if source == document:
@@ -59,6 +60,14 @@ async def write_search_document(es: AsyncElasticsearch, index: str, document: di
         except ConflictError:
             continue  # someone wrote meanwhile: read again and decide again
     raise RuntimeError(f"search document {doc_id} kept changing under compare-and-set")
+
+
+def _keeping_popularity(document: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """The stored popularity wins over the one the projection read: the activity role keeps it up to date
+    (a value it wrote while this projection was being built is newer than the one the projection read)."""
+    if "popularity" in stored:
+        return {**document, "popularity": stored["popularity"]}
+    return document
 
 
 async def delete_search_document(es: AsyncElasticsearch, index: str, product_id: str,

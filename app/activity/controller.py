@@ -14,7 +14,14 @@ from litestar.params import Parameter
 from litestar.static_files import create_static_files_router
 
 from app.activity import reports
-from app.activity.schemas import CancellationsReport, DemandReport, FunnelReport, PairsReport, SearchesReport
+from app.activity.schemas import (
+    BookingsCheck,
+    CancellationsReport,
+    DemandReport,
+    FunnelReport,
+    PairsReport,
+    SearchesReport,
+)
 from app.auth.guards import requires_roles
 from app.problem_docs import returns
 from app.resources import Resources
@@ -60,6 +67,13 @@ class AnalyticsController(Controller):
          responses=returns(PairsReport))
     async def pairs(self, resources: Resources, property: SomeProperty = None, limit: Limit = 20) -> dict[str, Any]:
         return await reports.pairs(resources, limit, property)
+
+    @get("/check", summary="The rollups of bookings against PostgreSQL's bookings table: every difference (demand"
+         " per product and night from `start` to `end`, rate plans of all time)", opt=RANGE,
+         responses=returns(BookingsCheck))
+    async def bookings_check(self, resources: Resources, property: Property, start: dt.date,
+                             end: dt.date) -> dict[str, Any]:
+        return await reports.bookings_check(resources, property, start, end)
 
     @get("/export/{report:str}", summary="A report's rows as CSV (the same query parameters as its JSON)",
          opt=RANGE | {"problems": {404: ("report_not_found",)}}, media_type="text/csv",

@@ -148,6 +148,13 @@ def _popular(acc: _Acc, event: dict[str, Any]) -> None:
                                                           "property_id": event.get("property_id")}, counter)
 
 
+def popular_products(deltas: Deltas) -> set[str]:
+    """The products whose views or bookings these deltas change (their popularity changes; holds do not
+    count in it)."""
+    return {d["set"]["product_id"] for d in deltas.get("popular", {}).values()
+            if d["set"].get("product_id") and (d["inc"].get("views") or d["inc"].get("bookings"))}
+
+
 def pair_increments(known: dict[str, set[str]], bookings: Iterable[dict[str, Any]]) -> tuple[
         dict[tuple[str, str], int], dict[str, set[str]]]:
     """Co-booking pairs added by ``bookings`` given each subject's ``known`` booked products.

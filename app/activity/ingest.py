@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -23,7 +24,7 @@ from prometheus_client import Counter, Gauge
 from pymongo.errors import PyMongoError
 
 from app.activity import events as ev
-from app.activity import repository, store
+from app.activity import popularity, repository, store
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
 from app.worker import sleep_or_stop
@@ -166,7 +167,8 @@ async def drain(client: Any, db: Any, batch: Batch, on_round: Any = None) -> int
 
 
 async def rollup_round(resources: Resources, batch: Batch | None = None) -> int:
-    """Count every new event (while this process holds the lease); how many were counted."""
+    """Count every new event, then update the search documents of the products whose popularity changed
+    (while this process holds the lease); how many events were counted."""
     settings, redis = resources.settings, resources.redis
     token = uuid.uuid4().hex
     lease_ms = int(max(settings.activity_rollup_interval_s * 10, 30) * 1000)
@@ -177,6 +179,8 @@ async def rollup_round(resources: Resources, batch: Batch | None = None) -> int:
         total = await drain(resources.mongo, db, batch or Batch(settings.activity_rollup_batch),
                             lambda: redis.pexpire(LEASE_KEY, lease_ms))
         BACKLOG.set(0)
+        await popularity.publish(db, resources.es, settings.search_index, dt.datetime.now(dt.UTC).date(),
+                                 settings.search_popularity_days)
     finally:
         if await redis.get(LEASE_KEY) == token.encode():
             await redis.delete(LEASE_KEY)

@@ -9,6 +9,7 @@ import io
 from collections import defaultdict
 from typing import Any
 
+from app.activity import check
 from app.activity.domain import TYPES, rate
 from app.activity.store import PAIRS, collection
 from app.errors import NotFound, ValidationFailed
@@ -63,6 +64,12 @@ async def demand(resources: Resources, property_id: str, start: dt.date, end: dt
     fields = ("interest", "holds", "bookings", "cancellations")
     return {"property_id": property_id, "start": nights[0], "end": nights[-1],
             "nights": [{"night": n} | {f: int(by_night.get(n, {}).get(f) or 0) for f in fields} for n in nights]}
+
+
+async def bookings_check(resources: Resources, property_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """The rollups of the resort's bookings against the bookings table (demand over the nights start..end)."""
+    check_range(start, end, resources.settings.activity_report_max_days)
+    return check.as_json(await check.check(resources.db, _db(resources), property_id, start, end))
 
 
 async def searches(resources: Resources, zero_only: bool, limit: int) -> dict[str, Any]:

@@ -80,3 +80,24 @@ class PairRow(msgspec.Struct, kw_only=True):
 
 class PairsReport(msgspec.Struct, kw_only=True):
     items: list[PairRow]
+
+
+class BookingsDifference(msgspec.Struct, kw_only=True):
+    rollup: str  # demand (key product|night) or rates (key product|rate plan)
+    key: str
+    counter: str  # bookings or cancellations
+    bookings_table: int
+    rollup_count: int
+
+
+class BookingsCheck(msgspec.Struct, kw_only=True):
+    """The rollups of a resort's bookings against PostgreSQL's bookings table (``app.activity.check``)."""
+
+    property_id: str
+    start: str
+    end: str
+    bookings: int
+    forgotten: int
+    pending: int
+    clean: bool
+    differences: list[BookingsDifference]

@@ -18,12 +18,13 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from app.activity.domain import Deltas, pair_decrements, pair_increments, rollup_deltas
+from app.activity.domain import Deltas, pair_decrements, pair_increments, popular_products, rollup_deltas
 
 EVENTS = "activity_events"
 PAIRS, SUBJECTS, STATE, FORGOTTEN = "activity_pairs", "activity_subjects", "activity_state", "activity_forgotten"
 ROLLUP_COLLECTIONS = {"daily": "activity_daily", "demand": "activity_demand", "queries": "activity_queries",
                       "rates": "activity_rates", "popular": "activity_popular"}
+POPULARITY_CHANGES = "activity_popularity_changes"  # products whose popularity changed (app.activity.popularity)
 DUPLICATE_KEY = 11000
 
 
@@ -41,7 +42,8 @@ async def ensure_indexes(db: Any, retention_days: int) -> None:
     await collection(db, "daily").create_indexes([IndexModel([("property_id", ASCENDING), ("day", ASCENDING)])])
     await collection(db, "demand").create_indexes([IndexModel([("property_id", ASCENDING), ("night", ASCENDING)]),
                                                    IndexModel([("product_id", ASCENDING), ("night", ASCENDING)])])
-    await collection(db, "popular").create_indexes([IndexModel([("product_id", ASCENDING), ("day", ASCENDING)])])
+    await collection(db, "popular").create_indexes([IndexModel([("product_id", ASCENDING), ("day", ASCENDING)]),
+                                                    IndexModel([("day", ASCENDING)])])  # popularity's window
     await collection(db, "queries").create_indexes([IndexModel([("count", DESCENDING)]),
                                                     IndexModel([("zero", DESCENDING)])])
     await collection(db, "rates").create_indexes([IndexModel([("property_id", ASCENDING)])])
@@ -100,13 +102,22 @@ async def _inc_pairs(db: Any, increments: dict[tuple[str, str], int], session: A
         await db[PAIRS].bulk_write(ops, ordered=False, session=session)
 
 
+async def mark_popularity(db: Any, products: set[str], session: Any = None) -> None:
+    """Note that these products' popularity changed (a counter each: see ``app.activity.popularity``)."""
+    if products:
+        await db[POPULARITY_CHANGES].bulk_write([UpdateOne({"_id": p}, {"$inc": {"n": 1}}, upsert=True)
+                                                 for p in sorted(products)], ordered=False, session=session)
+
+
 async def rollup_once(client: Any, db: Any, batch: int) -> int:
     """Count the next batch of new events into the rollups (one transaction); how many were counted."""
     async with client.start_session() as session, await session.start_transaction():
         events = await db[EVENTS].find({"rolled": False}, session=session).limit(batch).to_list()
         if not events:
             return 0
-        await apply_deltas(db, rollup_deltas(events), session)
+        deltas = rollup_deltas(events)
+        await apply_deltas(db, deltas, session)
+        await mark_popularity(db, popular_products(deltas), session)
         await apply_pairs(db, [e for e in events if e["type"] == "booking"], session)
         # one update per id (each an _id index lookup): SecantusDB answers ``$in`` over ids by scanning
         await db[EVENTS].bulk_write([UpdateOne({"_id": e["_id"]}, {"$set": {"rolled": True}}) for e in events],
@@ -129,7 +140,9 @@ async def forget(client: Any, db: Any, subject: str) -> int:
     """
     async with client.start_session() as session, await session.start_transaction():
         counted = await db[EVENTS].find({"subject": subject, "rolled": True}, session=session).to_list()
-        await apply_deltas(db, rollup_deltas(counted, sign=-1), session)
+        deltas = rollup_deltas(counted, sign=-1)
+        await apply_deltas(db, deltas, session)
+        await mark_popularity(db, popular_products(deltas), session)
         mine = await db[SUBJECTS].find_one({"_id": subject}, session=session)
         if mine is not None:
             await _inc_pairs(db, pair_decrements(mine.get("products", ())), session)

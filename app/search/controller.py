@@ -52,6 +52,7 @@ async def search_products(
         q=q, lang=lang, property=property, kind=kind, amenities=amenities, price_min=price_min,
         price_max=price_max, min_rating=min_rating, lat=lat, lon=lon, radius_km=radius_km, sort=sort,
         page=page, size=size, max_size=settings.search_max_page_size,
+        popularity_weight=settings.search_popularity_weight,
     )
     body, hit = await search(resources, params)
     return Response(body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"})

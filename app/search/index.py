@@ -12,7 +12,9 @@ See ``PERFORMANCE.md`` beside this module for the measurements.
 
 Facets are keywords, the property's location a ``geo_point``, prices and ratings numbers.
 ``attributes`` (which differ by kind) are stored but not indexed; ``dynamic: strict`` refuses anything
-else. The mapping has a version: :mod:`app.search.versions` makes a new one take effect.
+else. The mapping has a version: :mod:`app.search.versions` makes a new one take effect (4 added
+``popularity``: bookings and views over a recent window, kept by the activity role, see
+:mod:`app.activity.popularity`; search blends it with relevance, :func:`app.search.query.build_search_body`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 from typing import Any
 
 HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 # Derived search text: field -> the document fields it joins (in this order).
 SEARCH_TEXT: dict[str, tuple[str, ...]] = {
@@ -73,6 +75,7 @@ MAPPING: dict[str, Any] = {
         "max_occupancy": {"type": "integer"},
         "rating_avg": {"type": "float"},
         "rating_count": {"type": "integer"},
+        "popularity": {"type": "float"},
         "components": {"type": "keyword"},
         "version": {"type": "long"},
         "fingerprint": {"type": "keyword"},

@@ -50,6 +50,7 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     size: int = 20
+    popularity_weight: float = 0.0  # RESORT_SEARCH_POPULARITY_WEIGHT (0: relevance alone)
 
     @property
     def has_point(self) -> bool:
@@ -76,7 +77,7 @@ def make_params(*, q: str | None = None, lang: str | None = None, property: list
                 price_min: int | None = None, price_max: int | None = None,
                 min_rating: float | None = None, lat: float | None = None, lon: float | None = None,
                 radius_km: float | None = None, sort: str | None = None, page: int = 1, size: int = 20,
-                max_size: int = 50) -> SearchParams:
+                max_size: int = 50, popularity_weight: float = 0.0) -> SearchParams:
     """Validate and normalise the query string; raises ValidationFailed with a stable code."""
     text = " ".join((q or "").split())
     if len(q or "") > MAX_QUERY_LENGTH:
@@ -102,6 +103,7 @@ def make_params(*, q: str | None = None, lang: str | None = None, property: list
         q=text, lang=lang or "ko", properties=_values(property, "property"),
         kind=_values(kind, "kind"), amenities=_values(amenities, "amenities"), price_min=price_min, price_max=price_max, min_rating=min_rating,
         lat=lat, lon=lon, radius_km=radius_km, sort=sort, page=page, size=size,
+        popularity_weight=popularity_weight,
     )
 
 
@@ -129,7 +131,7 @@ def cache_key(params: SearchParams, generation: int) -> str:
 
 def facets_cache_key(params: SearchParams, generation: int) -> str:
     """The Redis key of the facets: they depend on the text and filters, not on sort, page or lang."""
-    neutral = replace(params, sort="relevance", page=1, size=1, lang="ko")
+    neutral = replace(params, sort="relevance", page=1, size=1, lang="ko", popularity_weight=0.0)
     return f"search:facets:{generation}:{_digest(neutral)}"
 
 
@@ -206,17 +208,30 @@ def build_aggregations() -> dict[str, Any]:
     }
 
 
+def with_popularity(query: dict[str, Any], weight: float) -> dict[str, Any]:
+    """``query``'s score plus ``weight * log10(1 + popularity)`` (a document without one counts 0);
+    ``weight`` 0 leaves the query as it is."""
+    if weight <= 0:
+        return query
+    boost = {"field_value_factor": {"field": "popularity", "modifier": "log1p", "missing": 0}, "weight": weight}
+    return {"function_score": {"query": query, "functions": [boost], "score_mode": "sum", "boost_mode": "sum"}}
+
+
 def build_search_body(params: SearchParams, *, facets: bool = True) -> dict[str, Any]:
     """The keyword arguments of ``AsyncElasticsearch.search`` for ``params``.
 
     ``facets=False`` leaves the aggregations out (the caller has them cached). Totals are counted up to
-    the deepest reachable result, not beyond.
+    the deepest reachable result, not beyond. Sorted by relevance, popularity is blended in
+    (:func:`with_popularity`); ties go by product id.
     """
     text: dict[str, Any] = {"must": [{"match_all": {}}]}
     if params.q:
         text = build_text_query(params.q, ranked=params.sort == "relevance")
+    query: dict[str, Any] = {"bool": {**text, "filter": build_filters(params)}}
+    if params.sort == "relevance":
+        query = with_popularity(query, params.popularity_weight)
     body: dict[str, Any] = {
-        "query": {"bool": {**text, "filter": build_filters(params)}},
+        "query": query,
         "sort": build_sort(params),
         "from_": (params.page - 1) * params.size,
         "size": params.size,

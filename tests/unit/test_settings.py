@@ -22,7 +22,9 @@ def test_values_are_typed_from_the_environment() -> None:
 @pytest.mark.parametrize(
     ("var", "value"),
     [("RESORT_API_PORT", "eighty"), ("RESORT_API_PORT", "70000"), ("RESORT_DATABASE_URL", "mysql://x/y"),
-     ("RESORT_ACCESS_TOKEN_TTL", "-5"), ("RESORT_LOG_JSON", "maybe")],
+     ("RESORT_ACCESS_TOKEN_TTL", "-5"), ("RESORT_LOG_JSON", "maybe"), ("RESORT_SEARCH_POPULARITY_WEIGHT", "-0.1"),
+     ("RESORT_SEARCH_POPULARITY_WEIGHT", "10.5"), ("RESORT_SEARCH_POPULARITY_DAYS", "0"),
+     ("RESORT_SEARCH_POPULARITY_DAYS", "367")],
 )
 def test_a_bad_variable_is_named_in_the_error(var: str, value: str) -> None:
     with pytest.raises(SettingsError, match=var):

@@ -152,3 +152,19 @@ def test_korean_search_text_keeps_only_words_with_hangul() -> None:
     text = search_text({"name_en": "Harbor Room 7", "name_ko": "harbor 상품 7038번", "property_name_ko": "벤치 8",
                         "description_ko": None})
     assert text == {"search_en": "Harbor Room 7", "search_ko": "상품 7038번 벤치"}
+
+
+def test_relevance_adds_the_weighted_popularity_to_the_text_score() -> None:
+    query = build_search_body(make_params(q="ocean", popularity_weight=0.5))["query"]["function_score"]
+    assert query["functions"] == [{"field_value_factor": {"field": "popularity", "modifier": "log1p", "missing": 0},
+                                   "weight": 0.5}]
+    assert (query["boost_mode"], next(iter(query["query"]))) == ("sum", "bool")
+
+
+def test_weight_zero_or_another_sort_leaves_popularity_out() -> None:
+    assert "bool" in build_search_body(make_params(q="ocean", popularity_weight=0.0))["query"]
+    assert "bool" in build_search_body(make_params(q="ocean", sort="price_asc", popularity_weight=2.0))["query"]
+
+
+def test_the_weight_does_not_split_the_facets_cache() -> None:
+    assert facets_cache_key(make_params(q="spa", popularity_weight=1.0), 3) == facets_cache_key(make_params(q="spa"), 3)
