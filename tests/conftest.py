@@ -8,6 +8,7 @@ with unique ids (see ``unique``) instead of truncating, so they stay independent
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -48,6 +49,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     env = {**os.environ, **{k: v for k, v in TEST_ENV.items() if k not in os.environ or k == "RESORT_LOG_JSON"}}
+    # the payment sandbox's account of these databases alone (its books are per secret key, as Stripe's are)
+    env.setdefault("RESORT_PAYMENT_API_KEY",
+                   "sk_test_" + hashlib.sha256(env["RESORT_DATABASE_URL"].encode()).hexdigest()[:16])
     return Settings.from_env(env)
 
 

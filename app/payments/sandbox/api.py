@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.payments.sandbox.cards import FLAKY_FAILURES, Behaviour, behaviour
-from app.payments.sandbox.ledger import Ledger
+from app.payments.sandbox.ledger import Account, Ledger
 
 
 @dataclass
@@ -55,8 +55,8 @@ def _unexpected(row: dict[str, Any], action: str) -> Answer:
 
 
 class Sandbox:
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, ledger: Ledger | Account) -> None:
+        self.ledger = ledger  # an account's books (the server's), or the whole ledger (account '')
 
     def create(self, params: dict[str, Any]) -> Answer:
         method = str(params.get("payment_method", ""))

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from app.payments.sandbox.api import Answer, Sandbox, error
-from app.payments.sandbox.ledger import Ledger
+from app.payments.sandbox.ledger import Account, Ledger, account_of
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -51,7 +51,7 @@ def parse_form(raw: str) -> dict[str, Any]:
 
 class SandboxApp:
     def __init__(self, ledger: Ledger, late_s: float) -> None:
-        self.sandbox, self.late_s = Sandbox(ledger), late_s
+        self.ledger, self.late_s = ledger, late_s
         self.running: set[str] = set()  # idempotency keys whose first request is still being answered
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -76,39 +76,44 @@ class SandboxApp:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if path == "/health":
             return Answer(200, {"ok": True}), False
-        if not headers.get("authorization", "").startswith("Bearer sk_test_"):
+        secret = headers.get("authorization", "").removeprefix("Bearer ")
+        if not secret.startswith("sk_test_"):
             return error(401, "invalid_request_error", "api_key_invalid", "Invalid API Key provided"), False
+        books = Account(self.ledger, account_of(secret))  # the key's own account
+        sandbox = Sandbox(books)
         params = parse_form(body.decode() if method == "POST" else scope["query_string"].decode())
         key = headers.get("idempotency-key") if method == "POST" else None
         if key is None:
-            return await self._run(method, path, params, receive), False
+            return await self._run(sandbox, method, path, params, receive), False
         fingerprint = hashlib.sha256(f"{method} {path} {sorted(params.items(), key=str)}".encode()).hexdigest()
-        saved = self.sandbox.ledger.saved(key)
+        saved = books.saved(key)
         if saved is not None:
             if saved["fingerprint"] != fingerprint:
                 return error(400, "idempotency_error", "idempotency_key_in_use",
                              "Keys for idempotent requests can only be used with the same parameters"), False
             return Answer(saved["status"], json.loads(saved["body"])), True
-        if key in self.running:
+        running = f"{books.account}:{key}"
+        if running in self.running:
             return error(409, "idempotency_error", "idempotency_key_in_use",
                          "There is currently another in-progress request using this Idempotent Key", ), False
-        self.running.add(key)
+        self.running.add(running)
         try:
-            answer = await self._run(method, path, params, receive)
+            answer = await self._run(sandbox, method, path, params, receive)
             if answer.save and not answer.hang:
-                self.sandbox.ledger.save(key, fingerprint, answer.status, json.dumps(answer.body))
+                books.save(key, fingerprint, answer.status, json.dumps(answer.body))
             return answer, False
         finally:
-            self.running.discard(key)
+            self.running.discard(running)
 
-    async def _run(self, method: str, path: str, params: dict[str, Any], receive: Receive) -> Answer:
+    @staticmethod
+    async def _run(sandbox: Sandbox, method: str, path: str, params: dict[str, Any], receive: Receive) -> Answer:
         for verb, pattern, name in ROUTES:
             match = pattern.match(path)
             if match and verb == method:
                 args = [match.group("id")] if "id" in pattern.groupindex else []
                 if name in ("create", "capture", "refund", "list_intents", "list_refunds"):
                     args.append(params)
-                answer: Answer = getattr(self.sandbox, name)(*args)
+                answer: Answer = getattr(sandbox, name)(*args)
                 if answer.hang:  # never answer: wait until the caller hangs up
                     while (await receive())["type"] != "http.disconnect":
                         pass
