@@ -39,7 +39,7 @@ from realtime.endpoint import RawSend
 # and ``PAGES`` (``app.index.Link`` entries for the index at ``/``; HTML pages get the security headers
 # anyway). Only this module knows the list; the infrastructure (``app.resources``, ``app.db``) imports no
 # feature, and a feature's domain imports no web stack.
-FEATURES = ("app.auth.api", "app.catalog.api", "app.search.api", "app.holds.api", "sagas.api",
+FEATURES = ("app.auth.api", "app.catalog.api", "app.search.api", "app.holds.api", "app.bookings.api",
             "app.frontdesk.api", "realtime.api", "app.activity.api", "app.recommend.api")
 
 

@@ -29,7 +29,7 @@ ROLES: dict[str, str] = {
     "sweeper": "sagas.sweeper:run",
     "saga": "sagas.orchestrator:run",
     "services": "sagas.participants:run",
-    "booking-views": "sagas.views:run",
+    "booking-views": "app.bookings.views:run",
     "publisher": "realtime.publisher:run",
     "activity": "app.activity.ingest:run",
     "recommend-cache": "app.recommend.invalidation:run",

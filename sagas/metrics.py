@@ -11,4 +11,3 @@ SAGA_STEP_SECONDS = Histogram("resort_saga_step_seconds", "Time a saga spent in 
                               buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 SAGA_RESENDS = Counter("resort_saga_resends_total", "Commands re-sent after a step's deadline", ["step"])
 BOOKINGS_BY_STATUS = Gauge("resort_bookings", "Bookings by status", ["status"])
-VIEW_DRIFT = Counter("resort_booking_views_repaired_total", "Booking views found older than PostgreSQL and refreshed")

@@ -20,12 +20,13 @@ import uuid
 import asyncpg
 import structlog
 
+from app.bookings import repository as booking_repo
+from app.consumer import consume
 from app.outbox import EventEnvelope
 from app.resources import Resources
 from app.settings import Settings
 from app.tracing import span
 from sagas import repository as repo
-from sagas.consumer import consume
 from sagas.domain import COMMANDS, Transition, confirmation_code, on_deadline, on_reply
 from sagas.metrics import SAGA_RESENDS, SAGA_STEP_SECONDS, SAGA_TRANSITIONS
 
@@ -37,9 +38,9 @@ CONSUMER = "saga-orchestrator"
 
 async def start(conn: asyncpg.Connection, booking: asyncpg.Record, actor: str) -> None:
     """The saga's first step (inside the transaction that reserved the booking): send ``convert``."""
-    await repo.timeline(conn, booking["id"], "reserve", "reserved")
+    await booking_repo.timeline(conn, booking["id"], "reserve", "reserved")
     await repo.send(conn, booking, "inventory.convert")
-    await repo.announce(conn, booking, actor)
+    await booking_repo.announce(conn, booking, actor)
     SAGA_TRANSITIONS.labels("reserve", "pending").inc()
 
 
@@ -49,11 +50,11 @@ async def apply(conn: asyncpg.Connection, settings: Settings, booking: asyncpg.R
     code = confirmation_code() if move.status == "confirmed" else None
     moved = await repo.move(conn, booking["id"], step=move.step, status=move.status, reason=move.reason,
                             attempt=0, step_timeout_s=settings.saga_step_timeout_s, code=code)
-    await repo.timeline(conn, booking["id"], booking["step"], outcome, {"reason": move.reason} if move.reason else {})
+    await booking_repo.timeline(conn, booking["id"], booking["step"], outcome, {"reason": move.reason} if move.reason else {})
     if move.command:
         await repo.send(conn, moved, move.command)
     if moved["status"] != booking["status"]:
-        await repo.announce(conn, moved, ACTOR)
+        await booking_repo.announce(conn, moved, ACTOR)
     SAGA_TRANSITIONS.labels(booking["step"], outcome).inc()
     SAGA_STEP_SECONDS.labels(booking["step"]).observe(max(0.0, time.time() - booking["updated_at"].timestamp()))
     log.info("saga_step", booking_id=str(booking["id"]), step=booking["step"], outcome=outcome,
@@ -67,7 +68,7 @@ async def on_message(db: asyncpg.Pool, settings: Settings, envelope: EventEnvelo
     async with db.acquire() as conn, conn.transaction():
         fresh = await conn.fetchval("INSERT INTO inbox (consumer, message_id) VALUES ($1, $2)"
                                     " ON CONFLICT DO NOTHING RETURNING true", CONSUMER, envelope.event_id)
-        booking = await repo.get_booking(conn, booking_id, lock=True) if fresh else None
+        booking = await booking_repo.get_booking(conn, booking_id, lock=True) if fresh else None
         if booking is None or envelope.payload.get("step") != booking["step"]:
             return  # a duplicate, or an answer to a step the saga has left
         move = on_reply(booking["step"], booking["status"], envelope.event_type, envelope.payload.get("reason"),
@@ -105,7 +106,7 @@ async def _resend(conn: asyncpg.Connection, settings: Settings, booking: asyncpg
     moved = await repo.move(conn, booking["id"], step=booking["step"], status=booking["status"],
                             reason=booking["reason"], attempt=booking["attempt"] + 1,
                             step_timeout_s=settings.saga_step_timeout_s)
-    await repo.timeline(conn, booking["id"], booking["step"], "resent", {"attempt": moved["attempt"]})
+    await booking_repo.timeline(conn, booking["id"], booking["step"], "resent", {"attempt": moved["attempt"]})
     await repo.send(conn, moved, COMMANDS[booking["step"]])
     SAGA_RESENDS.labels(booking["step"]).inc()
 

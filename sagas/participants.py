@@ -18,6 +18,8 @@ import uuid
 import asyncpg
 import structlog
 
+from app.bookings import repository as booking_repo
+from app.consumer import consume
 from app.holds import repository as holds_repo
 from app.holds.locks import HoldLocks, LocksUnavailable
 from app.holds.service import end as end_hold
@@ -30,7 +32,6 @@ from app.resources import Resources
 from app.settings import Settings
 from app.worker import sleep_or_stop
 from sagas import repository as repo
-from sagas.consumer import consume
 from sagas.payments import PaymentSteps
 
 log = structlog.get_logger("sagas.participants")
@@ -66,10 +67,10 @@ class Participants:
 
     async def convert(self, booking_id: uuid.UUID, step: str) -> None:
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await repo.get_booking(conn, booking_id, lock=True)
+            booking = await booking_repo.get_booking(conn, booking_id, lock=True)
             if booking is None or booking["step"] != step or step != "convert":
                 return
-            holds = await repo.lock_holds(conn, await repo.hold_ids_of(conn, booking_id))
+            holds = await booking_repo.lock_holds(conn, await booking_repo.hold_ids_of(conn, booking_id))
             if all(h["status"] == "converted" for h in holds):
                 return await repo.reply(conn, str(booking_id), step, "converted")
             if any(h["status"] != "held" for h in holds):
@@ -90,10 +91,10 @@ class Participants:
         """Every night of the booking back to inventory: sold ones unsold, held ones released."""
         returned: list[asyncpg.Record] = []
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await repo.get_booking(conn, booking_id, lock=True)
+            booking = await booking_repo.get_booking(conn, booking_id, lock=True)
             if booking is None or booking["step"] != step or step != expected:
                 return
-            for hold in await repo.lock_holds(conn, await repo.hold_ids_of(conn, booking_id)):
+            for hold in await booking_repo.lock_holds(conn, await booking_repo.hold_ids_of(conn, booking_id)):
                 if hold["status"] == "converted":
                     rows = await inventory.unsell_hold(conn, hold["id"])
                     ended = await holds_repo.set_status(conn, hold["id"], "released", "converted")

@@ -27,6 +27,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter, Gauge
 
+from app.bookings import repository as booking_repo
 from app.payments.port import (
     AUTHORIZED,
     CANCELED,
@@ -99,7 +100,7 @@ class PaymentSteps:
     # -- charge -----------------------------------------------------------------------------------
 
     async def charge(self, booking_id: uuid.UUID, step: str) -> None:
-        booking = await repo.get_booking(self.db, booking_id)
+        booking = await booking_repo.get_booking(self.db, booking_id)
         if booking is None or booking["step"] != "pay" or step != "pay":
             return  # late: the saga moved on; never take money for nights that are no longer ours
         captured = await repo.payment(self.db, booking_id, "capture")
@@ -133,7 +134,7 @@ class PaymentSteps:
 
     async def _capture(self, booking: asyncpg.Record, payment: Payment) -> Payment | None:
         """Capture the whole amount, if the saga still waits for it; None when nothing more is to be done now."""
-        if (await repo.get_booking(self.db, booking["id"]))["step"] != "pay":
+        if (await booking_repo.get_booking(self.db, booking["id"]))["step"] != "pay":
             return None  # the saga compensates meanwhile: its void step cancels this authorization
         try:
             return (await self._retrying("capture", lambda: self.provider.capture(
@@ -189,7 +190,7 @@ class PaymentSteps:
         await self._compensate(booking_id, step, "refund", "refunded", "refund_failed")
 
     async def _compensate(self, booking_id: uuid.UUID, step: str, expected: str, done: str, failed: str) -> None:
-        booking = await repo.get_booking(self.db, booking_id)
+        booking = await booking_repo.get_booking(self.db, booking_id)
         if booking is None or booking["step"] != expected or step != expected:
             return
         for operation in ("void", "refund"):
@@ -200,7 +201,7 @@ class PaymentSteps:
         if outcome is None:
             return None  # the provider's payment is still moving: the step's deadline re-sends
         async with self.db.acquire() as conn, conn.transaction():
-            current = await repo.get_booking(conn, booking_id, lock=True)
+            current = await booking_repo.get_booking(conn, booking_id, lock=True)
             await self._record(conn, booking, outcome)
             if current is None or current["step"] != expected:
                 return None
@@ -284,7 +285,7 @@ class PaymentSteps:
 
     async def _settle_owed(self, booking_id: uuid.UUID) -> None:
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await conn.fetchrow(f"SELECT {repo.BOOKING_COLUMNS} FROM bookings WHERE id = $1"
+            booking = await conn.fetchrow(f"SELECT {booking_repo.BOOKING_COLUMNS} FROM bookings WHERE id = $1"
                                           " AND refund_state IN ('refund_pending', 'needs_attention')"
                                           " FOR UPDATE SKIP LOCKED", booking_id)
             if booking is None or booking["status"] in ("pending", "cancelling"):
@@ -296,7 +297,7 @@ class PaymentSteps:
             if outcome.ok:
                 await conn.execute("UPDATE bookings SET refund_state = 'refunded', updated_at = now(),"
                                    " version = version + 1 WHERE id = $1", booking_id)
-                await repo.timeline(conn, booking_id, "owed", "refunded", {"operation": outcome.operation})
+                await booking_repo.timeline(conn, booking_id, "owed", "refunded", {"operation": outcome.operation})
                 await _audit(conn, booking, "payment.owed_refunded", "ok", outcome)
             else:
                 await owe(conn, booking, outcome, self.settings.payment_owed_attention_after)

@@ -12,10 +12,10 @@ from typing import Any
 
 import asyncpg
 
+from app.bookings.repository import BOOKING_COLUMNS, announce
 from app.catalog.availability import record_availability
 from app.inventory import repository as inventory
 from app.outbox import record_event
-from sagas.repository import BOOKING_COLUMNS, announce
 
 ROOM_COLUMNS = "r.id, r.property_id, r.number, r.floor, r.room_type_id, r.housekeeping"
 # Room types of a booking: each hold's product when it is a room type, else its package's room-type components.

@@ -19,6 +19,7 @@ import asyncpg
 import structlog
 
 from app import clock
+from app.bookings import views
 from app.catalog.repository import as_uuid
 from app.frontdesk import domain, outofservice
 from app.frontdesk import repository as repo
@@ -27,7 +28,6 @@ from app.frontdesk.views import DeskViews, sort_key
 from app.frontdesk.views import Stay as DeskStay
 from app.holds.locks import HoldLocks
 from app.resources import Resources
-from sagas import views
 
 log = structlog.get_logger("app.frontdesk")
 _AUTO_ATTEMPTS = 8

@@ -207,7 +207,7 @@ async def _reconcile_periodically(views: DeskViews, settings: Settings, stop: as
 
 async def run(resources: Resources, stop: asyncio.Event) -> None:
     """The ``frontdesk-views`` role: the stay lists from ``bookings`` and ``frontdesk`` events, and a repair."""
-    from sagas.consumer import consume  # the saga's consumer loop (at-least-once, per-partition commits)
+    from app.consumer import consume  # the saga's consumer loop (at-least-once, per-partition commits)
 
     settings = resources.settings
     views = DeskViews(resources.db, resources.redis, settings)

@@ -1,4 +1,4 @@
-"""Two consumers of one group (issue 27), as two instances of a Kafka role run them (``sagas.consumer.consume``,
+"""Two consumers of one group (issue 27), as two instances of a Kafka role run them (``app.consumer.consume``,
 the loop of the saga, services and booking-views roles): the partitions are split between them; one is told to
 stop (SIGTERM sets its stop event) while messages flow, finishes its batch, commits and leaves; the other takes
 every partition over; every message is handled, none twice. Real broker, a topic of its own with 12 partitions."""
@@ -14,9 +14,9 @@ from collections import Counter
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from app.consumer import consume
 from app.outbox import EventEnvelope, encode_envelope
 from app.settings import Settings
-from sagas.consumer import consume
 
 PARTITIONS, MESSAGES = 12, 240
 

@@ -11,6 +11,7 @@ import redis.exceptions
 from litestar import Litestar, get, post
 from litestar.testing import TestClient
 
+from app.bookings.service import BookingRefused
 from app.errors import (
     EXCEPTION_HANDLERS,
     AppError,
@@ -23,7 +24,6 @@ from app.errors import (
 )
 from app.frontdesk.domain import FrontDeskRefused
 from app.holds.domain import HoldRefused
-from sagas.service import BookingRefused
 
 
 class Payload(msgspec.Struct):

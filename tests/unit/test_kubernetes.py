@@ -304,6 +304,7 @@ def test_keda_scales_each_consumer_on_its_own_group_and_topics(overlay: str) -> 
 
 
 def test_the_topics_table_is_what_the_consumers_read() -> None:
+    from app.bookings import repository as booking_repo
     from realtime.publisher import TOPICS as PUBLISHED
     from sagas import repository
 
@@ -311,5 +312,5 @@ def test_the_topics_table_is_what_the_consumers_read() -> None:
     assert CONSUMERS["publisher"].topics == PUBLISHED
     assert CONSUMERS["saga"].topics == (repository.REPLIES_TOPIC,)
     assert CONSUMERS["services"].topics == (repository.COMMANDS_TOPIC,)
-    assert CONSUMERS["booking-views"].topics == (repository.EVENTS_TOPIC,)
+    assert CONSUMERS["booking-views"].topics == (booking_repo.EVENTS_TOPIC,)
     assert all(topic in TOPICS for consumer in CONSUMERS.values() for topic in consumer.topics)

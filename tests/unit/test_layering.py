@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "app.frontdesk", "sagas", "realtime", "sync",
+FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "app.bookings", "app.frontdesk", "sagas", "realtime", "sync",
             "app.activity", "app.recommend")
 INFRASTRUCTURE = ("app.resources", "app.db.documents", "app.db.migrate", "app.worker", "app.outbox",
-                  "app.settings", "app.errors")
+                  "app.settings", "app.errors", "app.consumer", "app.lanes")
 DOMAINS = ("app.catalog.domain", "app.holds.domain", "app.frontdesk.domain", "sagas.domain", "app.activity.domain",
-           "app.recommend.domain")
+           "app.recommend.domain", "app.bookings.policy")
 
 
 def _loaded_after(module: str) -> list[str]:
@@ -90,7 +90,7 @@ def _controllers() -> list[Path]:
 
 def test_the_controllers_are_found() -> None:
     names = {str(p.relative_to(ROOT)) for p in _controllers()}
-    assert {"app/catalog/admin.py", "app/catalog/public.py", "app/holds/controller.py", "sagas/controller.py",
+    assert {"app/catalog/admin.py", "app/catalog/public.py", "app/holds/controller.py", "app/bookings/controller.py",
             "app/frontdesk/controller.py", "app/auth/login.py", "realtime/endpoint.py"} <= names
 
 

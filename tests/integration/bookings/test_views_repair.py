@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from app.bookings import views
 from app.outbox import record_event
 from app.resources import Resources
 from app.watermarks import OutboxCursor
-from sagas import views
 from tests.support.catalog import ended_stay
 from tests.support.wait import until
 

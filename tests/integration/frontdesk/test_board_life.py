@@ -16,10 +16,10 @@ import msgspec
 import pytest
 from playwright.async_api import expect
 
+from app.bookings.repository import announce
 from app.frontdesk.views import run as run_views
 from realtime.publisher import TOPICS
 from realtime.publisher import run as run_publisher
-from sagas.repository import announce
 from sync.relay import OutboxRelay
 from tests.integration.frontdesk.conftest import DAY, make_desk
 from tests.support.wait import until

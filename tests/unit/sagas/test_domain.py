@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from app.bookings.policy import RatePolicy, Refund, combine, refund_for
 from app.payments.sandbox.api import Sandbox
 from app.payments.sandbox.ledger import Ledger
 from sagas.domain import COMMANDS, Transition, confirmation_code, on_deadline, on_reply
-from sagas.policy import RatePolicy, Refund, combine, refund_for
 
 
 def test_the_happy_path_and_each_failure_compensate_in_reverse() -> None:

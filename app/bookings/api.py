@@ -9,10 +9,10 @@ from typing import Any
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from app.bookings.controller import BookingsController, PartnerFeedController
+from app.bookings.service import BookingService
 from app.payments.stripe_provider import StripeProvider
 from app.resources import Resources
-from sagas.controller import BookingsController, PartnerFeedController
-from sagas.service import BookingService
 
 
 def _provide(state: State) -> BookingService:

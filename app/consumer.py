@@ -1,5 +1,5 @@
 """One Kafka consumer loop for the saga's roles: fetch, handle (up to ``saga_consumer_concurrency`` at once,
-each booking's messages in order: ``sagas.lanes``), commit each partition after its effects. A failing message is retried with backoff (its offset stays uncommitted), so delivery is
+each booking's messages in order: ``app.lanes``), commit each partition after its effects. A failing message is retried with backoff (its offset stays uncommitted), so delivery is
 at-least-once; handlers are idempotent (inbox or state checks)."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from app import tracing
+from app.lanes import Lanes
 from app.outbox import EventEnvelope, decode_envelope
 from app.settings import Settings
-from sagas.lanes import Lanes
 
-log = structlog.get_logger("sagas.consumer")
+log = structlog.get_logger("app.consumer")
 # A message this code cannot read (a malformed id, a missing field): skipped and logged. What it asked for
 # is not lost: deadlines re-send commands, the views reconcile against PostgreSQL.
 POISON = (ValueError, KeyError, TypeError)

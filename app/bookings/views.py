@@ -21,16 +21,16 @@ import structlog
 from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from app.bookings import repository as repo
+from app.bookings.metrics import VIEW_DRIFT
+from app.bookings.schemas import BookingOut, booking_out
+from app.consumer import consume_batches
 from app.outbox import EventEnvelope
 from app.resources import Resources
 from app.watermarks import OutboxCursor
 from app.worker import sleep_or_stop
-from sagas import repository as repo
-from sagas.consumer import consume_batches
-from sagas.metrics import VIEW_DRIFT
-from sagas.schemas import BookingOut, booking_out
 
-log = structlog.get_logger("sagas.views")
+log = structlog.get_logger("app.bookings.views")
 COLLECTION = "booking_views"
 SEEN_TTL_S = 600
 _OWNER = ("owner_kind", "owner_id")

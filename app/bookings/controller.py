@@ -11,14 +11,14 @@ from litestar.params import Parameter
 
 from app.auth.guards import requires_login, requires_roles, requires_scopes
 from app.auth.principal import Principal, current_principal
+from app.bookings.schemas import BookingIn, BookingOut, BookingPage, FeedPage, booking_out, feed_page
+from app.bookings.service import BookingRefused, BookingService, Within
+from app.bookings.views import as_out
 from app.errors import refusals
 from app.idempotency.http import Ticket, idempotent, json_answer
 from app.idempotency.keys import OPENAPI_HEADER
 from app.idempotency.store import StoredAnswer
 from app.resources import Resources
-from sagas.schemas import BookingIn, BookingOut, BookingPage, FeedPage, booking_out, feed_page
-from sagas.service import BookingRefused, BookingService, Within
-from sagas.views import as_out
 
 READ_MODEL = "X-Read-Model"  # where a read was served from: mongo, postgres (the caller's own newer change)
 

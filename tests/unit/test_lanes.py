@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sagas.lanes import Lanes
+from app.lanes import Lanes
 
 
 async def test_one_slow_key_does_not_hold_the_others_and_each_key_keeps_its_order() -> None:

@@ -14,15 +14,16 @@ import msgspec
 
 from app import clock
 from app.auth.principal import Principal
+from app.bookings import repository as booking_repo
+from app.bookings import views
+from app.bookings.policy import RatePolicy, combine, refund_for
+from app.bookings.schemas import BookingIn
 from app.catalog.repository import as_uuid
 from app.holds.service import may_see, owner_of
 from app.payments.port import Payment, PaymentPort, Refused, Unavailable, UnknownMethod
 from app.resources import Resources
 from sagas import repository as repo
-from sagas import views
 from sagas.orchestrator import start
-from sagas.policy import RatePolicy, combine, refund_for
-from sagas.schemas import BookingIn
 
 Within = Callable[[asyncpg.Connection, asyncpg.Record, list[uuid.UUID]], Awaitable[None]]
 
@@ -65,16 +66,16 @@ class BookingService:
         then the booking (pending, with the payment's reference only) takes its holds, and the saga's first
         command leaves, atomically."""
         ids = self._hold_ids(data.hold_ids)
-        holds = await repo.lock_holds(self.db, ids, lock=False)  # a first look: refuse before the provider
+        holds = await booking_repo.lock_holds(self.db, ids, lock=False)  # a first look: refuse before the provider
         self._check(principal, ids, holds)
         values = self._values(principal, data, holds)
         payment = await opened(self.provider, values, data.payment.card_token)
         try:
             async with self.db.acquire() as conn, conn.transaction():
-                holds = await repo.lock_holds(conn, ids)
+                holds = await booking_repo.lock_holds(conn, ids)
                 self._check(principal, ids, holds)
-                booking = await repo.insert_booking(conn, values | {"payment_ref": payment.reference})
-                await repo.attach_holds(conn, booking, ids)
+                booking = await booking_repo.insert_booking(conn, values | {"payment_ref": payment.reference})
+                await booking_repo.attach_holds(conn, booking, ids)
                 await start(conn, booking, principal.actor)
                 await within(conn, booking, ids)
         except BaseException:
@@ -119,20 +120,20 @@ class BookingService:
         """Start the cancellation saga of a confirmed booking: refund by policy, then the nights back."""
         bid = as_uuid(booking_id)
         async with self.db.acquire() as conn, conn.transaction():
-            booking = await repo.get_booking(conn, bid, lock=True) if bid else None
+            booking = await booking_repo.get_booking(conn, bid, lock=True) if bid else None
             if booking is None or not may_see(principal, booking):
                 raise BookingRefused(404, "booking_not_found", f"no booking {booking_id} of yours")
             self._cancellable(booking)
             refund = combine([refund_for(p["total_amount"], RatePolicy(p["refundable"], p["free_cancel_hours"],
                                                                        p["late_cancel_fee_pct"]),
                                          p["check_in"], p["time_zone"], clock.now_at(p["time_zone"]))
-                              for p in await repo.policies(conn, bid)])
-            moved = await repo.cancel(conn, bid, refund.amount, refund.fee, self.settings.saga_step_timeout_s)
-            await repo.timeline(conn, bid, "cancel", "requested",
+                              for p in await booking_repo.policies(conn, bid)])
+            moved = await booking_repo.cancel(conn, bid, refund.amount, refund.fee, self.settings.saga_step_timeout_s)
+            await booking_repo.timeline(conn, bid, "cancel", "requested",
                                 {"refund": refund.amount, "fee": refund.fee, "rule": refund.rule})
             await repo.send(conn, moved, "payment.refund")
-            await repo.announce(conn, moved, principal.actor)
-            await within(conn, moved, await repo.hold_ids_of(conn, bid))
+            await booking_repo.announce(conn, moved, principal.actor)
+            await within(conn, moved, await booking_repo.hold_ids_of(conn, bid))
         await views.remember(self.resources, principal.actor, str(moved["id"]), moved["version"])
         return moved
 
@@ -163,7 +164,7 @@ class BookingService:
                                                      per_page)
         if source == "unavailable":  # MongoDB down: the source of truth answers
             kind, owner = owner_of(principal)
-            rows, total = await repo.list_for(self.db, kind, owner, per_page, (page - 1) * per_page)
+            rows, total = await booking_repo.list_for(self.db, kind, owner, per_page, (page - 1) * per_page)
             loaded = await views.load_many(self.db, [r["id"] for r in rows])  # three queries for the page
             items = [loaded[str(r["id"])][0] for r in rows]
             source = "postgres"
@@ -171,4 +172,4 @@ class BookingService:
 
     async def partner_events(self, principal: Principal, after: int, limit: int) -> list[asyncpg.Record]:
         """The partner's booking events after the cursor ``after``, oldest first."""
-        return await repo.partner_events(self.db, principal.client_id or principal.subject, after, limit)
+        return await booking_repo.partner_events(self.db, principal.client_id or principal.subject, after, limit)
