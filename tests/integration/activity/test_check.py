@@ -53,7 +53,7 @@ async def _booking(db: Any, property_id: str, products: list[str], nights: tuple
 
 
 def _announced(property_id: str, booking: Booked, status: str) -> EventEnvelope:
-    """The saga's ``booking.<status>`` message of the booking (``sagas.repository.announce``)."""
+    """The saga's ``booking.<status>`` message of the booking (``app.bookings.repository.announce``)."""
     return EventEnvelope(event_id=uuid.uuid4(), topic="bookings", event_type=f"booking.{status}",
                          aggregate_type="booking", aggregate_id=str(booking.id), version=2,
                          occurred_at=dt.datetime.now(dt.UTC), payload={
