@@ -205,6 +205,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     frontdesk_views_reconcile_s: float = 5.0
     frontdesk_views_window_s: float = 600.0
     frontdesk_views_group: str = "frontdesk-views"
+    # The night audit (app/frontdesk/night_audit.py), a job of the ``frontdesk-views`` role: it closes each
+    # property's previous business day once the property's local clock has passed ``night_audit_hour``
+    # (0-23; -1 turns the scheduled audit off, ``resort night-audit`` still works), looking every
+    # ``night_audit_interval_s`` (1 s to 1 h).
+    night_audit_hour: int = 3
+    night_audit_interval_s: float = 60.0
     # Live updates (realtime/): the publisher's consumer group, per-channel retention, when `reauth` is
     # sent, how often the publisher repairs channels whose events were lost (0: never). Every bound of a
     # /live connection (each broken one closes the socket with its documented close code, realtime/bounds.py):
@@ -346,6 +352,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_PAYMENT_PROVIDER_URL": urlsplit(self.payment_provider_url).scheme in {"http", "https"},
             "RESORT_PAYMENT_RETRY_ATTEMPTS": self.payment_retry_attempts >= 1,
             "RESORT_SAGA_CONSUMER_CONCURRENCY": self.saga_consumer_concurrency >= 1,
+            "RESORT_NIGHT_AUDIT_HOUR": -1 <= self.night_audit_hour <= 23,
+            "RESORT_NIGHT_AUDIT_INTERVAL_S": 1 <= self.night_audit_interval_s <= 3600,
             **{f"RESORT_{name.upper()}": getattr(self, name) > 0 for name in (
                 "payment_timeout_s", "payment_open_timeout_s", "payment_capture_timeout_s", "payment_void_timeout_s",
                 "payment_refund_timeout_s", "payment_retrieve_timeout_s")},

@@ -13,6 +13,7 @@ from app.auth.guards import requires_roles
 from app.auth.principal import current_principal
 from app.errors import refusals
 from app.frontdesk import housekeeping, party
+from app.frontdesk.audit_report import AuditReport
 from app.frontdesk.domain import FrontDeskRefused, Staff
 from app.frontdesk.schemas import (
     AssignIn,
@@ -240,7 +241,20 @@ class FrontDeskController(Controller):
         _staff(request, property_id)
         with refusals(FrontDeskRefused):
             day, lists = await frontdesk.desk(property_id, day)
-        return desk_out(property_id, day, lists)
+        return desk_out(property_id, day, lists, await frontdesk.audit(property_id, None))
+
+    @get("/{property_id:str}/audits/{day:date}", summary="The night audit's report of a business day: "
+         "occupancy, ADR, RevPAR, no-shows, cancellations", responses=_problems(
+             s404="`property_not_found`, `audit_not_found` (the day was not closed)"))
+    async def audit(self, request: Request[Any, Any, Any], property_id: str, day: dt.date,
+                    frontdesk: FrontDeskService) -> AuditReport:
+        _staff(request, property_id)
+        with refusals(FrontDeskRefused):
+            report = await frontdesk.audit(property_id, day)
+            if report is None:
+                raise FrontDeskRefused(404, "audit_not_found", f"the business day {day.isoformat()} was not closed",
+                                       business_date=day.isoformat())
+        return report
 
     @get("/{property_id:str}/board", summary="The room board: rooms x nights (free, assigned, occupied, "
          "out_of_service); at most 62 nights", responses=PROPERTY_404 | _problems(

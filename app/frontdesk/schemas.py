@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from msgspec import Meta, Struct
 
+from app.frontdesk.audit_report import AuditReport
 from app.frontdesk.domain import READY, BoardRow
 from app.frontdesk.views import Stay
 
@@ -153,10 +154,13 @@ class DeskOut(Struct, kw_only=True):
     departed: Annotated[list[StayOut], Meta(description="checked out today")]
     no_shows: list[StayOut]
     cancelled: list[StayOut]
+    last_audit: Annotated[AuditReport | None, Meta(description="the latest closed business day's night audit")] = None
 
 
-def desk_out(property_id: str, day: dt.date, lists: dict[str, list[Stay]]) -> DeskOut:
-    return DeskOut(property_id=property_id, date=day, **{k: [stay_out(s) for s in v] for k, v in lists.items()})
+def desk_out(property_id: str, day: dt.date, lists: dict[str, list[Stay]],
+             last_audit: AuditReport | None = None) -> DeskOut:
+    return DeskOut(property_id=property_id, date=day, last_audit=last_audit,
+                   **{k: [stay_out(s) for s in v] for k, v in lists.items()})
 
 
 def stay_of_booking(b: asyncpg.Record, room: asyncpg.Record | None) -> StayOut:

@@ -20,8 +20,9 @@ import structlog
 
 from app import clock
 from app.catalog.repository import as_uuid
-from app.frontdesk import domain, outofservice
+from app.frontdesk import audit_repository, domain, outofservice
 from app.frontdesk import repository as repo
+from app.frontdesk.audit_report import AuditReport
 from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
 from app.frontdesk.views import DeskViews, sort_key
 from app.frontdesk.views import Stay as DeskStay
@@ -254,6 +255,11 @@ class FrontDeskService:
         today = await self._property_today(self.db, property_id)
         day = day or today
         return day, await self.views.lists(property_id, day)
+
+    async def audit(self, property_id: str, day: dt.date | None) -> AuditReport | None:
+        """The night audit's report of ``day`` (None: the latest closed day), or None when there is none."""
+        await self._property_today(self.db, property_id)
+        return await audit_repository.report(self.db, property_id, day)
 
     async def board(self, property_id: str, start: dt.date | None, end: dt.date | None) -> tuple[
             list[dt.date], list[asyncpg.Record], dict[Any, domain.BoardRow]]:

@@ -2,7 +2,8 @@
 bookings. What must hold, for every booking whose payment the provider knows:
 
 - every capture belongs to a confirmed (or stayed) booking, or is refunded: a failed booking keeps nothing;
-- every confirmed booking has exactly one capture, of its whole amount, and no refund;
+- every confirmed booking has exactly one capture, of its whole amount, and no refund (a no-show: the balance
+  its no-show fee left, given back by the night audit);
 - every cancelled booking was refunded exactly what its rate plan's policy allowed (``refund_amount``);
 - no authorization stays open once its booking has ended.
 
@@ -92,6 +93,11 @@ def compare(payments: list[Payment], refunds: list[Refund], bookings: list[Booki
     return report
 
 
+def _kept_back(booking: BookingMoney) -> int:
+    """What a booking that kept its payment gave back: a no-show's balance (the night audit), else nothing."""
+    return (booking.refund_amount or 0) if booking.status == "no_show" else 0
+
+
 def _check(booking: BookingMoney, payment: Payment, refunded: int) -> list[Mismatch]:
     if booking.status not in ENDED or payment.reference != booking.payment_ref:
         return []
@@ -105,8 +111,9 @@ def _check(booking: BookingMoney, payment: Payment, refunded: int) -> list[Misma
             miss("confirmed_without_capture", f"the provider says {payment.status}")
         elif payment.captured != booking.total_amount:
             miss("capture_amount", f"captured {payment.captured}, the booking's amount is {booking.total_amount}")
-        elif refunded:
-            miss("refund_on_confirmed", f"{refunded} refunded on a confirmed booking")
+        elif refunded != _kept_back(booking):
+            miss("refund_on_confirmed", f"{refunded} refunded on a {booking.status} booking"
+                                        f" ({_kept_back(booking)} due back)")
     elif booking.status == "failed" and kept:
         miss("capture_kept_by_failed_booking", f"{kept} captured and not refunded ({booking.refund_state or 'ended'})")
     elif booking.status == "cancelled" and payment.captured and refunded != (booking.refund_amount or 0):

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.integration.bookings.conftest import saga_roles  # noqa: F401 - the end-to-end test's role processes
+from tests.integration.bookings.test_provider import provider  # noqa: F401 - the payment provider's client
 from tests.support.dates import resort_today
 
 DAY = dt.timedelta(days=1)
