@@ -76,7 +76,7 @@ async def settled(conn: asyncpg.Connection, booking: asyncpg.Record, status: str
     """The no-show's settlement as the provider answered it (a failed one is replaced by a later try)."""
     await conn.execute(
         "INSERT INTO payments (booking_id, operation, status, amount, currency, provider_ref, detail)"
-        " VALUES ($1, 'no_show', $2, $3, $4, $5, $6) ON CONFLICT (booking_id, operation) DO UPDATE SET"
+        " VALUES ($1, 'no_show', $2, $3, $4, $5, $6) ON CONFLICT (booking_id, operation) WHERE slot IS NULL DO UPDATE SET"
         " status = EXCLUDED.status, provider_ref = EXCLUDED.provider_ref, detail = EXCLUDED.detail,"
         " attempts = payments.attempts + 1, updated_at = now() WHERE payments.status = 'failed'",
         booking["id"], status, booking["cancel_fee"], booking["currency"], reference, detail)

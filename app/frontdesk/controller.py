@@ -12,9 +12,10 @@ from litestar.params import Parameter
 from app.auth.guards import requires_roles
 from app.auth.principal import current_principal
 from app.errors import refusals
-from app.frontdesk import housekeeping, party
+from app.frontdesk import housekeeping, party, room_cancel
 from app.frontdesk.audit_report import AuditReport
 from app.frontdesk.domain import FrontDeskRefused, Staff
+from app.frontdesk.guest import ROOM_CANCEL_ANSWERS, SUMMARY, room_cancel_out
 from app.frontdesk.schemas import (
     AssignIn,
     AssignmentOut,
@@ -26,6 +27,7 @@ from app.frontdesk.schemas import (
     OutOfServiceIn,
     OutOfServiceOut,
     PartyOut,
+    RoomCancelOut,
     RoomIn,
     RoomOut,
     StayList,
@@ -169,6 +171,15 @@ class FrontDeskController(Controller):
         with refusals(FrontDeskRefused):
             return party_out(*await party.check_out_room(frontdesk, booking_id, slot, _staff(request)),
                              party.room_state)
+
+    @post("/bookings/{booking_id:str}/rooms/{slot:int}/cancel", summary=SUMMARY, status_code=200,
+          responses=ROOM_CANCEL_ANSWERS)
+    async def cancel_room(self, request: Request[Any, Any, Any], booking_id: str, slot: int,
+                          frontdesk: FrontDeskService) -> RoomCancelOut:
+        staff = _staff(request)
+        with refusals(FrontDeskRefused):
+            return room_cancel_out(await room_cancel.cancel_room(frontdesk, booking_id, slot, staff.actor,
+                                                                 lambda b: staff.check(b["property_id"])))
 
     @delete("/bookings/{booking_id:str}/room", summary="Unassign the stay's room (idempotent)", status_code=204,
             responses=_problems(s404=BOOKING_404, s409="`checked_in`: move the guest instead"))

@@ -129,6 +129,12 @@ def slot_type(party: list[Any], slot: int) -> Any:
     return party[slot - 1]
 
 
+def not_cancelled(slot: int, cancelled: set[int]) -> None:
+    """A room of the party cancelled on its own takes no room and no guest: 409 ``room_cancelled``."""
+    if slot in cancelled:
+        raise FrontDeskRefused(409, "room_cancelled", f"room {slot} of the party is cancelled", slot=slot)
+
+
 def may_assign(status: str) -> None:
     if status not in ASSIGNABLE:
         raise FrontDeskRefused(409, "invalid_status", f"cannot assign a room to a stay that is {status}",

@@ -308,3 +308,8 @@ async def money_owed(db: Any, property_id: str) -> list[asyncpg.Record]:
         " check_out, updated_at FROM bookings WHERE property_id = $1"
         " AND refund_state IN ('refund_pending', 'needs_attention') ORDER BY updated_at LIMIT $2", property_id,
         MONEY_OWED_LIMIT)
+
+
+async def cancelled_slots(db: Any, booking_id: uuid.UUID) -> set[int]:
+    """The rooms of the party cancelled on their own (app/frontdesk/room_cancel.py)."""
+    return {r["slot"] for r in await db.fetch("SELECT slot FROM cancelled_rooms WHERE booking_id = $1", booking_id)}

@@ -62,7 +62,7 @@ class AssignmentOut(Struct, kw_only=True):
 class PartyRoomOut(Struct, kw_only=True):
     slot: Annotated[int, Meta(description="the room's number in the party, from 1")]
     room_type_id: str
-    status: Annotated[str, Meta(description="unassigned, assigned, checked_in or checked_out")]
+    status: Annotated[str, Meta(description="unassigned, assigned, checked_in, checked_out or cancelled")]
     room_id: str | None
     room_number: str | None
 
@@ -75,13 +75,27 @@ class PartyOut(Struct, kw_only=True):
     rooms: list[PartyRoomOut]
 
 
-def party_out(booking: Any, types: list[Any], rooms: list[Any], state: Any) -> PartyOut:
+def party_out(booking: Any, types: list[Any], rooms: list[Any], cancelled: set[int], state: Any) -> PartyOut:
     by_slot = {r["slot"]: r for r in rooms}
     return PartyOut(booking_id=str(booking["id"]), status=booking["status"], rooms=[
-        PartyRoomOut(slot=slot, room_type_id=str(t), status=state(by_slot.get(slot)),
+        PartyRoomOut(slot=slot, room_type_id=str(t),
+                     status="cancelled" if slot in cancelled else state(by_slot.get(slot)),
                      room_id=str(by_slot[slot]["room_id"]) if slot in by_slot else None,
                      room_number=by_slot[slot]["number"] if slot in by_slot else None)
         for slot, t in enumerate(types, start=1)])
+
+
+class RoomCancelOut(Struct, kw_only=True):
+    """One room of a party cancelled: what its rate plan's policy refunds and keeps, and the refund's state."""
+
+    booking_id: str
+    slot: int
+    refund_amount: int
+    cancel_fee: int
+    rule: Annotated[str, Meta(description="free, late or non_refundable")]
+    refund_status: Annotated[str, Meta(description="refunded (or nothing due); pending: the provider has not "
+                                                   "refunded it yet, asking again retries")]
+    refund_reference: str | None = None
 
 
 class AutoAssignOut(Struct, kw_only=True):

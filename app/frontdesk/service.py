@@ -27,6 +27,7 @@ from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
 from app.frontdesk.views import DeskViews, sort_key
 from app.frontdesk.views import Stay as DeskStay
 from app.holds.locks import HoldLocks
+from app.payments.port import PaymentPort
 from app.resources import Resources
 from sagas import views
 
@@ -50,9 +51,9 @@ def _id(raw: str, code: str, what: str) -> uuid.UUID:
 
 
 class FrontDeskService:
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, provider: PaymentPort | None = None) -> None:
         s = resources.settings
-        self.resources, self.db = resources, resources.db
+        self.resources, self.db, self.provider = resources, resources.db, provider
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
         self.views = DeskViews(resources.db, resources.redis, s)
 
@@ -127,6 +128,7 @@ class FrontDeskService:
             if room["room_type_id"] != domain.slot_type(await repo.party(conn, bid), slot):
                 raise FrontDeskRefused(422, "room_type_mismatch", f"room {room['number']} is not of the booked type",
                                        errors=[{"field": "room_id", "message": "another room type"}])
+            domain.not_cancelled(slot, await repo.cancelled_slots(conn, bid))
             before = await repo.assignment(conn, bid, slot)
             if before is not None and before["room_id"] == rid:
                 return before  # idempotent
@@ -212,7 +214,8 @@ class FrontDeskService:
             today = await self._property_today(conn, booking["property_id"])
             room = await repo.assignment(conn, bid)
             rooms = await repo.assignments(conn, bid)
-            seated = len(rooms) >= max(1, len(await repo.party(conn, bid)))  # every room of the party has one
+            cancelled = len(await repo.cancelled_slots(conn, bid))
+            seated = len(rooms) >= max(1, len(await repo.party(conn, bid)) - cancelled)  # every room has one
             stay = Stay(booking["status"], booking["check_in"], booking["check_out"], seated)
             if not rule(stay, today):
                 return booking, room  # already done: the same answer, nothing written

@@ -92,6 +92,16 @@ class Desk:
         return tuple(row), events, audit, [tuple(r) for r in rooms], lines
 
 
+async def pay(desk: Desk, payments: Any, booking: uuid.UUID, amount: int = 100_000) -> str:
+    """The booking's stay paid at the provider (authorized and captured, as the saga leaves it); its reference."""
+    payment = await payments.open(f"{booking}:open", "tok_approve", amount, "KRW", str(booking))
+    await payments.authorize(f"{booking}:authorize", payment.reference)
+    await payments.capture(f"{booking}:capture", payment.reference, amount)
+    await desk.db.execute("UPDATE bookings SET payment_ref = $2, total_amount = $3 WHERE id = $1", booking,
+                          payment.reference, amount)
+    return payment.reference
+
+
 async def make_desk(catalog_factory: Any, db: Any, rooms: int = 4, capacity: int = 500) -> Desk:
     prop = await catalog_factory.property()
     product = await catalog_factory.product(prop["id"], "room_type")

@@ -12,16 +12,7 @@ from typing import Any
 
 from app.frontdesk.night_audit import NightAudit
 from app.payments.stripe_provider import StripeProvider
-from tests.integration.frontdesk.conftest import DAY, Desk
-
-
-async def _paid(desk: Desk, provider: StripeProvider, booking: uuid.UUID) -> str:
-    """The booking's stay paid at the provider (authorized and captured, as the saga leaves it)."""
-    payment = await provider.open(f"{booking}:open", "tok_approve", 100_000, "KRW", str(booking))
-    await provider.authorize(f"{booking}:authorize", payment.reference)
-    await provider.capture(f"{booking}:capture", payment.reference, 100_000)
-    await desk.db.execute("UPDATE bookings SET payment_ref = $2 WHERE id = $1", booking, payment.reference)
-    return payment.reference
+from tests.integration.frontdesk.conftest import DAY, Desk, pay
 
 
 async def _no_show_fee(desk: Desk, pct: int) -> None:
@@ -32,7 +23,7 @@ async def _a_no_show(desk: Desk, provider: StripeProvider) -> tuple[uuid.UUID, s
     """A paid arrival of yesterday that never came (its plan keeps 30 % of the stay); its payment's reference."""
     await _no_show_fee(desk, 30)
     gone = await desk.booking(desk.today - DAY, desk.today + DAY)
-    return gone, await _paid(desk, provider, gone)
+    return gone, await pay(desk, provider, gone)
 
 
 async def _refunds(provider: StripeProvider, reference: str) -> list[tuple[int, str]]:
@@ -45,7 +36,7 @@ async def test_the_days_report_is_computed_from_its_rows_and_served_to_its_staff
     day = desk.today - DAY
     await _no_show_fee(desk, 30)
     gone = await desk.booking(day, day + 2 * DAY)  # 100,000 for 2 nights, never came
-    await _paid(desk, provider, gone)
+    await pay(desk, provider, gone)
     await desk.booking(day, day + 2 * DAY, status="checked_in")  # 50,000 a night
     long = await desk.booking(day - DAY, day + 2 * DAY, status="checked_in")
     await desk.db.execute("UPDATE holds SET total_amount = 90000 WHERE booking_id = $1", long)  # 30,000 a night

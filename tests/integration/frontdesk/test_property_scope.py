@@ -30,6 +30,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/frontdesk/bookings/{booking_id}/rooms/{slot}/room"): {"json": {"room_id": "{room_id}"}},
     ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-in"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-out"): {},
+    ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/cancel"): {},
     ("GET", "/housekeeping/{property_id}/rooms"): {},
     ("PUT", "/housekeeping/rooms/{room_id}/state"): {"json": {"state": "clean"}},
     ("POST", "/frontdesk/bookings/{booking_id}/check-in"): {},
