@@ -33,6 +33,14 @@ _PARTY_SIZE = (
 )  # the rooms of booking b's party (as _PARTY)
 
 
+async def rooms_of_holds(db: Any, hold_ids: list[uuid.UUID]) -> int:
+    """How many rooms a booking of these holds would take (its party, as ``_PARTY`` counts them)."""
+    return await db.fetchval(
+        "SELECT coalesce(sum(h.quantity * coalesce(pc.quantity, 1)), 0)::int FROM holds h LEFT JOIN package_components"
+        " pc ON pc.package_id = h.product_id JOIN products p ON p.kind = 'room_type'"
+        " AND p.id = coalesce(pc.component_id, h.product_id) WHERE h.id = ANY($1::uuid[])", hold_ids)
+
+
 async def property_time_zone(db: asyncpg.Pool | asyncpg.Connection, property_id: str) -> str | None:
     """The property's time zone, or None when there is no such property."""
     return await db.fetchval("SELECT time_zone FROM properties WHERE id = $1", property_id)

@@ -28,3 +28,10 @@ def test_the_figures_round_half_up_and_a_day_without_rooms_is_zero() -> None:
                                                 no_show_fees=0, cancellations=0, stays_rolled=0))
     assert ((report.occupancy, report.adr, report.revpar), (empty.occupancy, empty.adr, empty.revpar)) == (
         (0.6667, 40_001, 26_667), (0.0, 0, 0))
+
+
+def test_a_party_past_its_rooms_or_guests_a_room_is_refused_and_within_them_is_not() -> None:
+    from app.frontdesk.domain import party_refusal
+
+    assert [(party_refusal(r, g, 10, 4) or ("ok",))[0] for r, g in ((10, 40), (11, 2), (2, 9), (3, None))] == [
+        "ok", "party_too_large", "too_many_guests_per_room", "ok"]
