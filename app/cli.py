@@ -185,6 +185,29 @@ def payments_reconcile(hours: float | None, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@main.command("night-audit")
+@click.option("--property", "property_id", default=None, help="Only this property (default: every property).")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The business day to close (default: each property's yesterday).")
+def night_audit(property_id: str | None, day: object) -> None:
+    """Close a business day: no-shows marked and their fee settled, stays rolled over, the day's report stored."""
+    from app.frontdesk.domain import FrontDeskRefused
+    from app.frontdesk.night_audit import command
+
+    try:
+        reports = asyncio.run(command(_settings(), property_id, day.date() if day else None))  # type: ignore[attr-defined]
+    except FrontDeskRefused as exc:
+        console.print(f"[red]refused[/] ({exc.code}): {exc}")
+        raise SystemExit(1) from None
+    for r in reports:
+        click.echo(f"{r.property_id} {r.business_date.isoformat()} {r.state}: occupancy {r.occupancy:.2%},"
+                   f" ADR {r.adr}, RevPAR {r.revpar} {r.currency or ''}; {r.rooms_sold}/{r.rooms_available} rooms,"
+                   f" {r.no_shows} no-show(s) ({r.no_show_fees} kept), {r.cancellations} cancellation(s),"
+                   f" {r.stays_rolled} stay(s) rolled over")
+    if any(r.state != "done" for r in reports):
+        raise SystemExit(1)
+
+
 @main.command()
 def seed() -> None:
     """Load the demo catalogue: three resorts, a year of prices and inventory, details, reviews (idempotent)."""

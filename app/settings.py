@@ -212,6 +212,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     frontdesk_views_reconcile_s: float = 5.0
     frontdesk_views_window_s: float = 600.0
     frontdesk_views_group: str = "frontdesk-views"
+    # The night audit (app/frontdesk/night_audit.py), a job of the ``frontdesk-views`` role: it closes each
+    # property's previous business day once the property's local clock has passed ``night_audit_hour``
+    # (0-23; -1 turns the scheduled audit off, ``resort night-audit`` still works), looking every
+    # ``night_audit_interval_s`` (1 s to 1 h).
+    night_audit_hour: int = 3
+    # A party's size (one booking of several rooms): at most ``party_max_rooms`` rooms (1-50, the most a hold
+    # takes) and ``party_max_guests_per_room`` guests a room (1-20; a room type's own occupancy still applies).
+    # Past either, a hold or a booking is refused (422 ``party_too_large``, ``too_many_guests_per_room``).
+    party_max_rooms: int = 10
+    party_max_guests_per_room: int = 6
+    night_audit_interval_s: float = 60.0
     # Live updates (realtime/): the publisher's consumer group, per-channel retention, when `reauth` is
     # sent, how often the publisher repairs channels whose events were lost (0: never). Every bound of a
     # /live connection (each broken one closes the socket with its documented close code, realtime/bounds.py):
@@ -355,6 +366,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_SAGA_CONSUMER_CONCURRENCY": self.saga_consumer_concurrency >= 1,
             "RESORT_SEARCH_POPULARITY_WEIGHT": 0.0 <= self.search_popularity_weight <= 10.0,
             "RESORT_SEARCH_POPULARITY_DAYS": 1 <= self.search_popularity_days <= 366,
+            "RESORT_NIGHT_AUDIT_HOUR": -1 <= self.night_audit_hour <= 23,
+            "RESORT_PARTY_MAX_ROOMS": 1 <= self.party_max_rooms <= 50,
+            "RESORT_PARTY_MAX_GUESTS_PER_ROOM": 1 <= self.party_max_guests_per_room <= 20,
+            "RESORT_NIGHT_AUDIT_INTERVAL_S": 1 <= self.night_audit_interval_s <= 3600,
             **{f"RESORT_{name.upper()}": getattr(self, name) > 0 for name in (
                 "payment_timeout_s", "payment_open_timeout_s", "payment_capture_timeout_s", "payment_void_timeout_s",
                 "payment_refund_timeout_s", "payment_retrieve_timeout_s")},

@@ -45,7 +45,7 @@ async def reply(conn: asyncpg.Connection, booking_id: str, step: str, answer: st
 async def payment(conn: asyncpg.Pool | asyncpg.Connection, booking_id: uuid.UUID,
                   operation: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT status, provider_ref, amount, attempts FROM payments WHERE booking_id = $1"
-                               " AND operation = $2", booking_id, operation)
+                               " AND operation = $2 AND slot IS NULL", booking_id, operation)
 
 
 async def record_payment(conn: asyncpg.Connection, booking: asyncpg.Record, operation: str, status: str,
@@ -55,7 +55,7 @@ async def record_payment(conn: asyncpg.Connection, booking: asyncpg.Record, oper
     later try got (its tries added up); an approved one is final."""
     await conn.execute(
         "INSERT INTO payments (booking_id, operation, status, amount, currency, provider_ref, attempts, detail)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (booking_id, operation) DO UPDATE SET"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (booking_id, operation) WHERE slot IS NULL DO UPDATE SET"
         " status = EXCLUDED.status, amount = EXCLUDED.amount, provider_ref = EXCLUDED.provider_ref,"
         " attempts = payments.attempts + EXCLUDED.attempts, detail = EXCLUDED.detail, updated_at = now()"
         " WHERE payments.status = 'failed'",

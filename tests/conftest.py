@@ -29,6 +29,8 @@ TEST_ENV = {
     "RESORT_LOG_JSON": "false",
     "RESORT_LOG_LEVEL": "WARNING",
     "RESORT_COOKIE_SECURE": "false",
+    # The scheduled night audit would close yesterday for every test's property: tests run it themselves.
+    "RESORT_NIGHT_AUDIT_HOUR": "-1",
     # Every test request comes from one address ("testclient"); the flood tests set their own small budget.
     "RESORT_RATE_LIMIT_BAD_TOKENS_PER_MINUTE": "1000000",
     "RESORT_HEALTH_RATE_LIMIT_PER_MINUTE": "1000000",

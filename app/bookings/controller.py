@@ -30,7 +30,7 @@ CREATE_ANSWERS = {
                                                        "`idempotency_in_flight`, `idempotency_taken_over`"),
     422: ResponseSpec(data_container=dict, description="`validation_failed`, `hold_not_found`, `invalid_hold_ids`, "
                                                        "`unknown_card_token`, `payment_refused`, "
-                                                       "`idempotency_key_reused`"),
+                                                       "`party_too_large`, `idempotency_key_reused`"),
 }
 
 

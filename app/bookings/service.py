@@ -19,6 +19,8 @@ from app.bookings import views
 from app.bookings.policy import RatePolicy, combine, refund_for
 from app.bookings.schemas import BookingIn
 from app.catalog.repository import as_uuid
+from app.frontdesk.domain import party_refusal
+from app.frontdesk.repository import rooms_of_holds
 from app.holds.service import may_see, owner_of
 from app.payments.port import Payment, PaymentPort, Refused, Unavailable, UnknownMethod
 from app.resources import Resources
@@ -68,6 +70,9 @@ class BookingService:
         ids = self._hold_ids(data.hold_ids)
         holds = await booking_repo.lock_holds(self.db, ids, lock=False)  # a first look: refuse before the provider
         self._check(principal, ids, holds)
+        if (too := party_refusal(await rooms_of_holds(self.db, ids), None, self.settings.party_max_rooms,
+                                 self.settings.party_max_guests_per_room)) is not None:
+            raise BookingRefused(422, *too)
         values = self._values(principal, data, holds)
         payment = await opened(self.provider, values, data.payment.card_token)
         try:

@@ -10,7 +10,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from app.frontdesk.controller import AdminRoomsController, FrontDeskController, HousekeepingController
+from app.frontdesk.guest import PartyRoomsController
 from app.frontdesk.service import FrontDeskService
+from app.payments.stripe_provider import StripeProvider
 from app.resources import Resources
 
 
@@ -18,15 +20,20 @@ def _provide(state: State) -> FrontDeskService:
     return state.frontdesk
 
 
-for _controller in (AdminRoomsController, FrontDeskController, HousekeepingController):
+CONTROLLERS = (AdminRoomsController, FrontDeskController, HousekeepingController, PartyRoomsController)
+for _controller in CONTROLLERS:
     _controller.dependencies = {"frontdesk": Provide(_provide, sync_to_thread=False)}
-ROUTES: list[Any] = [AdminRoomsController, FrontDeskController, HousekeepingController]
+ROUTES: list[Any] = list(CONTROLLERS)
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any, resources: Resources) -> AsyncIterator[None]:
-    app.state.frontdesk = FrontDeskService(resources)
-    yield
+    provider = StripeProvider(resources.settings)  # a party room's refund
+    app.state.frontdesk = FrontDeskService(resources, provider)
+    try:
+        yield
+    finally:
+        await provider.close()
 
 
 __all__ = ["ROUTES", "lifespan"]

@@ -12,8 +12,10 @@ from litestar.params import Parameter
 from app.auth.guards import requires_roles
 from app.auth.principal import current_principal
 from app.errors import refusals
-from app.frontdesk import housekeeping, party
+from app.frontdesk import housekeeping, party, room_cancel
+from app.frontdesk.audit_report import AuditReport
 from app.frontdesk.domain import FrontDeskRefused, Staff
+from app.frontdesk.guest import ROOM_CANCEL_ANSWERS, SUMMARY, room_cancel_out
 from app.frontdesk.schemas import (
     AssignIn,
     AssignmentOut,
@@ -25,6 +27,7 @@ from app.frontdesk.schemas import (
     OutOfServiceIn,
     OutOfServiceOut,
     PartyOut,
+    RoomCancelOut,
     RoomIn,
     RoomOut,
     StayList,
@@ -169,6 +172,15 @@ class FrontDeskController(Controller):
             return party_out(*await party.check_out_room(frontdesk, booking_id, slot, _staff(request)),
                              party.room_state)
 
+    @post("/bookings/{booking_id:str}/rooms/{slot:int}/cancel", summary=SUMMARY, status_code=200,
+          responses=ROOM_CANCEL_ANSWERS)
+    async def cancel_room(self, request: Request[Any, Any, Any], booking_id: str, slot: int,
+                          frontdesk: FrontDeskService) -> RoomCancelOut:
+        staff = _staff(request)
+        with refusals(FrontDeskRefused):
+            return room_cancel_out(await room_cancel.cancel_room(frontdesk, booking_id, slot, staff.actor,
+                                                                 lambda b: staff.check(b["property_id"])))
+
     @delete("/bookings/{booking_id:str}/room", summary="Unassign the stay's room (idempotent)", status_code=204,
             responses=_problems(s404=BOOKING_404, s409="`checked_in`: move the guest instead"))
     async def unassign(self, request: Request[Any, Any, Any], booking_id: str, frontdesk: FrontDeskService) -> None:
@@ -240,7 +252,20 @@ class FrontDeskController(Controller):
         _staff(request, property_id)
         with refusals(FrontDeskRefused):
             day, lists = await frontdesk.desk(property_id, day)
-        return desk_out(property_id, day, lists)
+        return desk_out(property_id, day, lists, await frontdesk.audit(property_id, None))
+
+    @get("/{property_id:str}/audits/{day:date}", summary="The night audit's report of a business day: "
+         "occupancy, ADR, RevPAR, no-shows, cancellations", responses=_problems(
+             s404="`property_not_found`, `audit_not_found` (the day was not closed)"))
+    async def audit(self, request: Request[Any, Any, Any], property_id: str, day: dt.date,
+                    frontdesk: FrontDeskService) -> AuditReport:
+        _staff(request, property_id)
+        with refusals(FrontDeskRefused):
+            report = await frontdesk.audit(property_id, day)
+            if report is None:
+                raise FrontDeskRefused(404, "audit_not_found", f"the business day {day.isoformat()} was not closed",
+                                       business_date=day.isoformat())
+        return report
 
     @get("/{property_id:str}/board", summary="The room board: rooms x nights (free, assigned, occupied, "
          "out_of_service); at most 62 nights", responses=PROPERTY_404 | _problems(

@@ -129,6 +129,22 @@ def slot_type(party: list[Any], slot: int) -> Any:
     return party[slot - 1]
 
 
+def party_refusal(rooms: int, guests: int | None, max_rooms: int, max_guests_per_room: int) -> tuple[str, str] | None:
+    """A party past its size limits (settings ``party_max_rooms``, ``party_max_guests_per_room``): the problem
+    code and message to refuse it with (422), or None within the bounds."""
+    if rooms > max_rooms:
+        return "party_too_large", f"{rooms} rooms: a party takes at most {max_rooms}"
+    if guests is not None and guests > rooms * max_guests_per_room:
+        return "too_many_guests_per_room", f"{guests} guests in {rooms} room(s): at most {max_guests_per_room} a room"
+    return None
+
+
+def not_cancelled(slot: int, cancelled: set[int]) -> None:
+    """A room of the party cancelled on its own takes no room and no guest: 409 ``room_cancelled``."""
+    if slot in cancelled:
+        raise FrontDeskRefused(409, "room_cancelled", f"room {slot} of the party is cancelled", slot=slot)
+
+
 def may_assign(status: str) -> None:
     if status not in ASSIGNABLE:
         raise FrontDeskRefused(409, "invalid_status", f"cannot assign a room to a stay that is {status}",

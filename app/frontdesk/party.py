@@ -21,7 +21,8 @@ from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
 from app.frontdesk.service import FrontDeskService
 
 log = structlog.get_logger("app.frontdesk")
-Party = tuple[asyncpg.Record, list[uuid.UUID], list[asyncpg.Record]]  # the booking, its room types, its rooms
+# the booking, its room types, its rooms, the slots cancelled on their own (app/frontdesk/room_cancel.py)
+Party = tuple[asyncpg.Record, list[uuid.UUID], list[asyncpg.Record], set[int]]
 
 
 def _booking_id(raw: str) -> uuid.UUID:
@@ -35,7 +36,8 @@ async def party(desk: FrontDeskService, booking_id: str, staff: Staff) -> Party:
     bid = _booking_id(booking_id)
     async with desk.db.acquire() as conn, conn.transaction():
         booking = await desk._booking(conn, bid, staff)
-        return booking, await repo.party(conn, bid), await repo.assignments(conn, bid)
+        return booking, await repo.party(conn, bid), await repo.assignments(conn, bid), await repo.cancelled_slots(
+            conn, bid)
 
 
 def room_state(room: asyncpg.Record | None) -> str:
@@ -51,6 +53,7 @@ async def check_in_room(desk: FrontDeskService, booking_id: str, slot: int, staf
     async with desk.db.acquire() as conn, conn.transaction():
         booking = await desk._booking(conn, bid, staff)
         domain.slot_type(await repo.party(conn, bid), slot)
+        domain.not_cancelled(slot, await repo.cancelled_slots(conn, bid))
         room = await repo.assignment(conn, bid, slot)
         state = room_state(room)
         if state == "checked_in":
@@ -114,4 +117,4 @@ async def check_out_room(desk: FrontDeskService, booking_id: str, slot: int, sta
 
 async def _answer(conn: asyncpg.Connection, bid: uuid.UUID) -> Party:
     booking = await repo.lock_booking(conn, bid)
-    return booking, await repo.party(conn, bid), await repo.assignments(conn, bid)
+    return booking, await repo.party(conn, bid), await repo.assignments(conn, bid), await repo.cancelled_slots(conn, bid)

@@ -18,21 +18,27 @@ from app.inventory import repository as inventory
 from app.outbox import record_event
 
 ROOM_COLUMNS = "r.id, r.property_id, r.number, r.floor, r.room_type_id, r.housekeeping"
-# Room types of a booking: each hold's product when it is a room type, else its package's room-type components.
-_ROOM_TYPES = (
-    "SELECT DISTINCT p.id FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
-    " JOIN products p ON p.kind = 'room_type' AND (p.id = h.product_id OR p.id IN"
-    " (SELECT component_id FROM package_components WHERE package_id = h.product_id))"
-    " WHERE bh.booking_id = $1"
-)
-
-
 _PARTY = (
     "SELECT p.id, h.quantity * coalesce(pc.quantity, 1) AS units FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
     " LEFT JOIN package_components pc ON pc.package_id = h.product_id"
     " JOIN products p ON p.kind = 'room_type' AND p.id = coalesce(pc.component_id, h.product_id)"
     " WHERE bh.booking_id = $1 ORDER BY h.created_at, h.id, p.id"
 )
+
+
+_PARTY_SIZE = (
+    "SELECT coalesce(sum(h.quantity * coalesce(pc.quantity, 1)), 0) FROM booking_holds bh JOIN holds h ON h.id ="
+    " bh.hold_id LEFT JOIN package_components pc ON pc.package_id = h.product_id JOIN products p ON p.kind ="
+    " 'room_type' AND p.id = coalesce(pc.component_id, h.product_id) WHERE bh.booking_id = b.id"
+)  # the rooms of booking b's party (as _PARTY)
+
+
+async def rooms_of_holds(db: Any, hold_ids: list[uuid.UUID]) -> int:
+    """How many rooms a booking of these holds would take (its party, as ``_PARTY`` counts them)."""
+    return await db.fetchval(
+        "SELECT coalesce(sum(h.quantity * coalesce(pc.quantity, 1)), 0)::int FROM holds h LEFT JOIN package_components"
+        " pc ON pc.package_id = h.product_id JOIN products p ON p.kind = 'room_type'"
+        " AND p.id = coalesce(pc.component_id, h.product_id) WHERE h.id = ANY($1::uuid[])", hold_ids)
 
 
 async def property_time_zone(db: asyncpg.Pool | asyncpg.Connection, property_id: str) -> str | None:
@@ -94,10 +100,6 @@ async def checkin_requires_clean(conn: asyncpg.Connection, property_id: str) -> 
 async def lock_booking(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
     """The booking, locked: every front-desk change of one booking runs one at a time."""
     return await conn.fetchrow(f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1 FOR UPDATE", booking_id)
-
-
-async def room_types(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[uuid.UUID]:
-    return [r["id"] for r in await conn.fetch(_ROOM_TYPES, booking_id)]
 
 
 async def party(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[uuid.UUID]:
@@ -275,10 +277,12 @@ async def audit(conn: asyncpg.Connection, actor: str, action: str, detail: dict[
                        actor, action, json.dumps(detail, default=str))
 
 
-async def unassigned_arrivals(conn: asyncpg.Connection, property_id: str, day: dt.date) -> list[asyncpg.Record]:
+async def arrivals_to_seat(conn: asyncpg.Connection, property_id: str, day: dt.date) -> list[asyncpg.Record]:
+    """Confirmed arrivals of ``day`` with fewer rooms assigned than their party has (cancelled rooms aside)."""
     return await conn.fetch(
         "SELECT b.id FROM bookings b WHERE b.property_id = $1 AND b.check_in = $2 AND b.status = 'confirmed'"
-        " AND NOT EXISTS (SELECT 1 FROM room_assignments a WHERE a.booking_id = b.id AND a.kind = 'booking')"
+        " AND (SELECT count(*) FROM room_assignments a WHERE a.booking_id = b.id AND a.kind = 'booking')"
+        " + (SELECT count(*) FROM cancelled_rooms c WHERE c.booking_id = b.id) < (" + _PARTY_SIZE + ")"
         " ORDER BY b.created_at, b.id", property_id, day)
 
 
@@ -308,3 +312,8 @@ async def money_owed(db: Any, property_id: str) -> list[asyncpg.Record]:
         " check_out, updated_at FROM bookings WHERE property_id = $1"
         " AND refund_state IN ('refund_pending', 'needs_attention') ORDER BY updated_at LIMIT $2", property_id,
         MONEY_OWED_LIMIT)
+
+
+async def cancelled_slots(db: Any, booking_id: uuid.UUID) -> set[int]:
+    """The rooms of the party cancelled on their own (app/frontdesk/room_cancel.py)."""
+    return {r["slot"] for r in await db.fetch("SELECT slot FROM cancelled_rooms WHERE booking_id = $1", booking_id)}

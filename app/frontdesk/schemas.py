@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from msgspec import Meta, Struct
 
+from app.frontdesk.audit_report import AuditReport
 from app.frontdesk.domain import READY, BoardRow
 from app.frontdesk.views import Stay
 
@@ -61,7 +62,7 @@ class AssignmentOut(Struct, kw_only=True):
 class PartyRoomOut(Struct, kw_only=True):
     slot: Annotated[int, Meta(description="the room's number in the party, from 1")]
     room_type_id: str
-    status: Annotated[str, Meta(description="unassigned, assigned, checked_in or checked_out")]
+    status: Annotated[str, Meta(description="unassigned, assigned, checked_in, checked_out or cancelled")]
     room_id: str | None
     room_number: str | None
 
@@ -74,13 +75,27 @@ class PartyOut(Struct, kw_only=True):
     rooms: list[PartyRoomOut]
 
 
-def party_out(booking: Any, types: list[Any], rooms: list[Any], state: Any) -> PartyOut:
+def party_out(booking: Any, types: list[Any], rooms: list[Any], cancelled: set[int], state: Any) -> PartyOut:
     by_slot = {r["slot"]: r for r in rooms}
     return PartyOut(booking_id=str(booking["id"]), status=booking["status"], rooms=[
-        PartyRoomOut(slot=slot, room_type_id=str(t), status=state(by_slot.get(slot)),
+        PartyRoomOut(slot=slot, room_type_id=str(t),
+                     status="cancelled" if slot in cancelled else state(by_slot.get(slot)),
                      room_id=str(by_slot[slot]["room_id"]) if slot in by_slot else None,
                      room_number=by_slot[slot]["number"] if slot in by_slot else None)
         for slot, t in enumerate(types, start=1)])
+
+
+class RoomCancelOut(Struct, kw_only=True):
+    """One room of a party cancelled: what its rate plan's policy refunds and keeps, and the refund's state."""
+
+    booking_id: str
+    slot: int
+    refund_amount: int
+    cancel_fee: int
+    rule: Annotated[str, Meta(description="free, late or non_refundable")]
+    refund_status: Annotated[str, Meta(description="refunded (or nothing due); pending: the provider has not "
+                                                   "refunded it yet, asking again retries")]
+    refund_reference: str | None = None
 
 
 class AutoAssignOut(Struct, kw_only=True):
@@ -153,10 +168,13 @@ class DeskOut(Struct, kw_only=True):
     departed: Annotated[list[StayOut], Meta(description="checked out today")]
     no_shows: list[StayOut]
     cancelled: list[StayOut]
+    last_audit: Annotated[AuditReport | None, Meta(description="the latest closed business day's night audit")] = None
 
 
-def desk_out(property_id: str, day: dt.date, lists: dict[str, list[Stay]]) -> DeskOut:
-    return DeskOut(property_id=property_id, date=day, **{k: [stay_out(s) for s in v] for k, v in lists.items()})
+def desk_out(property_id: str, day: dt.date, lists: dict[str, list[Stay]],
+             last_audit: AuditReport | None = None) -> DeskOut:
+    return DeskOut(property_id=property_id, date=day, last_audit=last_audit,
+                   **{k: [stay_out(s) for s in v] for k, v in lists.items()})
 
 
 def stay_of_booking(b: asyncpg.Record, room: asyncpg.Record | None) -> StayOut:

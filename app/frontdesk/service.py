@@ -21,12 +21,14 @@ import structlog
 from app import clock
 from app.bookings import views
 from app.catalog.repository import as_uuid
-from app.frontdesk import domain, outofservice
+from app.frontdesk import audit_repository, domain, outofservice
 from app.frontdesk import repository as repo
+from app.frontdesk.audit_report import AuditReport
 from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
 from app.frontdesk.views import DeskViews, sort_key
 from app.frontdesk.views import Stay as DeskStay
 from app.holds.locks import HoldLocks
+from app.payments.port import PaymentPort
 from app.resources import Resources
 
 log = structlog.get_logger("app.frontdesk")
@@ -49,9 +51,9 @@ def _id(raw: str, code: str, what: str) -> uuid.UUID:
 
 
 class FrontDeskService:
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, provider: PaymentPort | None = None) -> None:
         s = resources.settings
-        self.resources, self.db = resources, resources.db
+        self.resources, self.db, self.provider = resources, resources.db, provider
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
         self.views = DeskViews(resources.db, resources.redis, s)
 
@@ -126,6 +128,7 @@ class FrontDeskService:
             if room["room_type_id"] != domain.slot_type(await repo.party(conn, bid), slot):
                 raise FrontDeskRefused(422, "room_type_mismatch", f"room {room['number']} is not of the booked type",
                                        errors=[{"field": "room_id", "message": "another room type"}])
+            domain.not_cancelled(slot, await repo.cancelled_slots(conn, bid))
             before = await repo.assignment(conn, bid, slot)
             if before is not None and before["room_id"] == rid:
                 return before  # idempotent
@@ -155,40 +158,58 @@ class FrontDeskService:
         await self.views.refresh_quietly(bid)
 
     async def auto_assign(self, property_id: str, day: dt.date, actor: str) -> dict[str, list[dict[str, Any]]]:
-        """A room for every confirmed, unassigned arrival of ``day``: a free room of its type in number order;
-        a room taken meanwhile (a clerk, another run) makes the constraint refuse and the next one is tried."""
+        """A room for every unassigned room of every confirmed arrival of ``day`` (each room of a party, of
+        its own type): a free room of the type in number order; a room taken meanwhile (a clerk, another run)
+        makes the constraint refuse and the next one is tried."""
         await self._property_today(self.db, property_id)
         async with self.db.acquire() as conn:
-            ids = [r["id"] for r in await repo.unassigned_arrivals(conn, property_id, day)]
+            ids = [r["id"] for r in await repo.arrivals_to_seat(conn, property_id, day)]
         assigned: list[dict[str, Any]] = []
         left: list[dict[str, Any]] = []
         for bid in ids:
-            room = await self._auto_one(bid, actor)
-            if room is None:
-                left.append({"booking_id": str(bid), "reason": "no_free_room"})
-            elif room != "skipped":
+            seated, missing = await self._auto_one(bid, actor)
+            if seated:
                 await self.views.refresh_quietly(bid)
-                assigned.append({"booking_id": str(bid), "room_id": str(room["room_id"]), "room_number": room["number"]})
+            assigned += [{"booking_id": str(bid), "slot": r["slot"], "room_id": str(r["room_id"]),
+                          "room_number": r["number"]} for r in seated]
+            left += [{"booking_id": str(bid), "slot": slot, "reason": "no_free_room"} for slot in missing]
         return {"assigned": assigned, "unassigned": left}
 
-    async def _auto_one(self, bid: uuid.UUID, actor: str) -> Any:
+    async def _auto_one(self, bid: uuid.UUID, actor: str) -> tuple[list[asyncpg.Record], list[int]]:
+        """Seat every room of the party that has none (a clerk's or another run's choice is left alone); the
+        rooms given, and the slots no free room was found for."""
+        async with self.db.acquire() as conn, conn.transaction():
+            booking = await repo.lock_booking(conn, bid)
+            if booking is None or booking["status"] != "confirmed":
+                return [], []
+            taken = {r["slot"] for r in await repo.assignments(conn, bid)} | await repo.cancelled_slots(conn, bid)
+            seated: list[asyncpg.Record] = []
+            missing: list[int] = []
+            for slot, room_type in enumerate(await repo.party(conn, bid), start=1):
+                if slot in taken:
+                    continue
+                room = await self._seat(conn, booking, slot, room_type, actor)
+                if room is None:
+                    missing.append(slot)
+                else:
+                    seated.append(room)
+            return seated, missing
+
+    @staticmethod
+    async def _seat(conn: asyncpg.Connection, booking: asyncpg.Record, slot: int, room_type: uuid.UUID,
+                    actor: str) -> asyncpg.Record | None:
         for _ in range(_AUTO_ATTEMPTS):
-            async with self.db.acquire() as conn, conn.transaction():
-                booking = await repo.lock_booking(conn, bid)
-                if booking is None or booking["status"] != "confirmed" or await repo.assignment(conn, bid):
-                    return "skipped"  # a clerk (or another run) was faster: leave their choice alone
-                types = await repo.room_types(conn, bid)
-                free = await repo.free_rooms(conn, types, booking["check_in"], booking["check_out"]) if types else []
-                if not free:
-                    return None
-                try:
-                    await _insist(functools.partial(repo.put_assignment, conn, booking, free[0], actor), conn)
-                except asyncpg.ExclusionViolationError:
-                    continue  # taken between our look and our insert: look again
-                room = await repo.assignment(conn, bid)
-                await repo.record(conn, booking, actor, "room.assigned",
-                                  {"room_id": str(free[0]), "room_number": room["number"], "automatic": True})
-                return room
+            free = await repo.free_rooms(conn, [room_type], booking["check_in"], booking["check_out"])
+            if not free:
+                return None
+            try:
+                await _insist(functools.partial(repo.put_assignment, conn, booking, free[0], actor, None, slot), conn)
+            except asyncpg.ExclusionViolationError:
+                continue  # taken between our look and our insert: look again
+            room = await repo.assignment(conn, booking["id"], slot)
+            await repo.record(conn, booking, actor, "room.assigned", {"room_id": str(free[0]), "slot": slot,
+                                                                      "room_number": room["number"], "automatic": True})
+            return room
         return None
 
     # -- the stay ---------------------------------------------------------------------------------
@@ -211,7 +232,8 @@ class FrontDeskService:
             today = await self._property_today(conn, booking["property_id"])
             room = await repo.assignment(conn, bid)
             rooms = await repo.assignments(conn, bid)
-            seated = len(rooms) >= max(1, len(await repo.party(conn, bid)))  # every room of the party has one
+            cancelled = len(await repo.cancelled_slots(conn, bid))
+            seated = len(rooms) >= max(1, len(await repo.party(conn, bid)) - cancelled)  # every room has one
             stay = Stay(booking["status"], booking["check_in"], booking["check_out"], seated)
             if not rule(stay, today):
                 return booking, room  # already done: the same answer, nothing written
@@ -254,6 +276,11 @@ class FrontDeskService:
         today = await self._property_today(self.db, property_id)
         day = day or today
         return day, await self.views.lists(property_id, day)
+
+    async def audit(self, property_id: str, day: dt.date | None) -> AuditReport | None:
+        """The night audit's report of ``day`` (None: the latest closed day), or None when there is none."""
+        await self._property_today(self.db, property_id)
+        return await audit_repository.report(self.db, property_id, day)
 
     async def board(self, property_id: str, start: dt.date | None, end: dt.date | None) -> tuple[
             list[dt.date], list[asyncpg.Record], dict[Any, domain.BoardRow]]:

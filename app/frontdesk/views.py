@@ -206,8 +206,10 @@ async def _reconcile_periodically(views: DeskViews, settings: Settings, stop: as
 
 
 async def run(resources: Resources, stop: asyncio.Event) -> None:
-    """The ``frontdesk-views`` role: the stay lists from ``bookings`` and ``frontdesk`` events, and a repair."""
+    """The ``frontdesk-views`` role: the stay lists from ``bookings`` and ``frontdesk`` events, a repair, and
+    the night audit's schedule (app/frontdesk/night_audit.py)."""
     from app.consumer import consume  # the saga's consumer loop (at-least-once, per-partition commits)
+    from app.frontdesk.night_audit import scheduled as night_audit
 
     settings = resources.settings
     views = DeskViews(resources.db, resources.redis, settings)
@@ -218,4 +220,4 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
     group = settings.frontdesk_views_group
     await asyncio.gather(consume(settings, "bookings", group, handle, stop),
                          consume(settings, "frontdesk", f"{group}-desk", handle, stop),
-                         _reconcile_periodically(views, settings, stop))
+                         _reconcile_periodically(views, settings, stop), night_audit(resources, stop))

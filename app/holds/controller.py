@@ -40,7 +40,8 @@ CREATE_ANSWERS = _problems(
     s413="`payload_too_large`: bodies are at most 16 KiB",
     s422="`validation_failed`, `unknown_product`, `unknown_rate_plan`, `date_in_past`, `beyond_sale_horizon`, "
          "`empty_date_range`, `invalid_date_range`, `date_range_too_long`, `no_rate`, `closed`, `min_stay`, "
-         "`closed_to_arrival`, `closed_to_departure`, `max_occupancy`, `idempotency_key_reused`",
+         "`closed_to_arrival`, `closed_to_departure`, `max_occupancy`, `party_too_large`, `too_many_guests_per_room`, "
+         "`idempotency_key_reused`",
     s503="`busy`: the nights are contended right now; retry after `Retry-After` seconds",
 )
 # Links (app.contract_docs): a hold's id books it (a sandbox card and guest), and its stay can be held again.

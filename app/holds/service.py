@@ -29,6 +29,7 @@ from app.catalog import rates as rates_repo
 from app.catalog import repository as catalog_repo
 from app.catalog.domain import ProductKind, Quote, package_free, quote
 from app.errors import ServiceUnavailable
+from app.frontdesk.domain import party_refusal
 from app.holds import repository as repo
 from app.holds.domain import (
     HoldRefused,
@@ -139,6 +140,10 @@ class HoldService:
         q = quote(kind, product["max_occupancy"], request.party, rates, free)
         if (refusal := refusal_of(q)) is not None:
             raise refusal
+        if kind is ProductKind.ROOM_TYPE and (too := party_refusal(
+                request.quantity, request.guests, self.settings.party_max_rooms,
+                self.settings.party_max_guests_per_room)) is not None:
+            raise HoldRefused(422, *too, field="quantity" if too[0] == "party_too_large" else "guests")
         return Plan(product, request, lines_for(kind, str(product["id"]), request, nights, components), q)
 
     async def _free(self, conn: asyncpg.Connection, product_id: uuid.UUID, nights: list[dt.date],

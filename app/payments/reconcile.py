@@ -2,7 +2,8 @@
 bookings. What must hold, for every booking whose payment the provider knows:
 
 - every capture belongs to a confirmed (or stayed) booking, or is refunded: a failed booking keeps nothing;
-- every confirmed booking has exactly one capture, of its whole amount, and no refund;
+- every confirmed booking has exactly one capture, of its whole amount, and no refund (but the rooms of its
+  party cancelled on their own, and a no-show's balance its no-show fee left, given back by the night audit);
 - every cancelled booking was refunded exactly what its rate plan's policy allowed (``refund_amount``);
 - no authorization stays open once its booking has ended.
 
@@ -39,6 +40,7 @@ class BookingMoney:
     refund_amount: int | None
     payment_ref: str | None
     refund_state: str | None = None
+    room_refunds: int = 0  # what the policy gave back of the party's rooms cancelled on their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,12 @@ def compare(payments: list[Payment], refunds: list[Refund], bookings: list[Booki
     return report
 
 
+def _kept_back(booking: BookingMoney) -> int:
+    """What a booking that kept its payment gave back: the rooms of its party cancelled on their own, and a
+    no-show's balance (the night audit)."""
+    return booking.room_refunds + ((booking.refund_amount or 0) if booking.status == "no_show" else 0)
+
+
 def _check(booking: BookingMoney, payment: Payment, refunded: int) -> list[Mismatch]:
     if booking.status not in ENDED or payment.reference != booking.payment_ref:
         return []
@@ -105,8 +113,9 @@ def _check(booking: BookingMoney, payment: Payment, refunded: int) -> list[Misma
             miss("confirmed_without_capture", f"the provider says {payment.status}")
         elif payment.captured != booking.total_amount:
             miss("capture_amount", f"captured {payment.captured}, the booking's amount is {booking.total_amount}")
-        elif refunded:
-            miss("refund_on_confirmed", f"{refunded} refunded on a confirmed booking")
+        elif refunded != _kept_back(booking):
+            miss("refund_on_confirmed", f"{refunded} refunded on a {booking.status} booking"
+                                        f" ({_kept_back(booking)} due back)")
     elif booking.status == "failed" and kept:
         miss("capture_kept_by_failed_booking", f"{kept} captured and not refunded ({booking.refund_state or 'ended'})")
     elif booking.status == "cancelled" and payment.captured and refunded != (booking.refund_amount or 0):
@@ -121,8 +130,10 @@ async def reconcile(db: asyncpg.Pool | asyncpg.Connection, provider: PaymentPort
     """The provider's payments and refunds created since ``since`` (epoch seconds) against their bookings."""
     payments = [p async for p in provider.payments_since(since)]
     refunds = [r async for r in provider.refunds_since(since)]
-    rows = await db.fetch("SELECT id::text, status, total_amount, refund_amount, payment_ref, refund_state FROM bookings"
-                          " WHERE payment_ref = ANY($1::text[])", [p.reference for p in payments])
+    rows = await db.fetch("SELECT id::text, status, total_amount, refund_amount, payment_ref, refund_state,"
+                          " (SELECT coalesce(sum(c.refund_amount), 0) FROM cancelled_rooms c WHERE c.booking_id = b.id)"
+                          "::bigint AS room_refunds FROM bookings b WHERE payment_ref = ANY($1::text[])",
+                          [p.reference for p in payments])
     report = compare(payments, refunds, [BookingMoney(**dict(r)) for r in rows])
     for kind in KINDS:
         MISMATCHES.labels(kind).set(sum(1 for m in report.mismatches if m.kind == kind))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.integration.bookings.conftest import saga_roles  # noqa: F401 - the end-to-end test's role processes
+from tests.integration.bookings.test_provider import provider  # noqa: F401 - the payment provider's client
 from tests.support.dates import resort_today
 
 DAY = dt.timedelta(days=1)
@@ -89,6 +90,16 @@ class Desk:
         lines = await self.db.fetchval("SELECT count(*) FROM hold_lines l JOIN booking_holds b ON b.hold_id = l.hold_id"
                                        " WHERE b.booking_id = $1", booking)
         return tuple(row), events, audit, [tuple(r) for r in rooms], lines
+
+
+async def pay(desk: Desk, payments: Any, booking: uuid.UUID, amount: int = 100_000) -> str:
+    """The booking's stay paid at the provider (authorized and captured, as the saga leaves it); its reference."""
+    payment = await payments.open(f"{booking}:open", "tok_approve", amount, "KRW", str(booking))
+    await payments.authorize(f"{booking}:authorize", payment.reference)
+    await payments.capture(f"{booking}:capture", payment.reference, amount)
+    await desk.db.execute("UPDATE bookings SET payment_ref = $2, total_amount = $3 WHERE id = $1", booking,
+                          payment.reference, amount)
+    return payment.reference
 
 
 async def make_desk(catalog_factory: Any, db: Any, rooms: int = 4, capacity: int = 500) -> Desk:

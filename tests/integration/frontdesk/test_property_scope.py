@@ -22,6 +22,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/frontdesk/{property_id}/board"): {},
     ("GET", "/frontdesk/{property_id}/stays"): {},
     ("GET", "/frontdesk/{property_id}/money-owed"): {},
+    ("GET", "/frontdesk/{property_id}/audits/{day}"): {},
     ("POST", "/frontdesk/{property_id}/assign"): {"params": {"date": "{today}"}},
     ("PUT", "/frontdesk/bookings/{booking_id}/room"): {"json": {"room_id": "{room_id}"}},
     ("DELETE", "/frontdesk/bookings/{booking_id}/room"): {},
@@ -29,6 +30,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/frontdesk/bookings/{booking_id}/rooms/{slot}/room"): {"json": {"room_id": "{room_id}"}},
     ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-in"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-out"): {},
+    ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/cancel"): {},
     ("GET", "/housekeeping/{property_id}/rooms"): {},
     ("PUT", "/housekeeping/rooms/{room_id}/state"): {"json": {"state": "clean"}},
     ("POST", "/frontdesk/bookings/{booking_id}/check-in"): {},
@@ -60,7 +62,7 @@ async def test_every_front_desk_endpoint_refuses_staff_of_another_property(
     strangers = [await staff_headers(other["id"]), await staff_headers(other["id"], "housekeeping")]
     booking = await desk.booking(desk.today, desk.today + DAY)
     names = {"property_id": desk.property_id, "booking_id": str(booking), "room_id": str(desk.rooms[0]), "slot": "1",
-             "today": desk.today.isoformat()}
+             "today": desk.today.isoformat(), "day": (desk.today - DAY).isoformat()}
     before = await desk.written(booking)
     for method, path in operations:
         sample = _fill(SAMPLES[(method, path)], names)

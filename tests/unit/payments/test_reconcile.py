@@ -41,3 +41,10 @@ def test_each_kind_of_money_mismatch_is_reported() -> None:
 def test_bookings_still_in_their_saga_are_left_out() -> None:
     report = compare([_paid("pi_1", "b1", 100)], [], [BookingMoney("b1", "pending", 100, None, "pi_1")])
     assert report.clean
+
+
+def test_a_no_show_may_have_its_balance_back_and_nothing_more() -> None:
+    payments = [_paid("pi_1", "b1", 100), _paid("pi_2", "b2", 100)]
+    bookings = [BookingMoney("b1", "no_show", 100, 70, "pi_1"), BookingMoney("b2", "no_show", 100, 0, "pi_2")]
+    found = compare(payments, [_refund("pi_1", 70), _refund("pi_2", 30)], bookings).mismatches
+    assert [(m.kind, m.booking_id) for m in found] == [("refund_on_confirmed", "b2")]
