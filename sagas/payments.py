@@ -277,7 +277,11 @@ class PaymentSteps:
             "secs => $1)) OR (refund_state = 'needs_attention' AND updated_at <= now() - make_interval(secs => $1 * 10))"
             " ORDER BY updated_at LIMIT $2", interval, batch)]
         for booking_id in ids:
-            await self._settle_owed(booking_id)
+            try:
+                await self._settle_owed(booking_id)
+            except Exception:  # one booking's trouble never holds back the others' money
+                log.exception("payment_owed_retry_failed", booking_id=str(booking_id))
+                await self.db.execute("UPDATE bookings SET updated_at = now() WHERE id = $1", booking_id)
         for row in await self.db.fetch("SELECT s AS state, (SELECT count(*) FROM bookings WHERE refund_state = s)"
                                        " AS n FROM unnest($1::text[]) AS s", list(OWED)):
             MONEY_OWED.labels(row["state"]).set(row["n"])
@@ -290,6 +294,8 @@ class PaymentSteps:
                                           " FOR UPDATE SKIP LOCKED", booking_id)
             if booking is None or booking["status"] in ("pending", "cancelling"):
                 return  # another services process has it, or its saga still runs
+            if booking["payment_ref"] is None:
+                raise LookupError("money owed back but no payment reference to give it back through")
             outcome = await self.give_back(booking)
             if outcome is None:
                 return

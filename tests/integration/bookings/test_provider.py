@@ -15,6 +15,7 @@ from app.payments.port import AUTHORIZED, CANCELED, CAPTURED, OPEN
 from app.payments.stripe_provider import StripeProvider
 from tests.integration.bookings.test_cancellation import _cancel, _confirmed
 from tests.integration.bookings.test_saga import _book, _hold, _payments, _settled
+from tests.support.catalog import ended_stay
 
 
 @pytest.fixture
@@ -77,6 +78,23 @@ async def test_a_void_the_provider_keeps_refusing_leaves_the_booking_owing_and_i
     audit = await catalog_factory.fetch("SELECT action FROM audit_log WHERE detail->>'booking_id' = $1"
                                         " AND actor = 'system:payments' ORDER BY id", booking["id"])
     assert [a["action"] for a in audit] == ["payment.refund_pending", "payment.needs_attention"]
+
+
+async def test_a_booking_whose_money_cannot_be_given_back_never_holds_back_the_others(
+    saga_roles: Any, client: Any, catalog_resort: Any, catalog_factory: Any, guest_headers: dict[str, str],
+) -> None:
+    # the oldest money owed of all, with no payment reference to give it back through (bad data)
+    stuck = await ended_stay(catalog_factory, catalog_resort.room, f"user:stuck-{uuid.uuid4().hex[:8]}")
+    await catalog_factory.fetchval("UPDATE bookings SET refund_state = 'refund_pending', payment_ref = NULL,"
+                                   " updated_at = now() - interval '1 year' WHERE id = $1 RETURNING 1",
+                                   uuid.UUID(stuck))
+    hold_id = await _hold(client, guest_headers, catalog_resort.room, catalog_resort.start)
+    booking = await _settled(client, guest_headers,
+                             (await _book(client, guest_headers, [hold_id], "tok_void_fail")).json()["id"])
+    # the owed rounds go on past it: the refusing void is retried until an operator is needed
+    await _until(lambda: _state_is(catalog_factory, booking["id"], "needs_attention"))
+    assert await catalog_factory.fetchval("SELECT updated_at > now() - interval '1 hour' FROM bookings"
+                                          " WHERE id = $1", uuid.UUID(stuck))  # tried, then put at the back
 
 
 async def _state_is(db: Any, booking_id: str, state: str) -> bool:
