@@ -22,7 +22,8 @@ def test_values_are_typed_from_the_environment() -> None:
 @pytest.mark.parametrize(
     ("var", "value"),
     [("RESORT_API_PORT", "eighty"), ("RESORT_API_PORT", "70000"), ("RESORT_DATABASE_URL", "mysql://x/y"),
-     ("RESORT_ACCESS_TOKEN_TTL", "-5"), ("RESORT_LOG_JSON", "maybe")],
+     ("RESORT_ACCESS_TOKEN_TTL", "-5"), ("RESORT_LOG_JSON", "maybe"),
+     ("RESORT_PAYMENT_UNAVAILABLE_RETRY_AFTER_S", "0"), ("RESORT_PAYMENT_UNAVAILABLE_RETRY_AFTER_S", "301")],
 )
 def test_a_bad_variable_is_named_in_the_error(var: str, value: str) -> None:
     with pytest.raises(SettingsError, match=var):
