@@ -6,22 +6,21 @@ event id (a redelivered event finds its claim and writes nothing)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
-import uuid
 from collections import Counter
 from typing import Any
 
 import msgspec
 from aiokafka import TopicPartition
 
-from app.outbox import EventEnvelope, encode_envelope
+from app.outbox import encode_envelope
 from app.resources import Resources
 from app.settings import Settings
 from realtime.channels import seen_key
 from realtime.publisher import TOPICS, Publisher, consume, consumer_of
 from realtime.store import StreamStore
 from tests.integration.bookings.conftest import create_topics
+from tests.integration.realtime import events as contract
 from tests.support.groups import REBALANCE_S, Member, Noting, produce_rounds, start_member
 from tests.support.wait import until
 
@@ -54,15 +53,6 @@ async def _loop(publisher: Publisher, consumer: Any, stop: asyncio.Event) -> Non
         await asyncio.shield(consumer.stop())
 
 
-def _booking_event(booking_id: str, property_id: str, status: str, version: int) -> EventEnvelope:
-    payload = {"booking_id": booking_id, "status": status, "step": status, "property_id": property_id,
-               "owner_kind": "user", "owner_id": "guest-group", "check_in": "2030-01-01", "check_out": "2030-01-02",
-               "at": dt.datetime.now(dt.UTC).isoformat()}
-    return EventEnvelope(event_id=uuid.uuid4(), topic="bookings", event_type=f"booking.{status}",
-                         aggregate_type="booking", aggregate_id=booking_id, version=version,
-                         occurred_at=dt.datetime.now(dt.UTC), payload=payload)
-
-
 def _bookings_partitions(member: Member, settings: Settings) -> set[int]:
     _, consumer = member.work
     topic = settings.topic("bookings")
@@ -85,7 +75,9 @@ async def test_a_killed_publisher_hands_its_partitions_over_and_every_event_is_p
                                    live_publisher_group=f"test-publisher-{unique}")
     await create_topics(mine, TOPICS, PARTITIONS)
     prop, bookings = f"grp-{unique}", [f"bk-{unique}-{i}" for i in range(BOOKINGS)]
-    sent = [[_booking_event(b, prop, status, v) for b in bookings] for v, status in enumerate(STATUSES, 1)]
+    # bookings events of the contract, on this test's own topics (no other consumer reads them)
+    sent = [[await contract.booking(sync_resources.db, prop, b, status, owner_id="guest-group", version=v)
+             for b in bookings] for v, status in enumerate(STATUSES, 1)]
     partition_of = {b: i % PARTITIONS for i, b in enumerate(bookings)}  # every partition carries bookings
     rounds = [[(e.aggregate_id, partition_of[e.aggregate_id], encode_envelope(e)) for e in r] for r in sent]
     events = {str(e.event_id): e for r in sent for e in r}
