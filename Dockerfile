@@ -21,7 +21,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     RESORT_API_HOST=0.0.0.0 RESORT_LOG_JSON=true RESORT_DATA_DIR=/var/lib/resort RESORT_WORKER_METRICS_PORT=9100
 RUN groupadd --system --gid 10001 resort && useradd --system --uid 10001 --gid resort --no-create-home resort \
- && mkdir -p /var/lib/resort/keys && chown -R 10001:10001 /var/lib/resort
+ && mkdir -p /var/lib/resort/keys /var/lib/resort/payments && chown -R 10001:10001 /var/lib/resort
 COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 WORKDIR /var/lib/resort

@@ -83,24 +83,27 @@ class ServiceUnavailable(AppError):
     status, code, title = 503, "service_unavailable", "Temporarily unavailable"
 
 
-_REFUSALS: dict[int, type[AppError]] = {403: Forbidden, 404: NotFound, 409: Conflict, 410: Gone}
+_REFUSALS: dict[int, type[AppError]] = {403: Forbidden, 404: NotFound, 409: Conflict, 410: Gone,
+                                        503: ServiceUnavailable}
 
 
-def refusal(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> AppError:
-    """A domain's refusal of a request as the API's error: 403, 404, 409 or 410 as given, otherwise 422, with its
-    stable ``code`` and ``extra`` members of the problem body."""
-    return _REFUSALS.get(status, ValidationFailed)(message, code=code, extra=extra)
+def refusal(status: int, code: str, message: str, extra: dict[str, Any] | None = None,
+            retry_after_s: int | None = None) -> AppError:
+    """A domain's refusal of a request as the API's error: 403, 404, 409, 410 or 503 as given, otherwise 422,
+    with its stable ``code``, ``extra`` members of the problem body and, when given, ``Retry-After``."""
+    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+    return _REFUSALS.get(status, ValidationFailed)(message, code=code, extra=extra, headers=headers)
 
 
 @contextlib.contextmanager
 def refusals(*kinds: type[Exception]) -> Iterator[None]:
-    """Inside, a refusal of a domain's rules (an exception of ``kinds`` carrying ``status``, ``code`` and
-    ``extra``) becomes the API's error (see :func:`refusal`)."""
+    """Inside, a refusal of a domain's rules (an exception of ``kinds`` carrying ``status``, ``code``, ``extra``
+    and, for a "retry later", ``retry_after_s``) becomes the API's error (see :func:`refusal`)."""
     try:
         yield
     except kinds as exc:
         raise refusal(getattr(exc, "status", 422), getattr(exc, "code", "validation_failed"), str(exc),
-                      getattr(exc, "extra", None)) from None
+                      getattr(exc, "extra", None), getattr(exc, "retry_after_s", None)) from None
 
 
 _HTTP_CODES = {

@@ -178,6 +178,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # call is retried within a step and the first pause between tries (doubling); how often money still owed
     # back (a void or refund that kept failing) is tried again, and after how many tries it needs an
     # operator; the sandbox's late answer (tok_late); the reconciliation's period and look-back window.
+    # payment_unavailable_retry_after_s: the Retry-After (1-300 s) of POST /bookings' 503
+    # payment_provider_unavailable (the provider did not answer the payment's opening; nothing was kept).
     payment_provider_url: str = "http://127.0.0.1:59400"
     payment_api_key: str = "sk_test_sandbox"
     payment_timeout_s: float = 2.0
@@ -186,6 +188,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_void_timeout_s: float = 2.0
     payment_refund_timeout_s: float = 2.0
     payment_retrieve_timeout_s: float = 1.0
+    payment_unavailable_retry_after_s: int = 5
     payment_retry_attempts: int = 3
     payment_retry_backoff_s: float = 0.05
     payment_owed_retry_interval_s: float = 30.0
@@ -363,6 +366,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             **{f"RESORT_{name.upper()}": getattr(self, name) > 0 for name in LIVE_BOUNDS},
             "RESORT_PAYMENT_PROVIDER_URL": urlsplit(self.payment_provider_url).scheme in {"http", "https"},
             "RESORT_PAYMENT_RETRY_ATTEMPTS": self.payment_retry_attempts >= 1,
+            "RESORT_PAYMENT_UNAVAILABLE_RETRY_AFTER_S": 1 <= self.payment_unavailable_retry_after_s <= 300,
             "RESORT_SAGA_CONSUMER_CONCURRENCY": self.saga_consumer_concurrency >= 1,
             "RESORT_SEARCH_POPULARITY_WEIGHT": 0.0 <= self.search_popularity_weight <= 10.0,
             "RESORT_SEARCH_POPULARITY_DAYS": 1 <= self.search_popularity_days <= 366,

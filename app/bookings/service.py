@@ -31,13 +31,15 @@ Within = Callable[[asyncpg.Connection, asyncpg.Record, list[uuid.UUID]], Awaitab
 
 
 class BookingRefused(ValueError):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: str, message: str, *, retry_after_s: int | None = None,
+                 **extra: Any) -> None:
         super().__init__(message)
-        self.status, self.code, self.extra = status, code, extra
+        self.status, self.code, self.extra, self.retry_after_s = status, code, extra, retry_after_s
 
 
-async def opened(provider: PaymentPort, values: dict[str, Any], card_token: str) -> Payment:
-    """The booking's payment, opened at the provider with the client's card token (which we never keep)."""
+async def opened(provider: PaymentPort, values: dict[str, Any], card_token: str, retry_after_s: int) -> Payment:
+    """The booking's payment, opened at the provider with the client's card token (which we never keep); a
+    provider that does not answer refuses the booking for now (503, retry after ``retry_after_s``)."""
     try:
         return await provider.open(f"{values['id']}:open", card_token, values["total_amount"], values["currency"],
                                    str(values["id"]))
@@ -49,7 +51,7 @@ async def opened(provider: PaymentPort, values: dict[str, Any], card_token: str)
                              errors=[{"field": "payment", "message": exc.code}]) from None
     except Unavailable:
         raise BookingRefused(503, "payment_provider_unavailable", "the payment provider does not answer; retry",
-                             ) from None
+                             retry_after_s=retry_after_s) from None
 
 
 async def abandon(provider: PaymentPort, payment: Payment) -> None:
@@ -74,7 +76,8 @@ class BookingService:
                                  self.settings.party_max_guests_per_room)) is not None:
             raise BookingRefused(422, *too)
         values = self._values(principal, data, holds)
-        payment = await opened(self.provider, values, data.payment.card_token)
+        payment = await opened(self.provider, values, data.payment.card_token,
+                               self.settings.payment_unavailable_retry_after_s)
         try:
             async with self.db.acquire() as conn, conn.transaction():
                 holds = await booking_repo.lock_holds(conn, ids)

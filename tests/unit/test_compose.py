@@ -4,6 +4,7 @@ settings that exist, an IdP issuer a browser can reach, and an Elasticsearch cli
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -53,7 +54,7 @@ def test_every_dependency_waited_for_has_a_health_check() -> None:
         for dependency, condition in (service.get("depends_on") or {}).items():
             if condition.get("condition") == "service_healthy":
                 assert services[dependency].get("healthcheck"), f"{name} waits for {dependency}'s health check"
-    for name in ("postgres", "redis", "kafka", "mongodb", "elasticsearch", "idp", "api", "lb"):
+    for name in ("postgres", "redis", "kafka", "mongodb", "elasticsearch", "idp", "payments", "api", "lb"):
         assert services[name].get("healthcheck"), f"{name} has no health check"
 
 
@@ -84,6 +85,23 @@ def test_the_idp_issuer_is_reachable_from_a_browser_and_from_the_api() -> None:
         assert any(str(p).split(":")[0] == str(port) for p in idp.get("ports", [])), "the IdP's port is not published"
         aliases = (idp.get("networks") or {}).get("default", {}).get("aliases", [])
         assert host in aliases, f"inside the compose network nothing answers to {host}"  # ... and the api's
+
+
+def test_the_app_pays_through_the_sandbox_provider_of_compose() -> None:
+    """The payment provider the app is given is the compose service running the sandbox, on that port, reachable
+    from the other containers, waited for, its ledger on a volume over a folder the image's user owns."""
+    services = _services()
+    url = urlsplit(_environment(services["api"])["RESORT_PAYMENT_PROVIDER_URL"])
+    sandbox = services[url.hostname or ""]
+    argv = [*sandbox["entrypoint"], *sandbox["command"]]
+    assert argv[:3] == ["python", "-m", "app.payments.sandbox"] and importlib.util.find_spec(argv[2])
+    assert (argv[argv.index("--host") + 1], argv[argv.index("--port") + 1]) == ("0.0.0.0", str(url.port))
+    assert services["api"]["depends_on"][url.hostname] == {"condition": "service_healthy"}
+    assert f":{url.port}/health" in " ".join(sandbox["healthcheck"]["test"])
+    ledger = argv[argv.index("--data-dir") + 1]
+    assert ledger in [v.split(":")[1] for v in sandbox["volumes"]], "the ledger must outlive its container"
+    assert re.search(rf"mkdir -p [^&]*{re.escape(ledger)}[ &]", (PROJECT_ROOT / "Dockerfile").read_text()), (
+        "a named volume takes the owner of the image's folder: the image must create it for its user")
 
 
 def test_the_elasticsearch_client_speaks_to_the_server_of_compose() -> None:

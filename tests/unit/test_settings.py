@@ -35,3 +35,9 @@ def test_groups_map_to_roles_and_everyone_is_a_guest() -> None:
     settings = Settings.from_env({"RESORT_ROLE_MAP": "front-desk=front_desk,resort-admins=admin"})
     assert settings.roles_for_groups(["front-desk", "unknown"]) == ["front_desk", "guest"]
     assert settings.roles_for_groups([]) == ["guest"]
+
+
+@pytest.mark.parametrize("value", ["0", "301"])
+def test_the_retry_after_of_an_unavailable_payment_provider_is_bounded(value: str) -> None:
+    with pytest.raises(SettingsError, match="RESORT_PAYMENT_UNAVAILABLE_RETRY_AFTER_S"):
+        Settings.from_env({"RESORT_PAYMENT_UNAVAILABLE_RETRY_AFTER_S": value})
