@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "app.bookings", "app.frontdesk", "sagas", "realtime", "sync",
             "app.activity", "app.recommend")
 INFRASTRUCTURE = ("app.resources", "app.db.documents", "app.db.migrate", "app.worker", "app.outbox",
-                  "app.settings", "app.errors", "app.consumer", "app.lanes")
+                  "app.settings", "app.errors", "app.consumer", "app.lanes", "app.unit_of_work")
 DOMAINS = ("app.catalog.domain", "app.holds.domain", "app.frontdesk.domain", "sagas.domain", "app.activity.domain",
            "app.recommend.domain", "app.bookings.policy")
 
