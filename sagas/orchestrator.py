@@ -26,6 +26,7 @@ from app.outbox import EventEnvelope
 from app.resources import Resources
 from app.settings import Settings
 from app.tracing import span
+from app.unit_of_work import UnitOfWork
 from sagas import repository as repo
 from sagas.domain import COMMANDS, Transition, confirmation_code, on_deadline, on_reply
 from sagas.metrics import SAGA_RESENDS, SAGA_STEP_SECONDS, SAGA_TRANSITIONS
@@ -65,7 +66,8 @@ async def apply(conn: asyncpg.Connection, settings: Settings, booking: asyncpg.R
 async def on_message(db: asyncpg.Pool, settings: Settings, envelope: EventEnvelope) -> None:
     """One participant reply, applied once."""
     booking_id = uuid.UUID(envelope.payload["booking_id"])
-    async with db.acquire() as conn, conn.transaction():
+    async with UnitOfWork(db) as uow:
+        conn = uow.conn
         fresh = await conn.fetchval("INSERT INTO inbox (consumer, message_id) VALUES ($1, $2)"
                                     " ON CONFLICT DO NOTHING RETURNING true", CONSUMER, envelope.event_id)
         booking = await booking_repo.get_booking(conn, booking_id, lock=True) if fresh else None
@@ -79,7 +81,8 @@ async def on_message(db: asyncpg.Pool, settings: Settings, envelope: EventEnvelo
 
 async def deadlines(db: asyncpg.Pool, settings: Settings, batch: int = 50) -> int:
     """Steps past their deadline: re-send, or compensate; several sweepers share (SKIP LOCKED)."""
-    async with db.acquire() as conn, conn.transaction():
+    async with UnitOfWork(db) as uow:
+        conn = uow.conn
         due = await repo.due(conn, batch)
         now = await conn.fetchval("SELECT now()")
         for booking in due:

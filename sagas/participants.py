@@ -30,6 +30,7 @@ from app.payments.reconcile import reconcile, since_hours
 from app.payments.stripe_provider import StripeProvider
 from app.resources import Resources
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
 from app.worker import sleep_or_stop
 from sagas import repository as repo
 from sagas.payments import PaymentSteps
@@ -66,7 +67,8 @@ class Participants:
     # -- inventory --------------------------------------------------------------------------------
 
     async def convert(self, booking_id: uuid.UUID, step: str) -> None:
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await booking_repo.get_booking(conn, booking_id, lock=True)
             if booking is None or booking["step"] != step or step != "convert":
                 return
@@ -90,7 +92,8 @@ class Participants:
     async def _give_back(self, booking_id: uuid.UUID, step: str, expected: str, answer: str) -> None:
         """Every night of the booking back to inventory: sold ones unsold, held ones released."""
         returned: list[asyncpg.Record] = []
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await booking_repo.get_booking(conn, booking_id, lock=True)
             if booking is None or booking["step"] != step or step != expected:
                 return

@@ -42,6 +42,7 @@ from app.payments.port import (
     Unavailable,
 )
 from app.resources import Resources
+from app.unit_of_work import UnitOfWork
 from sagas import repository as repo
 
 log = structlog.get_logger("sagas.payments")
@@ -150,14 +151,16 @@ class PaymentSteps:
 
     async def _declined(self, booking: asyncpg.Record, code: str, attempts: int) -> None:
         reason = "insufficient_funds" if code == "insufficient_funds" else "payment_declined"
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             await repo.record_payment(conn, booking, "authorize", "declined", booking["payment_ref"], attempts,
                                       detail=code)
             if await _waits(conn, booking["id"], "pay"):
                 await repo.reply(conn, str(booking["id"]), "pay", "payment_failed", reason)
 
     async def _capture_failed(self, booking: asyncpg.Record, payment: Payment, code: str) -> None:
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             await repo.record_payment(conn, booking, "authorize", "approved", payment.reference, 1)
             await repo.record_payment(conn, booking, "capture", "failed", payment.reference, 1, detail=code)
             if await _waits(conn, booking["id"], "pay"):
@@ -166,7 +169,8 @@ class PaymentSteps:
     async def _captured(self, booking: asyncpg.Record, payment: Payment, attempts: int) -> None:
         """Record the capture as the provider has it; ``paid`` only for the whole amount."""
         whole = payment.captured == booking["total_amount"]
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             await repo.record_payment(conn, booking, "authorize", "approved", payment.reference, attempts)
             await repo.record_payment(conn, booking, "capture", "approved" if whole else "failed", payment.reference,
                                       1, amount=payment.captured, detail=None if whole else "capture_mismatch")
@@ -175,7 +179,8 @@ class PaymentSteps:
                                  None if whole else "capture_mismatch")
 
     async def _answer(self, booking: asyncpg.Record, answer: str, reason: str | None = None) -> None:
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             if await _waits(conn, booking["id"], booking["step"]):
                 await repo.reply(conn, str(booking["id"]), booking["step"], answer, reason)
 
@@ -200,7 +205,8 @@ class PaymentSteps:
         outcome = await self.give_back(booking)
         if outcome is None:
             return None  # the provider's payment is still moving: the step's deadline re-sends
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             current = await booking_repo.get_booking(conn, booking_id, lock=True)
             await self._record(conn, booking, outcome)
             if current is None or current["step"] != expected:
@@ -288,7 +294,8 @@ class PaymentSteps:
         return len(ids)
 
     async def _settle_owed(self, booking_id: uuid.UUID) -> None:
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await conn.fetchrow(f"SELECT {booking_repo.BOOKING_COLUMNS} FROM bookings WHERE id = $1"
                                           " AND refund_state IN ('refund_pending', 'needs_attention')"
                                           " FOR UPDATE SKIP LOCKED", booking_id)

@@ -24,6 +24,7 @@ from app.frontdesk.repository import rooms_of_holds
 from app.holds.service import may_see, owner_of
 from app.payments.port import Payment, PaymentPort, Refused, Unavailable, UnknownMethod
 from app.resources import Resources
+from app.unit_of_work import UnitOfWork
 from sagas import repository as repo
 from sagas.orchestrator import start
 
@@ -79,7 +80,8 @@ class BookingService:
         payment = await opened(self.provider, values, data.payment.card_token,
                                self.settings.payment_unavailable_retry_after_s)
         try:
-            async with self.db.acquire() as conn, conn.transaction():
+            async with UnitOfWork(self.db) as uow:
+                conn = uow.conn
                 holds = await booking_repo.lock_holds(conn, ids)
                 self._check(principal, ids, holds)
                 booking = await booking_repo.insert_booking(conn, values | {"payment_ref": payment.reference})
@@ -127,7 +129,8 @@ class BookingService:
     async def cancel(self, principal: Principal, booking_id: str, within: Within) -> asyncpg.Record:
         """Start the cancellation saga of a confirmed booking: refund by policy, then the nights back."""
         bid = as_uuid(booking_id)
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await booking_repo.get_booking(conn, bid, lock=True) if bid else None
             if booking is None or not may_see(principal, booking):
                 raise BookingRefused(404, "booking_not_found", f"no booking {booking_id} of yours")

@@ -10,6 +10,7 @@ from app.catalog.repository import as_uuid
 from app.frontdesk import repository as repo
 from app.frontdesk.domain import FrontDeskRefused, Staff
 from app.frontdesk.service import FrontDeskService
+from app.unit_of_work import UnitOfWork
 
 
 async def rooms(desk: FrontDeskService, property_id: str, staff: Staff) -> list[asyncpg.Record]:
@@ -20,7 +21,8 @@ async def rooms(desk: FrontDeskService, property_id: str, staff: Staff) -> list[
 async def set_state(desk: FrontDeskService, room_id: str, state: str, staff: Staff) -> asyncpg.Record:
     """The room in ``state`` (idempotent: the same state again changes and announces nothing)."""
     rid = as_uuid(room_id)
-    async with desk.db.acquire() as conn, conn.transaction():
+    async with UnitOfWork(desk.db) as uow:
+        conn = uow.conn
         room = await repo.room(conn, rid) if rid is not None else None
         if room is None:
             raise FrontDeskRefused(404, "room_not_found", f"no room {room_id}")

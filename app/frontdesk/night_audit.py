@@ -32,6 +32,7 @@ from app.frontdesk.domain import FrontDeskRefused
 from app.frontdesk.views import DeskViews
 from app.payments.port import PaymentError, PaymentPort
 from app.resources import Resources
+from app.unit_of_work import UnitOfWork
 from app.worker import sleep_or_stop
 
 log = structlog.get_logger("app.frontdesk.night_audit")
@@ -86,7 +87,8 @@ class NightAudit:
         return marked
 
     async def _mark(self, booking_id: uuid.UUID, day: dt.date) -> bool:
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await desk_repo.lock_booking(conn, booking_id)
             if booking is None or booking["status"] != "confirmed" or booking["check_in"] != day:
                 return False  # checked in, cancelled or marked meanwhile
@@ -118,7 +120,8 @@ class NightAudit:
                     ("failed", f"refund_{answer.status}")
             except PaymentError as exc:
                 status, detail = "failed", exc.code
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             await repo.settled(conn, booking, status, reference, detail)
             await repo.audit_log(conn, ACTOR, "booking.no_show_settled", {
                 "booking_id": str(booking["id"]), "fee": booking["cancel_fee"], "refund": refund,

@@ -19,6 +19,7 @@ from app.frontdesk import domain
 from app.frontdesk import repository as repo
 from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
 from app.frontdesk.service import FrontDeskService
+from app.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("app.frontdesk")
 # the booking, its room types, its rooms, the slots cancelled on their own (app/frontdesk/room_cancel.py)
@@ -34,7 +35,8 @@ def _booking_id(raw: str) -> uuid.UUID:
 
 async def party(desk: FrontDeskService, booking_id: str, staff: Staff) -> Party:
     bid = _booking_id(booking_id)
-    async with desk.db.acquire() as conn, conn.transaction():
+    async with UnitOfWork(desk.db) as uow:
+        conn = uow.conn
         booking = await desk._booking(conn, bid, staff)
         return booking, await repo.party(conn, bid), await repo.assignments(conn, bid), await repo.cancelled_slots(
             conn, bid)
@@ -50,7 +52,8 @@ def room_state(room: asyncpg.Record | None) -> str:
 async def check_in_room(desk: FrontDeskService, booking_id: str, slot: int, staff: Staff) -> Party:
     """Check in one room of the party (idempotent); the first one checks the booking in."""
     bid = _booking_id(booking_id)
-    async with desk.db.acquire() as conn, conn.transaction():
+    async with UnitOfWork(desk.db) as uow:
+        conn = uow.conn
         booking = await desk._booking(conn, bid, staff)
         domain.slot_type(await repo.party(conn, bid), slot)
         domain.not_cancelled(slot, await repo.cancelled_slots(conn, bid))
@@ -83,7 +86,8 @@ async def check_out_room(desk: FrontDeskService, booking_id: str, slot: int, sta
     checks the booking out."""
     bid = _booking_id(booking_id)
     returned: list[asyncpg.Record] = []
-    async with desk.db.acquire() as conn, conn.transaction():
+    async with UnitOfWork(desk.db) as uow:
+        conn = uow.conn
         booking = await desk._booking(conn, bid, staff)
         room_type = domain.slot_type(await repo.party(conn, bid), slot)
         room = await repo.assignment(conn, bid, slot)

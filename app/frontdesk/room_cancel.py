@@ -20,6 +20,7 @@ from app.frontdesk import repository as repo
 from app.frontdesk.domain import FrontDeskRefused, slot_type
 from app.frontdesk.service import FrontDeskService
 from app.payments.port import PaymentError
+from app.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("app.frontdesk.room_cancel")
 Check = Callable[[asyncpg.Record], None]  # refuses a caller who may not act on the booking
@@ -53,7 +54,8 @@ async def cancel_room(desk: FrontDeskService, booking_id: str, slot: int, actor:
     if bid is None:
         raise FrontDeskRefused(404, "booking_not_found", "no such booking")
     returned: list[asyncpg.Record] = []
-    async with desk.db.acquire() as conn, conn.transaction():
+    async with UnitOfWork(desk.db) as uow:
+        conn = uow.conn
         booking = await repo.lock_booking(conn, bid)
         if booking is None:
             raise FrontDeskRefused(404, "booking_not_found", f"no booking {booking_id}")

@@ -30,6 +30,7 @@ from app.frontdesk.views import Stay as DeskStay
 from app.holds.locks import HoldLocks
 from app.payments.port import PaymentPort
 from app.resources import Resources
+from app.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("app.frontdesk")
 _AUTO_ATTEMPTS = 8
@@ -61,7 +62,8 @@ class FrontDeskService:
 
     async def add_room(self, property_id: str, number: str, floor: int, room_type_id: str) -> asyncpg.Record:
         type_id = as_uuid(room_type_id)
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             await self._property_today(conn, property_id)
             if type_id is None or not await repo.room_type_of(conn, property_id, type_id):
                 raise FrontDeskRefused(422, "unknown_room_type", "room_type_id is not a room type of this property",
@@ -84,7 +86,8 @@ class FrontDeskService:
                              reason: str | None, actor: str) -> asyncpg.Record:
         domain.board_range(start, end)
         rid = _id(room_id, "room_not_found", "room")
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             room = await repo.room(conn, rid)
             if room is None or room["property_id"] != property_id:
                 raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
@@ -100,7 +103,8 @@ class FrontDeskService:
     async def back_in_service(self, property_id: str, room_id: str, period_id: int, actor: str) -> None:
         """End an out-of-service period (idempotent: an unknown period is already gone)."""
         rid = _id(room_id, "room_not_found", "room")
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             room = await repo.room(conn, rid)
             if room is None or room["property_id"] != property_id:
                 raise FrontDeskRefused(404, "room_not_found", f"no room {room_id} at {property_id}")
@@ -117,7 +121,8 @@ class FrontDeskService:
         """Put the stay of the party's room ``slot`` in ``room_id`` (or move it there); 409 naming whoever has
         the room."""
         bid, rid = _id(booking_id, "booking_not_found", "booking"), as_uuid(room_id)
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await self._booking(conn, bid, staff)
             actor = staff.actor
             domain.may_assign(booking["status"])
@@ -147,7 +152,8 @@ class FrontDeskService:
 
     async def unassign(self, booking_id: str, staff: Staff) -> None:
         bid = _id(booking_id, "booking_not_found", "booking")
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await self._booking(conn, bid, staff)
             actor = staff.actor
             if booking["status"] == "checked_in":
@@ -178,7 +184,8 @@ class FrontDeskService:
     async def _auto_one(self, bid: uuid.UUID, actor: str) -> tuple[list[asyncpg.Record], list[int]]:
         """Seat every room of the party that has none (a clerk's or another run's choice is left alone); the
         rooms given, and the slots no free room was found for."""
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await repo.lock_booking(conn, bid)
             if booking is None or booking["status"] != "confirmed":
                 return [], []
@@ -226,7 +233,8 @@ class FrontDeskService:
     async def _transition(self, booking_id: str, staff: Staff, status: str, rule: Rule) -> Moved:
         bid = _id(booking_id, "booking_not_found", "booking")
         returned: list[asyncpg.Record] = []
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             booking = await self._booking(conn, bid, staff)
             actor = staff.actor
             today = await self._property_today(conn, booking["property_id"])

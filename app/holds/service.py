@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 import structlog
@@ -49,6 +48,7 @@ from app.holds.metrics import DECISION, DEGRADED, HOLDS_CREATED, HOLDS_ENDED, HO
 from app.inventory import repository as inventory
 from app.inventory.domain import free_of
 from app.resources import Resources
+from app.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("app.holds")
 Within = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
@@ -188,23 +188,14 @@ class HoldService:
                       within: Within) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
         """One transaction. Everything that does not touch inventory is written first; the nights' locks are
         held only around the guarded update, its availability events and the commit."""
-        conn = await self._queued_connection()
-        deadline = time.monotonic() + self.settings.hold_lock_wait_ms / 1000
         try:
-            tx = conn.transaction()
-            await tx.start()
-            try:
-                hold = await self._write_hold(conn, principal, plan, within)
-                rows = await self._take_locked(conn, plan, hold, deadline, tx)
-            except BaseException:
-                with contextlib.suppress(Exception):  # a failed COMMIT leaves nothing to roll back
-                    await tx.rollback()
-                raise
+            async with UnitOfWork(self.commit_db, self._queued_connection) as uow:
+                deadline = time.monotonic() + self.settings.hold_lock_wait_ms / 1000
+                hold = await self._write_hold(uow.conn, principal, plan, within)
+                rows = await self._take_locked(uow, plan, hold, deadline)
             return hold, rows
         except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
             raise busy() from None
-        finally:
-            await self.commit_db.release(conn)
 
     async def _queued_connection(self) -> asyncpg.Connection:
         """A commit connection, waiting in a bounded queue (``hold_commit_queue`` waiters, each at most
@@ -228,10 +219,11 @@ class HoldService:
         await within(conn, hold)
         return hold
 
-    async def _take_locked(self, conn: asyncpg.Connection, plan: Plan, hold: asyncpg.Record, deadline: float,
-                           tx: Any) -> list[asyncpg.Record]:
+    async def _take_locked(self, uow: UnitOfWork, plan: Plan, hold: asyncpg.Record,
+                           deadline: float) -> list[asyncpg.Record]:
         """Under the nights' Redis locks (or PostgreSQL's lock timeout when Redis is gone): the guarded,
-        fenced update, its events, the commit."""
+        fenced update, its events, the commit (while the locks are still held)."""
+        conn = uow.conn
         try:
             lease = await self.locks.acquire(plan.keys, sold_out=plan.keys, deadline=deadline)
             DEGRADED.set(0)
@@ -252,7 +244,7 @@ class HoldService:
             if len(rows) < len(plan.lines):
                 await self._refused(conn, plan.lines, lease.tokens if lease else None)
             await repo.record_availability(conn, hold, "created", rows)
-            await tx.commit()
+            await uow.commit()
             return rows
         finally:
             if lease is not None:
@@ -321,7 +313,8 @@ class HoldService:
 
     async def release(self, principal: Principal, hold_id: str) -> None:
         """End a live hold now and give its nights back; releasing an ended hold again changes nothing."""
-        async with self.db.acquire() as conn, conn.transaction():
+        async with UnitOfWork(self.db) as uow:
+            conn = uow.conn
             hold = await self._visible(conn, principal, hold_id, lock=True)
             if hold["status"] == "converted":
                 raise HoldRefused(409, "hold_converted", "this hold became a booking; cancel the booking instead")

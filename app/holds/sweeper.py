@@ -17,6 +17,7 @@ from app.holds.metrics import HOLDS_ACTIVE, SWEEPER_LAG
 from app.holds.service import HoldService, end
 from app.idempotency.store import purge_expired
 from app.resources import Resources
+from app.unit_of_work import UnitOfWork
 from app.worker import sleep_or_stop
 
 log = structlog.get_logger("app.holds.sweeper")
@@ -26,7 +27,8 @@ _HOUSEKEEPING_S = 30.0
 
 async def expire_due(db: asyncpg.Pool, service: HoldService, batch: int) -> int:
     """Expire one batch of due holds in one transaction; return how many ended."""
-    async with db.acquire() as conn, conn.transaction():
+    async with UnitOfWork(db) as uow:
+        conn = uow.conn
         due = await repo.due_holds(conn, batch)
         ended = [(str(hold["id"]), (await end(conn, hold["id"], "expired", ACTOR, None))[1]) for hold in due]
     for hold_id, rows in ended:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FEATURES = ("app.auth", "app.catalog", "app.search", "app.holds", "app.bookings", "app.frontdesk", "sagas", "realtime", "sync",
             "app.activity", "app.recommend")
 INFRASTRUCTURE = ("app.resources", "app.db.documents", "app.db.migrate", "app.worker", "app.outbox",
-                  "app.settings", "app.errors", "app.consumer", "app.lanes")
+                  "app.settings", "app.errors", "app.consumer", "app.lanes", "app.unit_of_work")
 DOMAINS = ("app.catalog.domain", "app.holds.domain", "app.frontdesk.domain", "sagas.domain", "app.activity.domain",
            "app.recommend.domain", "app.bookings.policy")
 
@@ -107,3 +107,30 @@ def test_the_catalogue_controllers_call_its_one_service_module(path: str) -> Non
     allowed = {"service", "access", "headers", "responses", "schemas", "domain"}
     used = {n.split(".")[2] for n in _imported_names(ROOT / path) if n.startswith("app.catalog.")}
     assert used <= allowed
+
+
+# Where bookings live (issue 21, point 6): the booking capability is ``app/bookings``; ``sagas/`` holds the
+# orchestration only. The front desk and payments reach bookings through ``app.bookings``, never through the
+# saga's internals, and the saga serves no HTTP.
+def _modules(*folders: str) -> list[Path]:
+    found = [p for folder in folders for p in sorted((ROOT / folder).rglob("*.py"))]
+    assert found, f"{folders} hold modules"
+    return found
+
+
+@pytest.mark.parametrize("path", _modules("app/frontdesk", "app/payments"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_front_desk_and_payments_import_nothing_of_the_saga(path: Path) -> None:
+    assert [n for n in _imported_names(path) if n == "sagas" or n.startswith("sagas.")] == []
+
+
+@pytest.mark.parametrize("path", _modules("sagas"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_saga_declares_no_http_route(path: Path) -> None:
+    """No route handler, no web framework: the bookings API is ``app.bookings.api``."""
+    web = [n for n in _imported_names(path) if n.split(".")[0] == "litestar"]
+    assert (_ROUTE.findall(path.read_text()), web) == ([], [])
+
+
+def test_no_saga_module_is_a_feature_of_the_api() -> None:
+    from app.main import FEATURES
+
+    assert [f for f in FEATURES if f == "sagas" or f.startswith("sagas.")] == []
