@@ -10,6 +10,7 @@ MongoDB: the read model and the inbox entry of the message are written in one tr
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
+from pymongo.errors import AutoReconnect
 
 READ_MODELS = "product_read_models"
 INBOX = "projector_inbox"
@@ -139,5 +141,15 @@ async def mark_effects_done(mongo: AsyncDatabase, consumer: str, message_id: str
     await mongo[INBOX].update_one({"_id": f"{consumer}:{message_id}"}, {"$set": {"effects_done": True}})
 
 
-async def ensure_inbox_indexes(mongo: AsyncDatabase, ttl_s: int = 14 * 24 * 3600) -> None:
-    await mongo[INBOX].create_index("processed_at", expireAfterSeconds=ttl_s)
+async def ensure_inbox_indexes(mongo: AsyncDatabase, ttl_s: int = 14 * 24 * 3600, attempts: int = 3) -> None:
+    """The inbox's TTL index. A connection that dropped (a MongoDB restart, a request cut off in this process)
+    fails the first command on it and pymongo opens a fresh one; index creation is not retried by the driver,
+    so it is retried here, a bounded number of times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await mongo[INBOX].create_index("processed_at", expireAfterSeconds=ttl_s)
+            return
+        except AutoReconnect:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.1 * attempt)
