@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from app.payments.stripe_provider import StripeProvider
 from tests.support.auth import subprocess_environment
 
 ROLES = ("relay", "saga", "services", "sweeper", "booking-views")
@@ -128,3 +129,13 @@ BookFn = Callable[..., Awaitable[Any]]
 def booking_body(hold_ids: list[str], token: str = "tok_approve") -> dict[str, Any]:
     return {"hold_ids": hold_ids, "guest": {"name": "Hong Gil-dong", "email": "gildong@example.com"},
             "payment": {"card_token": token}}
+
+
+@pytest.fixture
+async def provider(settings: Any) -> AsyncIterator[StripeProvider]:
+    """The Stripe adapter on the sandbox provider, as production reads it."""
+    adapter = StripeProvider(settings)
+    try:
+        yield adapter
+    finally:
+        await adapter.close()

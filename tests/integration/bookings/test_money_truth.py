@@ -9,10 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from prometheus_client import REGISTRY
 
 from app.payments.port import CAPTURED
@@ -20,15 +18,6 @@ from app.payments.reconcile import reconcile
 from app.payments.stripe_provider import StripeProvider
 from tests.integration.bookings.test_cancellation import _cancel, _confirmed
 from tests.integration.bookings.test_saga import _book, _hold, _settled
-
-
-@pytest.fixture
-async def provider(settings: Any) -> AsyncIterator[StripeProvider]:
-    adapter = StripeProvider(settings)
-    try:
-        yield adapter
-    finally:
-        await adapter.close()
 
 
 async def _a_new_second() -> int:

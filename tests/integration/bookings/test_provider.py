@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,15 +15,6 @@ from app.payments.stripe_provider import StripeProvider
 from tests.integration.bookings.test_cancellation import _cancel, _confirmed
 from tests.integration.bookings.test_saga import _book, _hold, _payments, _settled
 from tests.support.catalog import ended_stay
-
-
-@pytest.fixture
-async def provider(settings: Any) -> AsyncIterator[StripeProvider]:
-    adapter = StripeProvider(settings)
-    try:
-        yield adapter
-    finally:
-        await adapter.close()
 
 
 async def _booking_row(db: Any, booking_id: str) -> Any:
