@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.bookings.conftest import saga_roles  # noqa: F401 - the end-to-end test's role processes
-from tests.integration.bookings.test_provider import provider  # noqa: F401 - the payment provider's client
+from tests.integration.bookings.conftest import provider, saga_roles  # noqa: F401 - the payment provider's client; the end-to-end test's role processes
 from tests.support.dates import resort_today
 
 DAY = dt.timedelta(days=1)
