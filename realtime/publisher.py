@@ -152,11 +152,14 @@ class Publisher:
         payload = envelope.payload
         booking_id = str(payload.get("booking_id") or envelope.aggregate_id)
         return booking_append(str(envelope.event_id), _ms(envelope.occurred_at), booking_id, payload,
-                              envelope.event_type)
+                              envelope.event_type, envelope.version)
 
 
-def booking_append(event_id: str, at_ms: int, booking_id: str, payload: dict[str, Any], event_type: str) -> Append:
-    """A booking's state on its channel and the front desk's feed, and its owner and latest state."""
+def booking_append(event_id: str, at_ms: int, booking_id: str, payload: dict[str, Any], event_type: str,
+                   version: int) -> Append:
+    """A booking's state on its channel and the front desk's feed, and its owner and latest state, guarded by
+    the booking's version: a state older than the one published (a redelivery after a rebalance, the repair
+    racing the consumer) writes nothing, so a channel never goes back from ``cancelled`` to ``cancelling``."""
     state = {k: payload.get(k) for k in _BOOKING_FIELDS} | {"booking_id": booking_id}
     append = Append(event_id, at_ms)
     append.entries.append((f"booking:{booking_id}", _encode(state)))
@@ -167,6 +170,7 @@ def booking_append(event_id: str, at_ms: int, booking_id: str, payload: dict[str
              "partner_client_id": payload.get("partner_client_id"), "property_id": payload.get("property_id")}
     append.fields += [(key, name, str(value)) for name, value in owner.items() if value is not None]
     append.fields.append((key, "state", _encode(state).decode()))
+    append.guard = (key, "version", version)
     return append
 
 

@@ -30,7 +30,7 @@ from realtime.queries import items_for
 from realtime.store import Append
 
 log = structlog.get_logger("realtime.repair")
-_BOOKINGS = ("SELECT id::text AS booking_id, status, step, reason, property_id, owner_kind, owner_id,"
+_BOOKINGS = ("SELECT id::text AS booking_id, version, status, step, reason, property_id, owner_kind, owner_id,"
              " check_in::text, check_out::text, confirmation_code FROM bookings WHERE id = ANY($1::uuid[])"
              " AND ($2::text IS NULL OR property_id = $2)")
 
@@ -114,10 +114,11 @@ async def repair_bookings(publisher: Publisher, booking_ids: list[str], property
             continue
         if state is not None and msgspec.json.decode(state).get("status") == row["status"]:
             continue
-        payload = dict(row) | {"partner_client_id": row["owner_id"] if row["owner_kind"] == "partner" else None,
+        payload = {k: v for k, v in row.items() if k != "version"} | {"partner_client_id": row["owner_id"] if row["owner_kind"] == "partner" else None,
                                "at": dt.datetime.now(dt.UTC).isoformat()}
         await publisher.store.append(booking_append(f"repair:{uuid.uuid4()}", int(time.time() * 1000),
-                                                    row["booking_id"], payload, f"booking.{row['status']}"))
+                                                    row["booking_id"], payload, f"booking.{row['status']}",
+                                                    row["version"]))
         repaired += 1
     return repaired
 

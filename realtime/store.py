@@ -27,8 +27,11 @@ end
 """
 
 # KEYS: seen, then (stream, meta) per channel, then hashes to set. ARGV: seen ttl, maxlen, epoch candidate,
-# time ms, number of channels n, traceparent ('' without tracing), n data, n versions-hash indexes (0: the
-# entry carries no versioned items), then triplets (hash index, field, value) for the extra hashes.
+# time ms, number of channels n, traceparent ('' without tracing), the guard (hash index, 0 without one;
+# field; version), n data, n versions-hash indexes (0: the entry carries no versioned items), then triplets
+# (hash index, field, value) for the extra hashes.
+# The guard orders a whole event by its aggregate's version (a booking's): an event whose version is not above
+# the one recorded in the guard's field writes nothing and answers 2, stale; a newer one records its version.
 # Per-key ordering: an availability entry's items not above their (product, night)'s published version are
 # dropped here, atomically with the write (an event all of whose items are older writes nothing and answers
 # 2, stale); a field of a versions hash only ever grows. Two publishers racing cannot publish or record an
@@ -36,10 +39,15 @@ end
 _APPEND = _ENSURE + """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
 local n = tonumber(ARGV[5])
+local g = tonumber(ARGV[7])
+if g > 0 then
+  local seen = redis.call('HGET', KEYS[2 * n + 1 + g], ARGV[8])
+  if seen and tonumber(seen) >= tonumber(ARGV[9]) then return 2 end
+end
 local data = {}
 for i = 1, n do
-  data[i] = ARGV[6 + i]
-  local v = tonumber(ARGV[6 + n + i])
+  data[i] = ARGV[9 + i]
+  local v = tonumber(ARGV[9 + n + i])
   if v > 0 then
     local vkey = KEYS[2 * n + 1 + v]
     local body = cjson.decode(data[i])
@@ -68,7 +76,8 @@ for i = 1, n do
     redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], seq .. '-0', 'd', data[i], 't', ARGV[4], 'p', ARGV[6])
   end
 end
-for j = 7 + 2 * n, #ARGV, 3 do
+if g > 0 then redis.call('HSET', KEYS[2 * n + 1 + g], ARGV[8], ARGV[9]) end
+for j = 10 + 2 * n, #ARGV, 3 do
   local key = KEYS[2 * n + 1 + tonumber(ARGV[j])]
   if string.sub(key, 1, 12) == 'rt:versions:' then
     local old = redis.call('HGET', key, ARGV[j + 1])
@@ -108,6 +117,7 @@ class Append:
     entries: list[tuple[str, bytes]] = field(default_factory=list)
     fields: list[tuple[str, str, str]] = field(default_factory=list)  # (hash key, field, value)
     traceparent: str | None = None
+    guard: tuple[str, str, int] | None = None  # (hash key, field, version): written only if above the recorded
 
 
 def new_epoch() -> str:
@@ -144,10 +154,12 @@ class StreamStore:
             keys += [stream_key(channel), meta_key(channel)]
         versioned = [versions_key(c.split(":", 1)[1]) if c.startswith("availability:") else None
                      for c, _ in append.entries]
-        hashes = sorted({h for h, _, _ in append.fields} | {v for v in versioned if v})
+        guard = append.guard
+        hashes = sorted({h for h, _, _ in append.fields} | {v for v in versioned if v} | ({guard[0]} if guard else set()))
         keys += hashes
         args: list[Any] = [self.seen_ttl_s, self.maxlen, new_epoch(), append.at_ms, len(append.entries),
                            append.traceparent or ""]
+        args += [hashes.index(guard[0]) + 1, guard[1], guard[2]] if guard else [0, "", 0]
         args += [data for _, data in append.entries]
         args += [hashes.index(v) + 1 if v else 0 for v in versioned]
         for h, name, value in append.fields:

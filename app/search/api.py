@@ -1,4 +1,4 @@
-"""The search feature of the api: ``GET /search``, and the index ensured at start."""
+"""The search feature of the api: ``GET /search``, its ranking explained to staff, and the index ensured at start."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 import structlog
 
 from app.resources import Resources
-from app.search.controller import search_products
+from app.search.controller import explain_ranking, search_products
 from app.search.versions import ensure_current
 
 log = structlog.get_logger("app.search")
 
-ROUTES: list[Any] = [search_products]
+ROUTES: list[Any] = [search_products, explain_ranking]
 
 
 @contextlib.asynccontextmanager

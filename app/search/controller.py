@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Response, get
 from litestar.params import Parameter
 
+from app.auth.guards import requires_roles
 from app.http_semantics.caching import CACHED_READ
 from app.problem_docs import returns
 from app.resources import Resources
+from app.search.explain import explained
 from app.search.query import LANGS, MAX_QUERY_LENGTH, MAX_RESULT_WINDOW, SORTS, make_params
-from app.search.responses import SearchResult
+from app.search.responses import RankingExplanation, SearchResult
 from app.search.service import search
 from app.settings import Settings
 
@@ -56,3 +60,22 @@ async def search_products(
     )
     body, hit = await search(resources, params)
     return Response(body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"})
+
+
+@get("/admin/search/explain", guards=[requires_roles("admin")], tags=["search"],
+     summary="Why a search ranks its results so: each result's relevance, popularity and the boost it gave (staff)",
+     responses=returns(RankingExplanation, description="The first page of the ranking, explained"))
+async def explain_ranking(
+    resources: Resources,
+    settings: Settings,
+    q: str | None = Parameter(default=None, schema_extra={"maxLength": MAX_QUERY_LENGTH},
+                              description="Free text, as GET /search takes it"),
+    lang: str | None = Parameter(default=None, schema_extra={"enum": list(LANGS)}, description="ko (default) or en"),
+    property: list[str] | None = Parameter(default=None, description="Property ids (any of)"),
+    kind: list[str] | None = Parameter(default=None, description="room_type, facility_slot, ticket, package"),
+    size: int = Parameter(default=20, schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
+                          description=f"at most RESORT_SEARCH_MAX_PAGE_SIZE (default {MAX_PAGE_SIZE})"),
+) -> dict[str, Any]:
+    params = make_params(q=q, lang=lang, property=property, kind=kind, size=size,
+                         max_size=settings.search_max_page_size, popularity_weight=settings.search_popularity_weight)
+    return await explained(resources, params)

@@ -52,3 +52,22 @@ class SearchResult(Struct, kw_only=True):
     page: int
     size: int
     facets: Facets
+
+
+class RankedItem(Struct, kw_only=True):
+    rank: int
+    product_id: str
+    property_id: str
+    name: str
+    score: float
+    relevance: float  # the same query's score without popularity
+    popularity: float  # bookings + views/10 over RESORT_SEARCH_POPULARITY_DAYS, as the document holds it
+    popularity_boost: float  # score - relevance
+
+
+class RankingExplanation(Struct, kw_only=True):
+    q: str
+    lang: str
+    popularity_weight: float
+    popularity_days: int
+    items: list[RankedItem]

@@ -77,3 +77,20 @@ async def test_booking_events_record_owner_and_status(catalog_resort, sync_resou
     assert owner[b"owner_id"] == b"guest-1" and json.loads(owner[b"state"])["status"] == "confirmed"
     feed = await store.after(f"frontdesk:{prop}", 0)
     assert [_data(e)["event_type"] for e in feed] == ["booking.pending", "booking.reserved", "booking.confirmed"]
+
+
+async def test_an_older_booking_state_never_follows_a_newer_one(catalog_resort, sync_resources: Resources,
+                                                               publisher: Publisher, store: StreamStore,
+                                                               unique: str) -> None:
+    """A redelivery after a rebalance (or the repair racing the consumer) brings ``cancelling`` (version 4)
+    after ``cancelled`` (version 5): the channel, the desk's feed and the latest state stay at ``cancelled``."""
+    prop = catalog_resort.property["id"]
+    booking_id = f"bk-{unique}"
+    newer = await events.booking(sync_resources.db, prop, booking_id, "cancelled", owner_id="guest-1", version=5)
+    older = await events.booking(sync_resources.db, prop, booking_id, "cancelling", owner_id="guest-1", version=4)
+    assert await publisher.handle(newer) == "published"
+    assert await publisher.handle(older) == "stale"
+    assert [_data(e)["status"] for e in await store.after(f"booking:{booking_id}", 0)] == ["cancelled"]
+    assert [_data(e)["status"] for e in await store.after(f"frontdesk:{prop}", 0)] == ["cancelled"]
+    state = await sync_resources.redis.hget(booking_key(booking_id), "state")
+    assert json.loads(state)["status"] == "cancelled"

@@ -99,3 +99,24 @@ async def test_a_reprojection_keeps_the_popularity_the_activity_role_wrote(
     written = (await _source(sync_resources, settings, second))["_source"]["popularity"]
     await CatalogProjector.from_resources(sync_resources).project(second, refresh="wait_for")
     assert (await _source(sync_resources, settings, second))["_source"]["popularity"] == written == 3.0
+
+
+async def test_staff_see_why_the_more_booked_twin_ranks_first(
+        client: AsyncTestClient, booked: dict[str, Any], admin_headers: dict[str, str],
+        guest_headers: dict[str, str], sync_resources: Resources, settings: Settings) -> None:
+    """Equal relevance, the second twin booked more: the whole difference of score is the popularity boost."""
+    first, second = booked["ids"]
+    params = {"q": QUERY, "lang": "en", "property": booked["prop"]}
+    refused = await client.get("/admin/search/explain", params=params, headers=guest_headers)
+    assert refused.status_code == 403
+    response = await client.get("/admin/search/explain", params=params, headers=admin_headers)
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    held = {pid: (await _source(sync_resources, settings, pid))["_source"]["popularity"] for pid in (first, second)}
+    assert held[second] > held[first]  # as the rollup counted them (another test may book the first once more)
+    assert [(i["rank"], i["product_id"], i["popularity"]) for i in items] == [(1, second, held[second]),
+                                                                            (2, first, held[first])]
+    assert items[0]["relevance"] == pytest.approx(items[1]["relevance"])
+    assert items[0]["popularity_boost"] > items[1]["popularity_boost"] > 0
+    for item in items:
+        assert item["score"] == pytest.approx(item["relevance"] + item["popularity_boost"], abs=1e-5)  # 6 decimals
