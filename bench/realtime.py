@@ -1,9 +1,12 @@
 """Live updates benchmark: ``python -m bench.realtime [--subscribers 1000,5000] [--updates 40]
-[--frames-per-second 20000] [--workers 2] [--slow-every 100] [--slow-delay-s 0.3]``.
+[--frames-per-second 20000] [--workers 2] [--servers 1] [--slow-every 100] [--slow-delay-s 0.3]``.
+
+20,000 connections: ``--subscribers 20000 --servers 2 --workers 4`` (a process may hold at most ``ulimit -Hn``
+files, 20,000 here: two api processes of 10,000 sockets each, as two pods would; four client processes).
 
 For each subscriber count, in one run: the api (uvicorn, uvloop, as ``resort run api``) serving ``/live``,
 then a reference server built on ``websockets.broadcast()`` (``bench.realtime_ref``), each started fresh,
-each fed by the same Redis stream entries (written as the publisher writes them), each with the same
+each (``--servers`` processes of each, clients spread over them) fed by the same Redis stream entries (written as the publisher writes them), each with the same
 clients (``bench.realtime_clients``, the ``websockets`` library, in ``--workers`` processes). Updates are
 paced so that both see the same frames per second. Every ``--slow-every``-th client is slow (it pauses
 ``--slow-delay-s`` after each frame): the api conflates for it, broadcast() drops frames for it.
@@ -83,7 +86,7 @@ def _process(argv: list[str], env: dict[str, str], name: str) -> Iterator[subpro
     log = PROJECT_ROOT / ".data" / "logs" / f"bench-{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if name == "ref" else out, stderr=out,
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if name.startswith("ref") else out, stderr=out,
                                    cwd=PROJECT_ROOT, text=True)
     try:
         yield process
@@ -96,34 +99,44 @@ def _process(argv: list[str], env: dict[str, str], name: str) -> Iterator[subpro
 
 
 @contextlib.contextmanager
-def api(env: dict[str, str]) -> Iterator[tuple[int, str]]:
-    port = free_port()
+def _one_api(env: dict[str, str], i: int) -> Iterator[tuple[int, str]]:
+    port, name = free_port(), f"live-api-{i}"
     argv = [sys.executable, "-m", "uvicorn", "--factory", "app.main:asgi", "--host", "127.0.0.1", "--port",
             str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    with _process(argv, env | {"RESORT_API_PORT": str(port)}, "live-api") as process:
+    with _process(argv, env | {"RESORT_API_PORT": str(port)}, name) as process:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, process, PROJECT_ROOT / ".data" / "logs" / "bench-live-api.log", timeout=300)
+        _wait_ready(base, process, PROJECT_ROOT / ".data" / "logs" / f"bench-{name}.log", timeout=300)
         yield process.pid, f"ws://127.0.0.1:{port}/live"
 
 
 @contextlib.contextmanager
-def reference(env: dict[str, str], redis_url: str) -> Iterator[tuple[int, str]]:
+def _one_reference(env: dict[str, str], redis_url: str, i: int) -> Iterator[tuple[int, str]]:
     port = free_port()
     argv = [sys.executable, "-m", "bench.realtime_ref", str(port), redis_url, CHANNEL]
-    with _process(argv, env, "ref") as process:
+    with _process(argv, env, f"ref-{i}") as process:
         assert process.stdout is not None
         if process.stdout.readline().strip() != "ready":
-            raise SystemExit("the reference server did not start; see .data/logs/bench-ref.log")
+            raise SystemExit(f"the reference server did not start; see .data/logs/bench-ref-{i}.log")
         yield process.pid, f"ws://127.0.0.1:{port}"
 
 
-async def _workers(url: str, subscribers: int, args: argparse.Namespace) -> list[asyncio.subprocess.Process]:
+@contextlib.contextmanager
+def servers(kind: str, env: dict[str, str], redis_url: str, count: int) -> Iterator[tuple[list[int], list[str]]]:
+    """``count`` server processes of one kind (each its own port, each fed by Redis): their pids and urls."""
+    with contextlib.ExitStack() as stack:
+        started = [stack.enter_context(_one_api(env, i) if kind == "api" else _one_reference(env, redis_url, i))
+                   for i in range(count)]
+        yield [pid for pid, _ in started], [url for _, url in started]
+
+
+async def _workers(urls: list[str], subscribers: int, args: argparse.Namespace) -> list[asyncio.subprocess.Process]:
+    """The client processes, each with its share of the sockets, spread over the servers round-robin."""
     workers = args.workers
     shares = [subscribers // workers + (1 if i < subscribers % workers else 0) for i in range(workers)]
     procs = [await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.realtime_clients", url, str(n), CHANNEL, str(args.updates),
+        sys.executable, "-m", "bench.realtime_clients", urls[i % len(urls)], str(n), CHANNEL, str(args.updates),
         str(args.slow_every), str(args.slow_delay_s), cwd=PROJECT_ROOT,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**28) for n in shares]
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**28) for i, n in enumerate(shares)]
     for proc in procs:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 300)
@@ -139,13 +152,14 @@ def _update(i: int) -> bytes:
     return json.dumps({"cause": "bench", "items": [item]}).encode()
 
 
-async def run_case(name: str, pid: int, url: str, store: StreamStore, subscribers: int,
+async def run_case(name: str, pids: list[int], urls: list[str], store: StreamStore, subscribers: int,
                    args: argparse.Namespace) -> Case:
-    before = rss_kb(pid)
-    procs = await _workers(url, subscribers, args)
-    connected = rss_kb(pid)
+    """One server kind, its processes' CPU and memory summed."""
+    before = sum(map(rss_kb, pids))
+    procs = await _workers(urls, subscribers, args)
+    connected = sum(map(rss_kb, pids))
     memory = (connected - before) / subscribers
-    cpu = cpu_seconds(pid)
+    cpu = sum(map(cpu_seconds, pids))
     pause = subscribers / args.frames_per_second
     for i in range(args.updates):
         append = Append(f"bench-{name}-{subscribers}-{time.time_ns()}-{i}", int(time.time() * 1000))
@@ -169,8 +183,8 @@ async def run_case(name: str, pid: int, url: str, store: StreamStore, subscriber
         silent, slow = silent + result["silent"], slow + result["slow"]
         proc.stdin.close()
         await proc.wait()
-    used = cpu_seconds(pid) - cpu
-    growth = (rss_kb(pid) - connected) / subscribers
+    used = sum(map(cpu_seconds, pids)) - cpu
+    growth = (sum(map(rss_kb, pids)) - connected) / subscribers
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
     fast = statistics.quantiles(keeping_up, n=100)[98] if len(keeping_up) > 1 else float("nan")
     return Case(name, subscribers, cuts[49], cuts[98], used / frames * 1e6 if frames else float("nan"), memory,
@@ -198,16 +212,17 @@ async def main(args: argparse.Namespace) -> list[Case]:
     store = StreamStore(redis, settings.live_stream_maxlen)
     cases = []
     for subscribers in args.subscribers:
-        for name, server in (("api /live", api(env)), ("websockets.broadcast()", reference(env, settings.redis_url))):
-            with server as (pid, url):
-                console.print(f"{name}: {subscribers} subscribers ... (load average {os.getloadavg()[0]:.1f})")
-                cases.append(await run_case(name, pid, url, store, subscribers, args))
+        for name, kind in (("api /live", "api"), ("websockets.broadcast()", "ref")):
+            with servers(kind, env, settings.redis_url, args.servers) as (pids, urls):
+                console.print(f"{name}: {subscribers} subscribers over {len(pids)} process(es) ... "
+                              f"(load average {os.getloadavg()[0]:.1f})")
+                cases.append(await run_case(name, pids, urls, store, subscribers, args))
     await redis.aclose()
     return cases
 
 
 def report(cases: list[Case]) -> None:
-    table = Table(title="Live updates: event -> client, one server process, same clients and frames")
+    table = Table(title="Live updates: event -> client, same server processes, clients and frames for both")
     for column in ("server", "subscribers", "p50 ms", "p99 ms", "p99 w/o slow", "CPU/frame µs", "memory/conn KB",
                    "growth/conn KB", "frames", "closed", "silent", "CPU ratio", "p99 ratio"):
         table.add_column(column, justify="left" if column == "server" else "right")
@@ -242,6 +257,8 @@ if __name__ == "__main__":
     parser.add_argument("--updates", type=int, default=40)
     parser.add_argument("--frames-per-second", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--servers", type=int, default=1, help="server processes of each kind (clients spread over"
+                        " them: 20,000 sockets need 2, since a process may open at most `ulimit -Hn` files)")
     parser.add_argument("--slow-every", type=int, default=100, help="every Nth client is slow (0: none)")
     parser.add_argument("--slow-delay-s", type=float, default=0.3, help="a slow client's pause after each frame")
     results = asyncio.run(main(parser.parse_args()))
