@@ -28,6 +28,7 @@ import structlog
 from prometheus_client import Counter, Gauge
 
 from app.bookings import repository as booking_repo
+from app.payments import owed
 from app.payments.port import (
     AUTHORIZED,
     CANCELED,
@@ -290,10 +291,13 @@ class PaymentSteps:
             except Exception:  # one booking's trouble never holds back the others' money
                 log.exception("payment_owed_retry_failed", booking_id=str(booking_id))
                 await self.db.execute("UPDATE bookings SET updated_at = now() WHERE id = $1", booking_id)
+        # and what a room of a party or a no-show still owes, on its own payments row (app.payments.owed)
+        items = await owed.retry_round(self.db, self.provider, interval, self.settings.payment_owed_attention_after,
+                                       batch)
         for row in await self.db.fetch("SELECT s AS state, (SELECT count(*) FROM bookings WHERE refund_state = s)"
                                        " AS n FROM unnest($1::text[]) AS s", list(OWED)):
             MONEY_OWED.labels(row["state"]).set(row["n"])
-        return len(ids)
+        return len(ids) + items
 
     async def _settle_owed(self, booking_id: uuid.UUID) -> None:
         async with UnitOfWork(self.db) as uow:

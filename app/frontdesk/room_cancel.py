@@ -1,8 +1,9 @@
 """Cancelling one room of a party: the room's nights go back to inventory (the inventory aggregate, one unit
 of its room type per night), its refund follows its rate plan's cancellation policy (``app.bookings.policy``) and
-goes through the payment provider once (key ``<booking>:room:<slot>:refund``; one payments row per
-(booking, room)); the rest of the party stays booked. Asked again, it answers the same and only retries a
-refund the provider has not made yet. The last room left is the booking: cancel the booking instead.
+goes through the payment provider once (``app.payments.owed``: key ``<booking>:room:<slot>:refund``; one
+payments row per (booking, room)); the rest of the party stays booked. Asked again, it answers the same and
+only retries a refund the provider has not made yet; a refund still owed is also retried in the background
+(the services role's owed round). The last room left is the booking: cancel the booking instead.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from app.catalog.repository import as_uuid
 from app.frontdesk import repository as repo
 from app.frontdesk.domain import FrontDeskRefused, slot_type
 from app.frontdesk.service import FrontDeskService
-from app.payments.port import ROOM, PaymentError
+from app.payments import owed
 from app.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("app.frontdesk.room_cancel")
@@ -133,14 +134,10 @@ async def _ask_provider(desk: FrontDeskService, booking: asyncpg.Record, slot: i
                         amount: int) -> tuple[str, str | None, str | None]:
     if amount <= 0 or not booking["payment_ref"] or desk.provider is None:
         return "approved", booking["payment_ref"], "nothing_due" if amount <= 0 else "no_payment"
-    try:
-        refund = await desk.provider.refund(f"{booking['id']}:room:{slot}:refund", booking["payment_ref"], amount,
-                                            f"{ROOM}{slot}")
-    except PaymentError as exc:
-        log.warning("party_room_refund_failed", booking_id=str(booking["id"]), slot=slot, error=exc.code)
-        return "failed", booking["payment_ref"], exc.code
-    ok = refund.status == "succeeded"
-    return ("approved" if ok else "failed"), refund.reference, None if ok else f"refund_{refund.status}"
+    settled = await owed.settle(desk.provider, owed.Item(booking["id"], slot, amount, booking["payment_ref"]))
+    if settled.status != "approved":  # still owed: the services role's owed round asks again
+        log.warning("party_room_refund_failed", booking_id=str(booking["id"]), slot=slot, error=settled.detail)
+    return settled.status, settled.reference, settled.detail
 
 
 async def _record(db: asyncpg.Pool, booking: asyncpg.Record, slot: int, amount: int, status: str,

@@ -101,7 +101,7 @@ async def test_an_audit_that_died_after_the_providers_refund_charges_once_when_i
         await conn.execute("INSERT INTO night_audits (property_id, business_date) VALUES ($1, $2)",
                            desk.property_id, day)
     assert await first.mark_no_shows(desk.property_id, day) == 1
-    made = await provider.refund(f"{gone}:no_show", reference, 70_000)
+    made = await provider.refund(f"{gone}:no_show", reference, 70_000, "no_show")  # as the run sent it
 
     report = await NightAudit(sync_resources.db, provider).run(desk.property_id, day)
 

@@ -1,5 +1,6 @@
 """The money of a party whose rooms are cancelled one by one, on the real provider (the sandbox) and the real
-saga and services roles: the rest of the party is refunded by its own share's policy."""
+saga and services roles: the rest of the party is refunded by its own share's policy, and a room's refund the
+provider declines is money owed, paid by the services role's owed round, once."""
 
 from __future__ import annotations
 
@@ -53,3 +54,21 @@ async def test_cancelling_the_rest_of_a_party_refunds_the_remaining_rooms_by_the
     # the suite's own 100,000, then the two rooms' 100,000 less their 50 % fee: never the suite's fee again
     assert (refunds, await _mismatches(sync_resources.db, provider, since, booking)) == (
         [(50_000, "succeeded"), (100_000, "succeeded")], [])
+
+
+async def test_a_room_refund_the_provider_declines_is_paid_by_the_owed_round_once(
+    saga_roles: Any, client: Any, desk: Desk, catalog_factory: Any, provider: Any, sync_resources: Any,
+    front_desk_headers: dict[str, str],
+) -> None:
+    since = int(time.time()) - 1
+    booking, _ = await _party(desk, catalog_factory, "test-guest")
+    reference = await pay(desk, provider, booking, 200_000, card="tok_refund_reject_once")
+    room = await client.post(f"/frontdesk/bookings/{booking}/rooms/3/cancel", headers=front_desk_headers)
+    assert room.json()["refund_status"] == "pending", room.text  # declined: owed
+
+    await until(lambda: desk.db.fetchval("SELECT status = 'approved' FROM payments WHERE booking_id = $1"
+                                         " AND slot = 3 AND operation = 'refund'", booking), timeout=30)
+
+    refunds = sorted((r.amount, r.status) for r in await provider.refunds_of(reference))
+    assert (refunds, await _mismatches(sync_resources.db, provider, since, booking)) == (
+        [(100_000, "failed"), (100_000, "succeeded")], [])
