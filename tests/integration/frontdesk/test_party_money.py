@@ -26,6 +26,10 @@ async def _party(desk: Desk, catalog_factory: Any, owner: str) -> tuple[uuid.UUI
     return booking, suite
 
 
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
 async def _mismatches(db: Any, provider: Any, since: int, booking: uuid.UUID) -> list[str]:
     return [m.kind for m in (await reconcile(db, provider, since)).mismatches if m.booking_id == str(booking)]
 
@@ -39,13 +43,13 @@ async def test_cancelling_the_rest_of_a_party_refunds_the_remaining_rooms_by_the
     guest = await auth_headers(settings.roles_for_groups(["customers"]), subject)
     booking, suite = await _party(desk, catalog_factory, subject)
     reference = await pay(desk, provider, booking, 200_000)
-    room = await client.post(f"/frontdesk/bookings/{booking}/rooms/3/cancel", headers=front_desk_headers)
+    room = await client.post(f"/frontdesk/bookings/{booking}/rooms/3/cancel", headers=front_desk_headers | _key())
     assert room.json()["refund_amount"] == 100_000, room.text  # the suite, cancelled while still free
     # the suite's free window closes (its plan now keeps 30 %, as it would once past the deadline)
     await desk.db.execute("UPDATE rate_plans SET free_cancel_hours = 72, late_cancel_fee_pct = 30"
                           " WHERE product_id = $1", suite)
 
-    cancel = await client.post(f"/bookings/{booking}/cancel", headers=guest | {"Idempotency-Key": uuid.uuid4().hex})
+    cancel = await client.post(f"/bookings/{booking}/cancel", headers=guest | _key())
     assert cancel.status_code == 202, cancel.text
     await until(lambda: desk.db.fetchval("SELECT status = 'cancelled' FROM bookings WHERE id = $1", booking),
                 timeout=60)
@@ -63,7 +67,7 @@ async def test_a_room_refund_the_provider_declines_is_paid_by_the_owed_round_onc
     since = int(time.time()) - 1
     booking, _ = await _party(desk, catalog_factory, "test-guest")
     reference = await pay(desk, provider, booking, 200_000, card="tok_refund_reject_once")
-    room = await client.post(f"/frontdesk/bookings/{booking}/rooms/3/cancel", headers=front_desk_headers)
+    room = await client.post(f"/frontdesk/bookings/{booking}/rooms/3/cancel", headers=front_desk_headers | _key())
     assert room.json()["refund_status"] == "pending", room.text  # declined: owed
 
     await until(lambda: desk.db.fetchval("SELECT status = 'approved' FROM payments WHERE booking_id = $1"
