@@ -21,16 +21,19 @@ from dataclasses import dataclass
 
 import asyncpg
 import structlog
+from prometheus_client import Gauge
 
 from app.payments.port import NO_SHOW, ROOM, PaymentError, PaymentPort
 from app.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("app.payments.owed")
+OWED_ITEMS = Gauge("resort_payments_owed_items", "Refunds of single rooms and no-shows still owed back (declined,"
+                   " or not answered), at the last owed round")
 ACTOR = "system:payments"
 # The items owed, oldest try first, each when its pause is over; the amount from where it was fixed.
+_OWED = "p.status = 'failed' AND (p.operation = 'no_show' OR (p.operation = 'refund' AND p.slot IS NOT NULL))"
 _DUE = (
-    "SELECT p.booking_id, p.slot FROM payments p WHERE p.status = 'failed'"
-    " AND (p.operation = 'no_show' OR (p.operation = 'refund' AND p.slot IS NOT NULL))"
+    f"SELECT p.booking_id, p.slot FROM payments p WHERE {_OWED}"
     " AND p.updated_at <= now() - make_interval(secs => $1 * CASE WHEN p.attempts >= $2 THEN 10 ELSE 1 END)"
     " ORDER BY p.updated_at LIMIT $3"
 )
@@ -96,6 +99,7 @@ async def retry_round(db: asyncpg.Pool, provider: PaymentPort, interval_s: float
             await _retry(db, provider, row["booking_id"], row["slot"])
         except Exception:  # one item's trouble never holds back the others' money
             log.exception("payment_owed_item_retry_failed", booking_id=str(row["booking_id"]), slot=row["slot"])
+    OWED_ITEMS.set(await db.fetchval(f"SELECT count(*) FROM payments p WHERE {_OWED}"))
     return len(due)
 
 
