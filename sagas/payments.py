@@ -28,6 +28,7 @@ import structlog
 from prometheus_client import Counter, Gauge
 
 from app.bookings import repository as booking_repo
+from app.payments import owed
 from app.payments.port import (
     AUTHORIZED,
     CANCELED,
@@ -40,6 +41,7 @@ from app.payments.port import (
     PaymentPort,
     Refused,
     Unavailable,
+    itemized,
 )
 from app.resources import Resources
 from app.unit_of_work import UnitOfWork
@@ -253,15 +255,16 @@ class PaymentSteps:
             refunds, _ = await self._retrying("retrieve", lambda: self.provider.refunds_of(payment.reference))
         except Unavailable as exc:
             return Outcome("refund", False, payment.reference, 1, exc.code)
-        given = [r for r in refunds if r.status == "succeeded"]
+        own = [r for r in refunds if not itemized(r)]  # a room's or a no-show's refund is owed on its own
+        given = [r for r in own if r.status == "succeeded"]
         left = due - sum(r.amount for r in given)
         if left <= 0:
             return Outcome("refund", True, given[-1].reference if given else payment.reference, 1)
         # a failed refund is final at the provider: the next try is a new refund, under its own key
-        key = f"{booking['id']}:refund:{sum(1 for r in refunds if r.status != 'succeeded')}"
+        key = f"{booking['id']}:refund:{sum(1 for r in own if r.status != 'succeeded')}"
         try:
             refund, attempts = await self._retrying("refund", lambda: self.provider.refund(
-                key, payment.reference, left))
+                key, payment.reference, left, "booking"))
         except (Refused, Unavailable) as exc:
             return Outcome("refund", False, payment.reference, self.settings.payment_retry_attempts, exc.code)
         ok = refund.status == "succeeded"
@@ -288,10 +291,13 @@ class PaymentSteps:
             except Exception:  # one booking's trouble never holds back the others' money
                 log.exception("payment_owed_retry_failed", booking_id=str(booking_id))
                 await self.db.execute("UPDATE bookings SET updated_at = now() WHERE id = $1", booking_id)
+        # and what a room of a party or a no-show still owes, on its own payments row (app.payments.owed)
+        items = await owed.retry_round(self.db, self.provider, interval, self.settings.payment_owed_attention_after,
+                                       batch)
         for row in await self.db.fetch("SELECT s AS state, (SELECT count(*) FROM bookings WHERE refund_state = s)"
                                        " AS n FROM unnest($1::text[]) AS s", list(OWED)):
             MONEY_OWED.labels(row["state"]).set(row["n"])
-        return len(ids)
+        return len(ids) + items
 
     async def _settle_owed(self, booking_id: uuid.UUID) -> None:
         async with UnitOfWork(self.db) as uow:
@@ -324,7 +330,7 @@ async def _waits(conn: asyncpg.Connection, booking_id: uuid.UUID, step: str) -> 
 async def owe(conn: asyncpg.Connection, booking: asyncpg.Record, outcome: Outcome, attention_after: int = 0) -> None:
     """Mark the booking as owing money back (or needing an operator, past ``attention_after`` tries)."""
     tries = await conn.fetchval("SELECT coalesce(sum(attempts), 0) FROM payments WHERE booking_id = $1"
-                                " AND status = 'failed' AND operation IN ('void', 'refund')", booking["id"])
+                                " AND status = 'failed' AND operation IN ('void', 'refund') AND slot IS NULL", booking["id"])
     state = "needs_attention" if attention_after and tries >= attention_after else "refund_pending"
     changed = await conn.fetchval("UPDATE bookings SET refund_state = $2, updated_at = now(),"
                                   " version = version + (refund_state IS DISTINCT FROM $2)::int"

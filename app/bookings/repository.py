@@ -91,7 +91,7 @@ async def cancel(conn: asyncpg.Connection, booking_id: uuid.UUID, refund: int, f
 async def policies(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyncpg.Record]:
     """Each hold of a booking with its price, its rate plan's cancellation policy and its resort's zone."""
     return await conn.fetch(
-        "SELECT h.total_amount, h.check_in, rp.refundable, rp.free_cancel_hours, rp.late_cancel_fee_pct,"
+        "SELECT h.id AS hold_id, h.total_amount, h.check_in, rp.refundable, rp.free_cancel_hours, rp.late_cancel_fee_pct,"
         " pr.time_zone FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
         " JOIN rate_plans rp ON rp.product_id = h.product_id AND rp.code = h.rate_plan"
         " JOIN properties pr ON pr.id = h.property_id WHERE bh.booking_id = $1", booking_id)

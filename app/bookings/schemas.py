@@ -26,7 +26,7 @@ class PaymentIn(Struct, forbid_unknown_fields=True, kw_only=True):
                                                 " passed to it and never stored here (the sandbox's test cards:"
                                                 " tok_approve, tok_decline, tok_insufficient_funds, tok_timeout,"
                                                 " tok_late, tok_flaky, tok_capture_late, tok_capture_fail, tok_void_fail,"
-                                                " tok_refund_flaky, tok_refund_reject)")]
+                                                " tok_refund_flaky, tok_refund_reject, tok_refund_reject_once)")]
 
 
 class BookingIn(Struct, forbid_unknown_fields=True, kw_only=True):

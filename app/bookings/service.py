@@ -16,11 +16,12 @@ from app import clock
 from app.auth.principal import Principal
 from app.bookings import repository as booking_repo
 from app.bookings import views
-from app.bookings.policy import RatePolicy, combine, refund_for
+from app.bookings.policy import RatePolicy, Refund, combine, refund_for
 from app.bookings.schemas import BookingIn
 from app.catalog.repository import as_uuid
 from app.frontdesk.domain import party_refusal
 from app.frontdesk.repository import rooms_of_holds
+from app.frontdesk.room_cancel import cancelled_shares
 from app.holds.service import may_see, owner_of
 from app.payments.port import Payment, PaymentPort, Refused, Unavailable, UnknownMethod
 from app.resources import Resources
@@ -29,6 +30,16 @@ from sagas import repository as repo
 from sagas.orchestrator import start
 
 Within = Callable[[asyncpg.Connection, asyncpg.Record, list[uuid.UUID]], Awaitable[None]]
+
+
+async def _cancellation_refund(conn: asyncpg.Connection, booking_id: uuid.UUID) -> Refund:
+    """Each hold's policy on its share still booked: a room of the party cancelled on its own was settled by
+    its own refund, under the policy of its own time, and is left out."""
+    taken = await cancelled_shares(conn, booking_id)
+    return combine([refund_for(p["total_amount"] - taken.get(p["hold_id"], 0), RatePolicy(
+        p["refundable"], p["free_cancel_hours"], p["late_cancel_fee_pct"]), p["check_in"], p["time_zone"],
+        clock.now_at(p["time_zone"])) for p in await booking_repo.policies(conn, booking_id)
+        if p["total_amount"] > taken.get(p["hold_id"], 0) or p["hold_id"] not in taken])
 
 
 class BookingRefused(ValueError):
@@ -135,10 +146,7 @@ class BookingService:
             if booking is None or not may_see(principal, booking):
                 raise BookingRefused(404, "booking_not_found", f"no booking {booking_id} of yours")
             self._cancellable(booking)
-            refund = combine([refund_for(p["total_amount"], RatePolicy(p["refundable"], p["free_cancel_hours"],
-                                                                       p["late_cancel_fee_pct"]),
-                                         p["check_in"], p["time_zone"], clock.now_at(p["time_zone"]))
-                              for p in await booking_repo.policies(conn, bid)])
+            refund = await _cancellation_refund(conn, bid)
             moved = await booking_repo.cancel(conn, bid, refund.amount, refund.fee, self.settings.saga_step_timeout_s)
             await booking_repo.timeline(conn, bid, "cancel", "requested",
                                 {"refund": refund.amount, "fee": refund.fee, "rule": refund.rule})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
@@ -15,7 +15,7 @@ from app.errors import refusals
 from app.frontdesk import housekeeping, party, room_cancel
 from app.frontdesk.audit_report import AuditReport
 from app.frontdesk.domain import FrontDeskRefused, Staff
-from app.frontdesk.guest import ROOM_CANCEL_ANSWERS, SUMMARY, room_cancel_out
+from app.frontdesk.guest import ROOM_CANCEL_ANSWERS, ROOM_CANCEL_OPT, SUMMARY, cancelling
 from app.frontdesk.schemas import (
     AssignIn,
     AssignmentOut,
@@ -41,6 +41,8 @@ from app.frontdesk.schemas import (
     stay_out,
 )
 from app.frontdesk.service import FrontDeskService
+from app.idempotency.http import idempotent
+from app.resources import Resources
 
 
 def _problems(**answers: str) -> dict[int, ResponseSpec]:
@@ -173,13 +175,14 @@ class FrontDeskController(Controller):
                              party.room_state)
 
     @post("/bookings/{booking_id:str}/rooms/{slot:int}/cancel", summary=SUMMARY, status_code=200,
-          responses=ROOM_CANCEL_ANSWERS)
-    async def cancel_room(self, request: Request[Any, Any, Any], booking_id: str, slot: int,
-                          frontdesk: FrontDeskService) -> RoomCancelOut:
+          responses=ROOM_CANCEL_ANSWERS, opt=ROOM_CANCEL_OPT)
+    async def cancel_room(self, request: Request[Any, Any, Any], booking_id: str, slot: int, resources: Resources,
+                          frontdesk: FrontDeskService) -> Response[RoomCancelOut]:
         staff = _staff(request)
-        with refusals(FrontDeskRefused):
-            return room_cancel_out(await room_cancel.cancel_room(frontdesk, booking_id, slot, staff.actor,
-                                                                 lambda b: staff.check(b["property_id"])))
+        effect = cancelling(resources, lambda: room_cancel.cancel_room(frontdesk, booking_id, slot, staff.actor,
+                                                                       lambda b: staff.check(b["property_id"])))
+        return await idempotent(request, resources, f"POST /frontdesk/bookings/{booking_id}/rooms/{slot}/cancel",
+                                effect)  # type: ignore[return-value]
 
     @delete("/bookings/{booking_id:str}/room", summary="Unassign the stay's room (idempotent)", status_code=204,
             responses=_problems(s404=BOOKING_404, s409="`checked_in`: move the guest instead"))

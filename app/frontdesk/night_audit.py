@@ -6,7 +6,8 @@ For the business day D (a day that is over at the property, ``app.clock``):
    marked once whoever runs the audit), keeping its rate plan's no-show fee of the prepaid stay;
 2. each no-show is settled with the payment provider through the port: the balance of the stay goes back
    under the idempotency key ``<booking>:no_show`` (a run after a crash gets the provider's first answer
-   again, never a second refund), its reference kept in ``payments`` (operation ``no_show``);
+   again, never a second refund), its reference kept in ``payments`` (operation ``no_show``); a balance the
+   provider declines stays owed on that row, asked again by the services role's owed round (``app.payments.owed``);
 3. the guests in the house roll over to D + 1, and the day's report (occupancy, ADR, RevPAR, no-shows,
    cancellations) is stored with the audit row, ``done`` once every no-show is settled.
 
@@ -30,7 +31,8 @@ from app.frontdesk import repository as desk_repo
 from app.frontdesk.audit_report import AuditReport, day_to_close, figures, may_close, no_show_fee
 from app.frontdesk.domain import FrontDeskRefused
 from app.frontdesk.views import DeskViews
-from app.payments.port import PaymentError, PaymentPort
+from app.payments import owed
+from app.payments.port import PaymentPort
 from app.resources import Resources
 from app.unit_of_work import UnitOfWork
 from app.worker import sleep_or_stop
@@ -113,13 +115,8 @@ class NightAudit:
         refund, reference = booking["refund_amount"] or 0, booking["payment_ref"]
         status, detail = "approved", "fee_kept"
         if refund > 0 and reference:
-            try:
-                answer = await self.provider.refund(f"{booking['id']}:no_show", reference, refund)
-                reference = answer.reference
-                status, detail = ("approved", None) if answer.status == "succeeded" else \
-                    ("failed", f"refund_{answer.status}")
-            except PaymentError as exc:
-                status, detail = "failed", exc.code
+            settled = await owed.settle(self.provider, owed.Item(booking["id"], None, refund, reference))
+            status, reference, detail = settled.status, settled.reference, settled.detail
         async with UnitOfWork(self.db) as uow:
             conn = uow.conn
             await repo.settled(conn, booking, status, reference, detail)

@@ -305,13 +305,19 @@ async def occupancy(db: asyncpg.Pool, property_id: str, start: dt.date, end: dt.
 MONEY_OWED_LIMIT = 500  # an operator's list: the oldest first; more is a page nobody reads
 
 
-async def money_owed(db: Any, property_id: str) -> list[asyncpg.Record]:
-    """The property's bookings that owe a guest money back (a void or refund the provider kept refusing)."""
+async def money_owed(db: Any, property_id: str, attention_after: int) -> list[asyncpg.Record]:
+    """The property's bookings that owe a guest money back (a void or refund the provider kept refusing), and
+    the items still owed of others (a room of a party, a no-show's balance: app.payments.owed)."""
     return await db.fetch(
         "SELECT id, status, refund_state, total_amount, refund_amount, currency, confirmation_code, check_in,"
-        " check_out, updated_at FROM bookings WHERE property_id = $1"
-        " AND refund_state IN ('refund_pending', 'needs_attention') ORDER BY updated_at LIMIT $2", property_id,
-        MONEY_OWED_LIMIT)
+        " check_out, updated_at, 'booking' AS purpose FROM bookings WHERE property_id = $1"
+        " AND refund_state IN ('refund_pending', 'needs_attention') UNION ALL"
+        " SELECT b.id, b.status, CASE WHEN p.attempts >= $3 THEN 'needs_attention' ELSE 'refund_pending' END,"
+        " b.total_amount, coalesce(c.refund_amount, b.refund_amount), b.currency, b.confirmation_code, b.check_in,"
+        " b.check_out, p.updated_at, coalesce('room:' || p.slot, 'no_show') FROM payments p JOIN bookings b"
+        " ON b.id = p.booking_id LEFT JOIN cancelled_rooms c ON c.booking_id = p.booking_id AND c.slot = p.slot"
+        " WHERE b.property_id = $1 AND p.status = 'failed' AND (p.operation = 'no_show' OR (p.operation = 'refund'"
+        " AND p.slot IS NOT NULL)) ORDER BY updated_at LIMIT $2", property_id, MONEY_OWED_LIMIT, attention_after)
 
 
 async def cancelled_slots(db: Any, booking_id: uuid.UUID) -> set[int]:

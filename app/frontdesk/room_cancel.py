@@ -1,12 +1,15 @@
 """Cancelling one room of a party: the room's nights go back to inventory (the inventory aggregate, one unit
 of its room type per night), its refund follows its rate plan's cancellation policy (``app.bookings.policy``) and
-goes through the payment provider once (key ``<booking>:room:<slot>:refund``; one payments row per
-(booking, room)); the rest of the party stays booked. Asked again, it answers the same and only retries a
-refund the provider has not made yet. The last room left is the booking: cancel the booking instead.
+goes through the payment provider once (``app.payments.owed``: key ``<booking>:room:<slot>:refund``; one
+payments row per (booking, room)); the rest of the party stays booked. Asked again, it answers the same and
+only retries a refund the provider has not made yet; a refund still owed is also retried in the background
+(the services role's owed round). The last room left is the booking: cancel the booking instead.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,7 +22,7 @@ from app.catalog.repository import as_uuid
 from app.frontdesk import repository as repo
 from app.frontdesk.domain import FrontDeskRefused, slot_type
 from app.frontdesk.service import FrontDeskService
-from app.payments.port import PaymentError
+from app.payments import owed
 from app.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("app.frontdesk.room_cancel")
@@ -29,7 +32,7 @@ REFUSED = {"pending": (409, "booking_pending", "the booking is still being confi
            "cancelled": (409, "booking_cancelled", "this booking is cancelled"),
            "failed": (409, "booking_failed", "this booking failed; there is nothing to cancel")}
 _SLOTS = (
-    "SELECT p.id AS room_type_id, h.quantity * coalesce(pc.quantity, 1) AS units, h.total_amount, h.check_in,"
+    "SELECT h.id AS hold_id, p.id AS room_type_id, h.quantity * coalesce(pc.quantity, 1) AS units, h.total_amount, h.check_in,"
     " rp.refundable, rp.free_cancel_hours, rp.late_cancel_fee_pct, pr.time_zone FROM booking_holds bh"
     " JOIN holds h ON h.id = bh.hold_id LEFT JOIN package_components pc ON pc.package_id = h.product_id"
     " JOIN products p ON p.kind = 'room_type' AND p.id = coalesce(pc.component_id, h.product_id)"
@@ -74,7 +77,7 @@ async def _cancel(conn: asyncpg.Connection, booking: asyncpg.Record, slot: int, 
     if booking["status"] != "confirmed":  # in the house or gone: the desk checks the room out instead
         raise FrontDeskRefused(409, "booking_checked_in", f"a {booking['status'].replace('_', ' ')} stay cannot be "
                                "cancelled", stay_status=booking["status"])
-    rooms = [r for r in await conn.fetch(_SLOTS, booking["id"]) for _ in range(r["units"])]
+    rooms = await _party(conn, booking["id"])
     room = slot_type(rooms, slot)
     if len(rooms) - len(await repo.cancelled_slots(conn, booking["id"])) <= 1:
         raise FrontDeskRefused(409, "last_room", "this is the last room of the booking: cancel the booking instead")
@@ -92,6 +95,24 @@ async def _cancel(conn: asyncpg.Connection, booking: asyncpg.Record, slot: int, 
                                                                "fee": refund.fee, "rule": refund.rule}, returned)
     log.info("party_room_cancelled", booking_id=str(booking["id"]), slot=slot, actor=actor, refund=refund.amount)
     return returned
+
+
+async def _party(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The party's rooms, one entry per room, in slot order (slot 1 first)."""
+    return [r for r in await conn.fetch(_SLOTS, booking_id) for _ in range(r["units"])]
+
+
+async def cancelled_shares(conn: asyncpg.Connection, booking_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Per hold, the price share of its rooms cancelled on their own (each settled by its own refund under
+    its own policy): what a later cancellation of the booking leaves out."""
+    cancelled = await conn.fetch("SELECT slot, refund_amount + cancel_fee AS share FROM cancelled_rooms"
+                                 " WHERE booking_id = $1", booking_id)
+    if not cancelled:
+        return {}
+    rooms, shares = await _party(conn, booking_id), defaultdict(int)
+    for row in cancelled:
+        shares[rooms[row["slot"] - 1]["hold_id"]] += row["share"]
+    return dict(shares)
 
 
 async def _refund(desk: FrontDeskService, booking: asyncpg.Record, slot: int) -> Cancelled:
@@ -113,13 +134,10 @@ async def _ask_provider(desk: FrontDeskService, booking: asyncpg.Record, slot: i
                         amount: int) -> tuple[str, str | None, str | None]:
     if amount <= 0 or not booking["payment_ref"] or desk.provider is None:
         return "approved", booking["payment_ref"], "nothing_due" if amount <= 0 else "no_payment"
-    try:
-        refund = await desk.provider.refund(f"{booking['id']}:room:{slot}:refund", booking["payment_ref"], amount)
-    except PaymentError as exc:
-        log.warning("party_room_refund_failed", booking_id=str(booking["id"]), slot=slot, error=exc.code)
-        return "failed", booking["payment_ref"], exc.code
-    ok = refund.status == "succeeded"
-    return ("approved" if ok else "failed"), refund.reference, None if ok else f"refund_{refund.status}"
+    settled = await owed.settle(desk.provider, owed.Item(booking["id"], slot, amount, booking["payment_ref"]))
+    if settled.status != "approved":  # still owed: the services role's owed round asks again
+        log.warning("party_room_refund_failed", booking_id=str(booking["id"]), slot=slot, error=settled.detail)
+    return settled.status, settled.reference, settled.detail
 
 
 async def _record(db: asyncpg.Pool, booking: asyncpg.Record, slot: int, amount: int, status: str,

@@ -193,9 +193,13 @@ def board_out(property_id: str, nights: list[dt.date], rooms: list[asyncpg.Recor
 
 
 class MoneyOwedOut(Struct, kw_only=True):
-    """A booking whose void or refund the payment provider has not done yet: the guest is owed money."""
+    """A booking whose void or refund (or one item's refund) the payment provider has not done yet: the guest
+    is owed money."""
 
     booking_id: str
+    purpose: Annotated[str, Meta(description="what is owed: the booking's void or refund (`booking`), the refund "
+                                             "of one room of its party (`room:<slot>`), a no-show's balance "
+                                             "(`no_show`)")]
     status: str
     refund_state: Annotated[str, Meta(description="refund_pending (being retried) or needs_attention (an operator must act)")]
     amount_owed: Annotated[int, Meta(description="what goes back to the guest: the refund, or the whole amount of a voided booking")]
@@ -213,7 +217,7 @@ class MoneyOwedList(Struct, kw_only=True):
 
 def money_owed_out(property_id: str, rows: list[Any]) -> MoneyOwedList:
     return MoneyOwedList(property_id=property_id, items=[MoneyOwedOut(
-        booking_id=str(r["id"]), status=r["status"], refund_state=r["refund_state"],
+        booking_id=str(r["id"]), purpose=r["purpose"], status=r["status"], refund_state=r["refund_state"],
         amount_owed=r["refund_amount"] if r["refund_amount"] is not None else r["total_amount"],
         currency=r["currency"].strip(), confirmation_code=r["confirmation_code"], check_in=r["check_in"],
         check_out=r["check_out"], since=r["updated_at"]) for r in rows])

@@ -76,7 +76,7 @@ class FrontDeskService:
     async def money_owed(self, property_id: str) -> list[asyncpg.Record]:
         """Bookings of the property whose money is still owed back to the guest (operators follow them up)."""
         await self._property_today(self.db, property_id)
-        return await repo.money_owed(self.db, property_id)
+        return await repo.money_owed(self.db, property_id, self.resources.settings.payment_owed_attention_after)
 
     async def rooms(self, property_id: str) -> list[asyncpg.Record]:
         await self._property_today(self.db, property_id)

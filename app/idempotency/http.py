@@ -93,7 +93,13 @@ def _refuse_existing(existing: store.Existing) -> None:
 async def _store_error(request: Request[Any, Any, Any], resources: Resources, ticket: Ticket,
                        exc: AppError) -> StoredAnswer:
     body = problem_body(request, exc.status, exc.code, exc.title, exc.detail, exc.extra)
-    answer = StoredAnswer(exc.status, msgspec.json.encode(body), {"Content-Type": PROBLEM_JSON, **exc.headers})
+    return await keep(resources, ticket, StoredAnswer(exc.status, msgspec.json.encode(body),
+                                                      {"Content-Type": PROBLEM_JSON, **exc.headers}))
+
+
+async def keep(resources: Resources, ticket: Ticket, answer: StoredAnswer) -> StoredAnswer:
+    """Store ``answer`` for the ticket's key on its own: for an effect of several transactions, each safe to run
+    again (a crash before this lets a retry run the effect again, to the same answer)."""
     async with resources.db.acquire() as conn:
         await ticket.record(conn, answer)
     return answer

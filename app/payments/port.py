@@ -39,6 +39,16 @@ class Refund:
     status: str  # succeeded, pending, failed
     amount: int
     created: int = 0
+    purpose: str | None = None  # what the refund gives back (ITEMIZED, or the booking's own), as asked
+
+
+# Refunds of part of a booking, each owed on its own: a room of a party (``room:<slot>``), a no-show's balance.
+ROOM, NO_SHOW = "room:", "no_show"
+
+
+def itemized(refund: Refund) -> bool:
+    """Whether ``refund`` gave back one item of a booking (a room, a no-show's balance), not the booking."""
+    return refund.purpose is not None and (refund.purpose.startswith(ROOM) or refund.purpose == NO_SHOW)
 
 
 class PaymentError(Exception):
@@ -76,7 +86,7 @@ class PaymentPort(Protocol):
 
     async def void(self, key: str, reference: str) -> Payment: ...
 
-    async def refund(self, key: str, reference: str, amount: int) -> Refund: ...
+    async def refund(self, key: str, reference: str, amount: int, purpose: str | None = None) -> Refund: ...
 
     async def retrieve(self, reference: str) -> Payment: ...
 

@@ -4,7 +4,8 @@ bookings. What must hold, for every booking whose payment the provider knows:
 - every capture belongs to a confirmed (or stayed) booking, or is refunded: a failed booking keeps nothing;
 - every confirmed booking has exactly one capture, of its whole amount, and no refund (but the rooms of its
   party cancelled on their own, and a no-show's balance its no-show fee left, given back by the night audit);
-- every cancelled booking was refunded exactly what its rate plan's policy allowed (``refund_amount``);
+- every cancelled booking was refunded exactly what its rate plan's policy allowed (``refund_amount``, on
+  the rooms still booked), plus the refunds of the rooms of its party cancelled on their own before;
 - no authorization stays open once its booking has ended.
 
 ``compare`` is pure; ``reconcile`` reads both sides; ``resort payments reconcile`` prints the report and the
@@ -100,6 +101,12 @@ def _kept_back(booking: BookingMoney) -> int:
     return booking.room_refunds + ((booking.refund_amount or 0) if booking.status == "no_show" else 0)
 
 
+def _cancelled_back(booking: BookingMoney) -> int:
+    """What a cancelled booking gave back: the rooms of its party cancelled on their own (each by its own
+    policy), and the policy's refund of the rest (``refund_amount``)."""
+    return booking.room_refunds + (booking.refund_amount or 0)
+
+
 def _check(booking: BookingMoney, payment: Payment, refunded: int) -> list[Mismatch]:
     if booking.status not in ENDED or payment.reference != booking.payment_ref:
         return []
@@ -118,8 +125,8 @@ def _check(booking: BookingMoney, payment: Payment, refunded: int) -> list[Misma
                                         f" ({_kept_back(booking)} due back)")
     elif booking.status == "failed" and kept:
         miss("capture_kept_by_failed_booking", f"{kept} captured and not refunded ({booking.refund_state or 'ended'})")
-    elif booking.status == "cancelled" and payment.captured and refunded != (booking.refund_amount or 0):
-        miss("refund_not_policy", f"refunded {refunded}, the policy says {booking.refund_amount or 0}"
+    elif booking.status == "cancelled" and payment.captured and refunded != _cancelled_back(booking):
+        miss("refund_not_policy", f"refunded {refunded}, the policy says {_cancelled_back(booking)}"
                                   f" ({booking.refund_state or 'ended'})")
     if booking.status not in KEPT and payment.status == AUTHORIZED:
         miss("authorization_open", f"the booking is {booking.status} and its authorization is still open")

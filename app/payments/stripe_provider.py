@@ -51,7 +51,8 @@ def payment_of(obj: Any) -> Payment:
 def refund_of(obj: Any) -> Refund:
     refund = obj.to_dict()
     return Refund(reference=refund["id"], payment=refund.get("payment_intent") or "", status=refund["status"],
-                  amount=refund["amount"], created=refund.get("created") or 0)
+                  amount=refund["amount"], created=refund.get("created") or 0,
+                  purpose=(refund.get("metadata") or {}).get("purpose"))
 
 
 class StripeProvider:
@@ -99,9 +100,11 @@ class StripeProvider:
         return payment_of(await self._call("void", self.intents.cancel_async(
             reference, options={"idempotency_key": key})))
 
-    async def refund(self, key: str, reference: str, amount: int) -> Refund:
-        return refund_of(await self._call("refund", self.refunds.create_async(
-            {"payment_intent": reference, "amount": amount}, {"idempotency_key": key})))
+    async def refund(self, key: str, reference: str, amount: int, purpose: str | None = None) -> Refund:
+        params: Any = {"payment_intent": reference, "amount": amount}
+        if purpose is not None:
+            params["metadata"] = {"purpose": purpose}
+        return refund_of(await self._call("refund", self.refunds.create_async(params, {"idempotency_key": key})))
 
     async def retrieve(self, reference: str) -> Payment:
         return payment_of(await self._call("retrieve", self.intents.retrieve_async(reference)))

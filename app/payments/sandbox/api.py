@@ -154,7 +154,8 @@ class Sandbox:
         card = behaviour(row["payment_method"])
         if card is Behaviour.REFUND_FLAKY and self.ledger.bump(f"refund:{intent_id}") < FLAKY_FAILURES:
             return unavailable("the refund could not be processed now; retry")
-        rejected = card is Behaviour.REFUND_REJECT
+        rejected = card is Behaviour.REFUND_REJECT or (
+            card is Behaviour.REFUND_REJECT_ONCE and self.ledger.bump(f"refund_reject:{intent_id}") == 0)
         refund = self.ledger.add_refund(row, amount, "failed" if rejected else "succeeded",
                                         "declined" if rejected else None, params.get("metadata") or {})
         return Answer(200, refund_json(refund))

@@ -15,6 +15,7 @@ Like a real provider's test cards, each one exercises one failure a real provide
 | ``tok_void_fail`` | as ``tok_capture_fail``, and every cancellation fails (500) |
 | ``tok_refund_flaky`` | authorizes and captures; the first two refunds fail (500), then they succeed |
 | ``tok_refund_reject`` | authorizes and captures; every refund is created ``failed`` (no money moves) |
+| ``tok_refund_reject_once`` | authorizes and captures; the first refund of each payment is created ``failed``, later ones succeed |
 
 Any other value is unknown to the provider (400 ``resource_missing``). A request repeated with the same
 ``Idempotency-Key`` gets the first answer again (``Idempotent-Replayed: true``) and no second effect.
@@ -37,6 +38,7 @@ class Behaviour(Enum):
     VOID_FAIL = "void_fail"
     REFUND_FLAKY = "refund_flaky"
     REFUND_REJECT = "refund_reject"
+    REFUND_REJECT_ONCE = "refund_reject_once"
 
 
 CARDS: dict[str, Behaviour] = {
@@ -45,7 +47,7 @@ CARDS: dict[str, Behaviour] = {
     "tok_timeout": Behaviour.HANG, "tok_hang": Behaviour.HANG, "tok_late": Behaviour.LATE,
     "tok_flaky": Behaviour.FLAKY, "tok_capture_late": Behaviour.CAPTURE_LATE, "tok_capture_fail": Behaviour.CAPTURE_FAIL,
     "tok_void_fail": Behaviour.VOID_FAIL, "tok_refund_flaky": Behaviour.REFUND_FLAKY,
-    "tok_refund_reject": Behaviour.REFUND_REJECT,
+    "tok_refund_reject": Behaviour.REFUND_REJECT, "tok_refund_reject_once": Behaviour.REFUND_REJECT_ONCE,
 }
 # How many times a flaky card fails, per payment, before it succeeds.
 FLAKY_FAILURES = 2

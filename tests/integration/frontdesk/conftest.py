@@ -91,9 +91,9 @@ class Desk:
         return tuple(row), events, audit, [tuple(r) for r in rooms], lines
 
 
-async def pay(desk: Desk, payments: Any, booking: uuid.UUID, amount: int = 100_000) -> str:
+async def pay(desk: Desk, payments: Any, booking: uuid.UUID, amount: int = 100_000, card: str = "tok_approve") -> str:
     """The booking's stay paid at the provider (authorized and captured, as the saga leaves it); its reference."""
-    payment = await payments.open(f"{booking}:open", "tok_approve", amount, "KRW", str(booking))
+    payment = await payments.open(f"{booking}:open", card, amount, "KRW", str(booking))
     await payments.authorize(f"{booking}:authorize", payment.reference)
     await payments.capture(f"{booking}:capture", payment.reference, amount)
     await desk.db.execute("UPDATE bookings SET payment_ref = $2, total_amount = $3 WHERE id = $1", booking,

@@ -27,6 +27,21 @@ async def test_the_desk_lists_the_bookings_that_owe_a_guest_money(
         (str(owed), "refund_pending", 80000), (str(stuck), "needs_attention", 100000)]
 
 
+async def test_the_desk_lists_a_room_refund_the_provider_declined_until_it_is_paid(
+    client: Any, desk: Desk, front_desk_headers: dict[str, str]
+) -> None:
+    party = await desk.booking(desk.today + DAY, desk.today + 3 * DAY, party=[(desk.room_type, 3)])
+    await desk.db.execute("INSERT INTO cancelled_rooms (booking_id, slot, room_type_id, refund_amount, cancel_fee,"
+                          " rule, cancelled_by) VALUES ($1, 2, $2, 33333, 0, 'free', 'test')", party, desk.room_type)
+    await desk.db.execute("INSERT INTO payments (booking_id, slot, operation, status, amount, currency, detail)"
+                          " VALUES ($1, 2, 'refund', 'failed', 33333, 'KRW', 'refund_failed')", party)
+
+    response = await client.get(f"/frontdesk/{desk.property_id}/money-owed", headers=front_desk_headers)
+
+    assert [(i["booking_id"], i["purpose"], i["refund_state"], i["amount_owed"]) for i in response.json()["items"]] == [
+        (str(party), "room:2", "refund_pending", 33333)]
+
+
 async def test_an_unknown_property_is_404(client: Any, desk: Desk, admin_headers: dict[str, str]) -> None:
     response = await client.get("/frontdesk/no-such-resort/money-owed", headers=admin_headers)
     assert response.status_code == 404

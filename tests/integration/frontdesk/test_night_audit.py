@@ -13,6 +13,7 @@ from typing import Any
 from app.frontdesk.night_audit import NightAudit
 from app.payments.stripe_provider import StripeProvider
 from tests.integration.frontdesk.conftest import DAY, Desk, pay
+from tests.support.wait import until
 
 
 async def _no_show_fee(desk: Desk, pct: int) -> None:
@@ -101,7 +102,7 @@ async def test_an_audit_that_died_after_the_providers_refund_charges_once_when_i
         await conn.execute("INSERT INTO night_audits (property_id, business_date) VALUES ($1, $2)",
                            desk.property_id, day)
     assert await first.mark_no_shows(desk.property_id, day) == 1
-    made = await provider.refund(f"{gone}:no_show", reference, 70_000)
+    made = await provider.refund(f"{gone}:no_show", reference, 70_000, "no_show")  # as the run sent it
 
     report = await NightAudit(sync_resources.db, provider).run(desk.property_id, day)
 
@@ -109,3 +110,19 @@ async def test_an_audit_that_died_after_the_providers_refund_charges_once_when_i
                                   " AND operation = 'no_show'", gone)
     assert (report.state, report.no_shows, [tuple(r) for r in settled], await _refunds(provider, reference)) == (
         "done", 1, [("approved", made.reference)], [(70_000, "succeeded")])
+
+
+async def test_a_no_show_balance_the_provider_declines_is_paid_by_the_owed_round_once(
+    saga_roles: Any, desk: Desk, provider: StripeProvider, sync_resources: Any,
+) -> None:
+    day = desk.today - DAY
+    await _no_show_fee(desk, 30)
+    gone = await desk.booking(day, desk.today + DAY)
+    reference = await pay(desk, provider, gone, card="tok_refund_reject_once")
+    report = await NightAudit(sync_resources.db, provider).run(desk.property_id, day)
+    assert report.state == "running"  # the provider declined the balance: not settled, owed
+
+    await until(lambda: desk.db.fetchval("SELECT status = 'approved' FROM payments WHERE booking_id = $1"
+                                         " AND operation = 'no_show'", gone), timeout=30)
+
+    assert await _refunds(provider, reference) == [(70_000, "failed"), (70_000, "succeeded")]

@@ -30,7 +30,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/frontdesk/bookings/{booking_id}/rooms/{slot}/room"): {"json": {"room_id": "{room_id}"}},
     ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-in"): {},
     ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/check-out"): {},
-    ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/cancel"): {},
+    ("POST", "/frontdesk/bookings/{booking_id}/rooms/{slot}/cancel"): {"headers": {"Idempotency-Key": "scope-{booking_id}"}},
     ("GET", "/housekeeping/{property_id}/rooms"): {},
     ("PUT", "/housekeeping/rooms/{room_id}/state"): {"json": {"state": "clean"}},
     ("POST", "/frontdesk/bookings/{booking_id}/check-in"): {},
@@ -67,7 +67,8 @@ async def test_every_front_desk_endpoint_refuses_staff_of_another_property(
     for method, path in operations:
         sample = _fill(SAMPLES[(method, path)], names)
         for stranger in strangers[: 2 if path.startswith("/housekeeping/") else 1]:
-            answer = await client.request(method, _fill(path, names), headers=stranger, **sample)
+            extra = sample.get("headers", {})
+            answer = await client.request(method, _fill(path, names), **sample | {"headers": stranger | extra})
             assert (answer.status_code, answer.json()["code"]) == (403, "property_forbidden"), (method, path,
                                                                                               answer.text)
     assert await desk.written(booking) == before  # nothing was done

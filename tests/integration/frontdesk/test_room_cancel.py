@@ -9,6 +9,10 @@ from typing import Any
 from tests.integration.frontdesk.conftest import DAY, Desk, add_inventory, pay
 
 
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
 async def _party_of_three(desk: Desk, catalog_factory: Any) -> tuple[uuid.UUID, uuid.UUID]:
     """Two rooms of the desk's type and a suite (its plan keeps 30 % once inside 72 hours), from tomorrow."""
     suite = (await catalog_factory.product(desk.property_id, "room_type"))["id"]
@@ -31,7 +35,7 @@ async def test_cancelling_one_room_of_a_party_returns_its_nights_and_refunds_it_
                                  headers=front_desk_headers)).status_code == 200
     nights = [desk.today + DAY, desk.today + 2 * DAY]
 
-    answers = [(await client.post(f"{rooms}/3/cancel", headers=front_desk_headers)).json() for _ in range(2)]
+    answers = [(await client.post(f"{rooms}/3/cancel", headers=front_desk_headers | _key())).json() for _ in range(2)]
 
     party = (await client.get(rooms, headers=front_desk_headers)).json()
     made = await provider.refunds_of(reference)
@@ -59,9 +63,35 @@ async def test_each_refusal_to_cancel_a_room_is_a_problem_with_its_code(
             (f"/bookings/{mine}/rooms/3/cancel", guest), (f"/bookings/{theirs}/rooms/1/cancel", guest),
             (f"/bookings/{in_house}/rooms/1/cancel", guest), (f"/frontdesk/bookings/{theirs}/rooms/1/cancel", stranger)]
 
-    answers = [await client.post(path, headers=headers) for path, headers in asks]
+    answers = [await client.post(path, headers=headers | _key()) for path, headers in asks]
 
     problem = "application/problem+json"
     assert [(a.status_code, a.headers["content-type"].split(";")[0], a.json().get("code")) for a in answers] == [
         (200, "application/json", None), (409, problem, "last_room"), (404, problem, "slot_not_found"),
         (404, problem, "booking_not_found"), (409, problem, "booking_checked_in"), (403, problem, "property_forbidden")]
+
+
+async def test_a_room_cancel_replays_its_first_answer_and_refuses_its_key_for_another_room(
+    client: Any, desk: Desk, provider: Any, auth_headers: Any, settings: Any, front_desk_headers: dict[str, str],
+) -> None:
+    subject = f"guest-{uuid.uuid4().hex[:8]}"
+    guest = await auth_headers(settings.roles_for_groups(["customers"]), subject)
+    booking = await desk.booking(desk.today + 5 * DAY, desk.today + 6 * DAY, owner=("user", subject),
+                                 party=[(desk.room_type, 3)])
+    await desk.db.execute("UPDATE rate_plans SET free_cancel_hours = 72 WHERE product_id = $1", desk.room_type)
+    reference = await pay(desk, provider, booking)  # a third of 100,000 for each room, free five days ahead
+    mine, theirs = guest | _key(), front_desk_headers | _key()
+    asks = [(f"/bookings/{booking}/rooms/1/cancel", mine), (f"/bookings/{booking}/rooms/1/cancel", mine),
+            (f"/bookings/{booking}/rooms/2/cancel", mine), (f"/frontdesk/bookings/{booking}/rooms/2/cancel", theirs),
+            (f"/frontdesk/bookings/{booking}/rooms/2/cancel", theirs),
+            (f"/frontdesk/bookings/{booking}/rooms/3/cancel", theirs), (f"/bookings/{booking}/rooms/2/cancel", guest)]
+
+    answers = [await client.post(path, headers=headers) for path, headers in asks]
+
+    said = [(a.status_code, a.json().get("code") or a.json().get("slot"), a.headers.get("Idempotent-Replayed"))
+            for a in answers]
+    refunds = [r.amount for r in await provider.refunds_of(reference)]
+    assert (said, answers[1].json() == answers[0].json(), answers[4].json() == answers[3].json(), refunds) == (
+        [(200, 1, None), (200, 1, "true"), (422, "idempotency_key_reused", None), (200, 2, None),
+         (200, 2, "true"), (422, "idempotency_key_reused", None), (400, "idempotency_key_missing", None)],
+        True, True, [33_333, 33_333])

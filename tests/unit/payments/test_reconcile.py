@@ -48,3 +48,12 @@ def test_a_no_show_may_have_its_balance_back_and_nothing_more() -> None:
     bookings = [BookingMoney("b1", "no_show", 100, 70, "pi_1"), BookingMoney("b2", "no_show", 100, 0, "pi_2")]
     found = compare(payments, [_refund("pi_1", 70), _refund("pi_2", 30)], bookings).mismatches
     assert [(m.kind, m.booking_id) for m in found] == [("refund_on_confirmed", "b2")]
+
+
+def test_a_cancelled_party_owes_its_rooms_refunds_and_the_policy_on_the_rest() -> None:
+    payments = [_paid("pi_1", "b1", 300), _paid("pi_2", "b2", 300)]
+    bookings = [BookingMoney("b1", "cancelled", 300, 100, "pi_1", room_refunds=100),
+                BookingMoney("b2", "cancelled", 300, 100, "pi_2", room_refunds=100)]
+    refunds = [_refund("pi_1", 100), _refund("pi_1", 60), _refund("pi_1", 40), _refund("pi_2", 100)]  # b2: its room only
+    found = compare(payments, refunds, bookings).mismatches
+    assert [(m.kind, m.booking_id) for m in found] == [("refund_not_policy", "b2")]

@@ -96,3 +96,14 @@ def test_the_sandbox_ledger_answers_by_test_card(tmp_path: Path) -> None:
     sandbox.capture(rejected, {})
     assert sandbox.refund({"payment_intent": rejected}).body["status"] == "failed"
     assert sandbox.create({"amount": "1", "currency": "krw", "payment_method": "tok_stolen"}).status == 400
+
+
+def test_the_sandbox_declines_the_first_refund_of_a_reject_once_card_and_makes_the_next(tmp_path: Path) -> None:
+    sandbox = Sandbox(Ledger(tmp_path / "ledger.sqlite3"))
+    paid = sandbox.create({"amount": "1000", "currency": "krw", "payment_method": "tok_refund_reject_once"}).body["id"]
+    sandbox.confirm(paid)
+    sandbox.capture(paid, {})
+
+    answers = [sandbox.refund({"payment_intent": paid, "amount": "300"}).body["status"] for _ in range(3)]
+
+    assert (answers, sandbox.ledger.refunded(paid)) == (["failed", "succeeded", "succeeded"], 600)
