@@ -58,12 +58,16 @@ async def unsettled_no_shows(db: Any, property_id: str, day: dt.date) -> list[as
         " AND p.status = 'approved') ORDER BY b.id", property_id, day)
 
 
-async def hold_policies(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[HoldPolicy]:
+async def hold_policies(conn: asyncpg.Connection, booking_id: uuid.UUID,
+                        taken: dict[uuid.UUID, int]) -> list[HoldPolicy]:
+    """Each hold's share still booked (``taken``: the shares of its rooms cancelled on their own, settled by
+    their own refunds) with what its rate plan says of a no-show."""
     rows = await conn.fetch(
-        "SELECT h.total_amount, rp.refundable, rp.no_show_fee_pct FROM booking_holds bh JOIN holds h ON h.id = bh.hold_id"
-        " JOIN rate_plans rp ON rp.product_id = h.product_id AND rp.code = h.rate_plan WHERE bh.booking_id = $1",
-        booking_id)
-    return [HoldPolicy(r["total_amount"], r["refundable"], r["no_show_fee_pct"]) for r in rows]
+        "SELECT h.id, h.total_amount, rp.refundable, rp.no_show_fee_pct FROM booking_holds bh"
+        " JOIN holds h ON h.id = bh.hold_id JOIN rate_plans rp ON rp.product_id = h.product_id"
+        " AND rp.code = h.rate_plan WHERE bh.booking_id = $1", booking_id)
+    return [HoldPolicy(r["total_amount"] - taken.get(r["id"], 0), r["refundable"], r["no_show_fee_pct"])
+            for r in rows]
 
 
 async def keep_fee(conn: asyncpg.Connection, booking_id: uuid.UUID, fee: int, refund: int) -> None:

@@ -30,6 +30,7 @@ from app.frontdesk import audit_repository as repo
 from app.frontdesk import repository as desk_repo
 from app.frontdesk.audit_report import AuditReport, day_to_close, figures, may_close, no_show_fee
 from app.frontdesk.domain import FrontDeskRefused
+from app.frontdesk.room_cancel import cancelled_shares
 from app.frontdesk.views import DeskViews
 from app.payments import owed
 from app.payments.port import PaymentPort
@@ -94,7 +95,9 @@ class NightAudit:
             booking = await desk_repo.lock_booking(conn, booking_id)
             if booking is None or booking["status"] != "confirmed" or booking["check_in"] != day:
                 return False  # checked in, cancelled or marked meanwhile
-            fee = no_show_fee(await repo.hold_policies(conn, booking_id), booking["total_amount"])
+            taken = await cancelled_shares(conn, booking_id)  # rooms of its party cancelled before: settled
+            fee = no_show_fee(await repo.hold_policies(conn, booking_id, taken),
+                              booking["total_amount"] - sum(taken.values()))
             await repo.keep_fee(conn, booking_id, fee.fee, fee.refund)
             await desk_repo.delete_assignment(conn, booking_id)
             moved = await desk_repo.set_status(conn, booking_id, "no_show", "confirmed", day + dt.timedelta(days=1))

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.frontdesk.night_audit import NightAudit
 from app.payments.stripe_provider import StripeProvider
-from tests.integration.frontdesk.conftest import DAY, Desk, pay
+from tests.integration.frontdesk.conftest import DAY, Desk, add_inventory, pay
 from tests.support.wait import until
 
 
@@ -126,3 +126,29 @@ async def test_a_no_show_balance_the_provider_declines_is_paid_by_the_owed_round
                                          " AND operation = 'no_show'", gone), timeout=30)
 
     assert await _refunds(provider, reference) == [(70_000, "failed"), (70_000, "succeeded")]
+
+
+async def test_a_party_with_a_room_cancelled_before_its_no_show_keeps_the_fee_of_the_rooms_still_booked(
+    client: Any, desk: Desk, catalog_factory: Any, provider: StripeProvider, sync_resources: Any,
+    front_desk_headers: dict[str, str],
+) -> None:
+    """Two rooms (one hold of 100,000, a no-show keeps 30 %) and a suite (100,000, cancelled on its own for
+    nothing, its plan keeping nothing of a no-show) arriving yesterday: the suite's refund settled the suite;
+    the no-show keeps 30,000 of the two rooms and gives back their 70,000, never the suite's share again."""
+    day = desk.today - DAY
+    suite = (await catalog_factory.product(desk.property_id, "room_type"))["id"]
+    await add_inventory(desk.db, suite, day, desk.today + 2 * DAY, 5)
+    await _no_show_fee(desk, 30)
+    await desk.db.execute("UPDATE rate_plans SET free_cancel_hours = 0, late_cancel_fee_pct = 0,"
+                          " no_show_fee_pct = 0 WHERE product_id = $1", suite)
+    gone = await desk.booking(day, desk.today + DAY, party=[(desk.room_type, 2), (suite, 1)])
+    reference = await pay(desk, provider, gone, 200_000)
+    room = await client.post(f"/frontdesk/bookings/{gone}/rooms/3/cancel",
+                             headers=front_desk_headers | {"Idempotency-Key": uuid.uuid4().hex})
+    assert room.json()["refund_amount"] == 100_000, room.text
+
+    report = await NightAudit(sync_resources.db, provider).run(desk.property_id, day)
+
+    kept = await desk.db.fetchrow("SELECT status, cancel_fee, refund_amount FROM bookings WHERE id = $1", gone)
+    assert (report.state, tuple(kept), await _refunds(provider, reference)) == (
+        "done", ("no_show", 30_000, 70_000), [(70_000, "succeeded"), (100_000, "succeeded")])
