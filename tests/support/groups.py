@@ -25,14 +25,14 @@ Loop = Callable[[Resources, asyncio.Event], Awaitable[tuple[Any, Awaitable[None]
 
 
 class _Stall:
-    """Where a member stops dead: right after the ``stall_at``-th effect, before its offset is committed, the
-    point where a kill hurts most (``stalled`` is set; it waits there until killed)."""
+    """Where a member stops dead: right after the effect that brings its count to ``stall_at``, before its offset
+    is committed, the point where a kill hurts most (``stalled`` is set; it waits there until killed)."""
 
     stall_at: int
     stalled: asyncio.Event
 
     async def _after(self, count: int) -> None:
-        if count == self.stall_at:
+        if 0 < self.stall_at <= count and not self.stalled.is_set():
             self.stalled.set()
             await asyncio.Event().wait()  # never set: here until the task is cancelled
 
@@ -55,8 +55,8 @@ class Noting(_Stall):
 
 class Stalling(_Stall):
     """A batch role's effect (``effect(resources, batch, stop)``, a batch of envelopes or of changes whose
-    first item is the event id) noting each batch's event ids, and with ``stall_at`` stalling after that
-    batch's effect (see ``_Stall``)."""
+    first item is the event id) noting each batch's event ids, and with ``stall_at`` stalling after the batch
+    that brings its events to that many (see ``_Stall``)."""
 
     def __init__(self, effect: Callable[..., Awaitable[None]], stall_at: int = 0) -> None:
         self.effect, self.stall_at, self.stalled = effect, stall_at, asyncio.Event()
@@ -65,7 +65,7 @@ class Stalling(_Stall):
     async def __call__(self, resources: Resources, batch: list[Any], stop: asyncio.Event) -> None:
         await self.effect(resources, batch, stop)
         self.batches.append([_event_id(item) for item in batch])
-        await self._after(len(self.batches))
+        await self._after(len(self.events()))
 
     def events(self, since: int = 0) -> list[str]:
         """The event ids of every batch from the ``since``-th on."""
