@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -97,7 +98,13 @@ async def ensure_topics(resources: Resources, topics: tuple[str, ...], stop: asy
                 await asyncio.sleep(0.1)
 
 
-async def consume(resources: Resources, stop: asyncio.Event) -> None:
+Store = Callable[[Resources, list[EventEnvelope], asyncio.Event], Awaitable[None]]
+
+
+async def consume(resources: Resources, stop: asyncio.Event, store_with: Store = store_batch,
+                  ready: asyncio.Event | None = None) -> None:
+    """The Kafka half of the role: each fetch stored (``store_with``), then its offsets committed; ``ready``
+    is set once the consumer has partitions."""
     settings = resources.settings
     await ensure_topics(resources, TOPICS, stop)
     consumer = AIOKafkaConsumer(*(settings.topic(t) for t in TOPICS), bootstrap_servers=settings.kafka_bootstrap,
@@ -117,9 +124,11 @@ async def consume(resources: Resources, stop: asyncio.Event) -> None:
             if not announced and consumer.assignment():
                 announced = True
                 log.info("activity_consumer_ready", partitions=len(consumer.assignment()))
+                if ready is not None:
+                    ready.set()
             envelopes = [e for messages in batches.values() for m in messages if (e := _decoded(m.value)) is not None]
             if envelopes:
-                await store_batch(resources, envelopes, stop)
+                await store_with(resources, envelopes, stop)
             for envelope in envelopes:
                 CONSUMED.labels(envelope.topic).inc()
             if batches:

@@ -109,11 +109,17 @@ class DeskViews:
         self._cache: OrderedDict[str, tuple[tuple[bytes, bytes], list[Stay]]] = OrderedDict()
         self._cache_size = settings.frontdesk_view_cache_days
 
-    async def refresh(self, booking_id: str | uuid.UUID) -> None:
-        """Write the booking's current state into its days (older writes lose)."""
+    async def handle(self, envelope: EventEnvelope) -> str:
+        """The role's work for a ``bookings`` or ``frontdesk`` event: its booking refreshed."""
+        return await self.refresh(envelope.aggregate_id)
+
+    async def refresh(self, booking_id: str | uuid.UUID) -> str:
+        """Write the booking's current state into its days (older writes lose): ``written``, ``older`` (a
+        newer state was there) or ``unknown`` (no such booking)."""
         row = await self.db.fetchrow(_DOCS + " WHERE b.id = $1", uuid.UUID(str(booking_id)))
-        if row is not None:
-            await self._write([(row["property_id"], _stay(row))])
+        if row is None:
+            return "unknown"
+        return "written" if await self._write([(row["property_id"], _stay(row))]) == [1] else "older"
 
     async def refresh_quietly(self, booking_id: str | uuid.UUID) -> None:
         """After the desk's own change: a Redis outage is logged, the events and the repair catch up."""
@@ -122,13 +128,14 @@ class DeskViews:
         except (RedisError, OSError) as exc:
             log.warning("frontdesk_view_refresh_failed", booking_id=str(booking_id), error=repr(exc))
 
-    async def _write(self, stays: list[tuple[str, Stay]]) -> None:
+    async def _write(self, stays: list[tuple[str, Stay]]) -> list[int]:
+        """Each stay through the guarded script: 1 where it was written, 0 where a newer one was stored."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for property_id, stay in stays:
                 keys = [_index_key(stay.booking_id), *(day_key(property_id, d) for d in _days(stay))]
                 await self._apply(keys=keys, args=[stay.booking_id, stay.stamp, msgspec.json.encode(stay), self.ttl],
                                   client=pipe)
-            await pipe.execute()
+            return list(await pipe.execute())
 
     async def _from_postgres(self, property_id: str, day: dt.date) -> list[Stay]:
         rows = await self.db.fetch(_DOCS + " WHERE b.property_id = $1 AND b.check_in <= $2 AND b.check_out >= $2"
@@ -213,11 +220,7 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
 
     settings = resources.settings
     views = DeskViews(resources.db, resources.redis, settings)
-
-    async def handle(envelope: EventEnvelope) -> None:
-        await views.refresh(envelope.aggregate_id)
-
     group = settings.frontdesk_views_group
-    await asyncio.gather(consume(settings, "bookings", group, handle, stop),
-                         consume(settings, "frontdesk", f"{group}-desk", handle, stop),
+    await asyncio.gather(consume(settings, "bookings", group, views.handle, stop),
+                         consume(settings, "frontdesk", f"{group}-desk", views.handle, stop),
                          _reconcile_periodically(views, settings, stop), night_audit(resources, stop))

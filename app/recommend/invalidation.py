@@ -1,10 +1,11 @@
 """The ``recommend-cache`` worker role: availability changes (``inventory`` topic) bump their resort's
-recommendation generation, so no cached ranking outlives the inventory it was ranked on."""
+recommendation generation (once per event), so no cached ranking outlives the inventory it was ranked on."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiokafka import AIOKafkaConsumer
@@ -20,8 +21,15 @@ TOPIC = "inventory"
 GROUP = "recommend-cache"
 
 
-async def run(resources: Resources, stop: asyncio.Event) -> None:
-    settings = resources.settings
+Invalidate = Callable[[Resources, list[tuple[str, str]], asyncio.Event], Awaitable[None]]
+
+
+async def run(resources: Resources, stop: asyncio.Event, invalidate: Invalidate | None = None,
+              ready: asyncio.Event | None = None) -> None:
+    """Each fetch's changes (event id, property id) invalidated (``invalidate``: bump until it works), then
+    its offsets committed; a redelivered event bumps nothing (``cache.bump``). ``ready``: set once the
+    consumer has partitions."""
+    settings, invalidate = resources.settings, invalidate or bump_until_done
     await ensure_topics(resources, (TOPIC,), stop)
     consumer = AIOKafkaConsumer(settings.topic(TOPIC), bootstrap_servers=settings.kafka_bootstrap,
                                 group_id=f"{settings.activity_group}-{GROUP}", enable_auto_commit=False,
@@ -36,13 +44,11 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
                 log.warning("recommend_fetch_failed", error=repr(exc))
                 await asyncio.sleep(0.5)
                 continue
-            properties = set()
-            for messages in batches.values():
-                for message in messages:
-                    with contextlib.suppress(Exception):
-                        properties.add(str(decode_envelope(message.value).payload["property_id"]))
-            if properties:
-                await _bump_until_done(resources, properties, stop)
+            if ready is not None and consumer.assignment():
+                ready.set()
+            changes = [change for messages in batches.values() for m in messages if (change := _change(m.value))]
+            if changes:
+                await invalidate(resources, changes, stop)
             if batches:
                 with contextlib.suppress(KafkaError, TimeoutError):
                     async with asyncio.timeout(2):
@@ -52,10 +58,19 @@ async def run(resources: Resources, stop: asyncio.Event) -> None:
             await asyncio.wait_for(consumer.stop(), 5)
 
 
-async def _bump_until_done(resources: Resources, properties: set[str], stop: asyncio.Event) -> None:
+def _change(raw: bytes) -> tuple[str, str] | None:
+    """(event id, property id) of an availability change; None for a message this code cannot read."""
+    try:
+        envelope = decode_envelope(raw)
+        return str(envelope.event_id), str(envelope.payload["property_id"])
+    except Exception:  # noqa: BLE001 - a poison message is skipped
+        return None
+
+
+async def bump_until_done(resources: Resources, changes: list[tuple[str, str]], stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await bump(resources.redis, properties)
+            await bump(resources.redis, changes)
             return
         except Exception as exc:  # noqa: BLE001 - Redis down: its cache is gone with it anyway; retry
             log.warning("recommend_bump_failed", error=repr(exc))

@@ -13,7 +13,6 @@ from typing import Any
 import msgspec
 from aiokafka import TopicPartition
 
-from app.outbox import encode_envelope
 from app.resources import Resources
 from app.settings import Settings
 from realtime.channels import seen_key
@@ -21,7 +20,7 @@ from realtime.publisher import TOPICS, Publisher, consume, consumer_of
 from realtime.store import StreamStore
 from tests.integration.bookings.conftest import create_topics
 from tests.integration.realtime import events as contract
-from tests.support.groups import REBALANCE_S, Member, Noting, produce_rounds, start_member
+from tests.support.groups import REBALANCE_S, Member, Noting, keyed, produce_rounds, start_member
 from tests.support.wait import until
 
 PARTITIONS, BOOKINGS = 6, 24
@@ -79,7 +78,7 @@ async def test_a_killed_publisher_hands_its_partitions_over_and_every_event_is_p
     sent = [[await contract.booking(sync_resources.db, prop, b, status, owner_id="guest-group", version=v)
              for b in bookings] for v, status in enumerate(STATUSES, 1)]
     partition_of = {b: i % PARTITIONS for i, b in enumerate(bookings)}  # every partition carries bookings
-    rounds = [[(e.aggregate_id, partition_of[e.aggregate_id], encode_envelope(e)) for e in r] for r in sent]
+    rounds = keyed(sent, partition_of)
     events = {str(e.event_id): e for r in sent for e in r}
     # "a" dies right after its 4th event's entries, before its offset is committed: "b" gets that event again
     members = {name: await start_member(name, mine, _publishing(stall_at)) for name, stall_at in (("a", 4), ("b", 0))}

@@ -9,14 +9,13 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from app.outbox import encode_envelope
 from app.resources import Resources
 from app.settings import Settings
 from sync import stores
 from sync.projector import CatalogProjector, consume
 from tests.integration.bookings.conftest import create_topics
 from tests.integration.sync.rows import change_product, create_product, create_property, envelope, private_settings
-from tests.support.groups import REBALANCE_S, Member, Noting, produce_rounds, start_member
+from tests.support.groups import REBALANCE_S, Member, Noting, keyed, produce_rounds, start_member
 from tests.support.wait import until
 
 PARTITIONS, PRODUCTS, VERSIONS = 6, 24, 3
@@ -72,7 +71,7 @@ async def test_a_killed_projector_hands_its_partitions_over_and_every_event_appl
     final = await _products(sync_resources.db, unique)
     partition_of = {pid: i % PARTITIONS for i, pid in enumerate(final)}  # every partition carries products
     sent = [[envelope(pid, version) for pid in final] for version in range(1, VERSIONS + 1)]
-    rounds = [[(e.aggregate_id, partition_of[e.aggregate_id], encode_envelope(e)) for e in r] for r in sent]
+    rounds = keyed(sent, partition_of)
     events = {str(e.event_id): e.aggregate_id for r in sent for e in r}
     ready = {"a": asyncio.Event(), "b": asyncio.Event()}
     # "a" dies right after its 4th event's effects, before its offset is committed: "b" gets that event again
