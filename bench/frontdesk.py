@@ -95,9 +95,9 @@ async def _arrivals(conn: asyncpg.Connection, prop: str, today: dt.date, count: 
     """``count`` confirmed bookings arriving today (1-3 nights), no room assigned yet."""
     guest = json.dumps({"name": "Arriving Guest", "email": "arrive@example.test"})
     await conn.execute(
-        "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, card_token, total_amount,"
+        "INSERT INTO bookings (owner_kind, owner_id, property_id, status, step, guest, payment_ref, total_amount,"
         " currency, check_in, check_out, confirmation_code, step_deadline, deadline)"
-        " SELECT 'user', 'bench', $1, 'confirmed', 'done', $2::jsonb, 'tok_approve', 0, 'KRW', $3,"
+        " SELECT 'user', 'bench', $1, 'confirmed', 'done', $2::jsonb, NULL, 0, 'KRW', $3,"
         " $3::date + 1 + n % 3, 'GR-' || upper(substr(md5(random()::text), 1, 10)), now(), now()"
         " FROM generate_series(1, $4) AS n", prop, guest, today, count)
 
