@@ -296,9 +296,10 @@ async def free_rooms(conn: asyncpg.Connection, room_type_ids: list[uuid.UUID], s
 
 
 async def occupancy(db: asyncpg.Pool, property_id: str, start: dt.date, end: dt.date) -> list[asyncpg.Record]:
-    """Every occupancy row of the property's rooms overlapping [start, end), with the booking's status."""
+    """Every occupancy row of the property's rooms overlapping [start, end), with the booking's status (the
+    columns in the order of ``domain.Occupancy``)."""
     return await db.fetch(
-        "SELECT a.room_id, a.kind, a.booking_id, lower(a.stay) AS start, upper(a.stay) AS end, b.status"
+        "SELECT a.room_id, lower(a.stay) AS start, upper(a.stay) AS end, a.kind, a.booking_id, b.status"
         " FROM room_assignments a JOIN rooms r ON r.id = a.room_id LEFT JOIN bookings b ON b.id = a.booking_id"
         " WHERE r.property_id = $1 AND a.stay && daterange($2, $3)", property_id, start, end)
 

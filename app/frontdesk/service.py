@@ -296,8 +296,8 @@ class FrontDeskService:
         start = start or today
         nights = domain.board_range(start, end or start + dt.timedelta(days=14))
         rooms = await repo.rooms_of(self.db, property_id)
-        rows = [domain.Occupancy(r["room_id"], r["start"], r["end"], r["kind"], r["booking_id"], r["status"])
-                for r in await repo.occupancy(self.db, property_id, nights[0], nights[-1] + dt.timedelta(days=1))]
+        rows = map(domain.Occupancy._make,  # the rows' columns are the tuple's fields, in order
+                   await repo.occupancy(self.db, property_id, nights[0], nights[-1] + dt.timedelta(days=1)))
         return nights, rooms, domain.board([r["id"] for r in rooms], nights, rows)
 
     # -- helpers ----------------------------------------------------------------------------------
