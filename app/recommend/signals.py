@@ -44,6 +44,8 @@ async def booked_this_week(db: Any, products: list[str], today: dt.date) -> dict
     days = [(today - dt.timedelta(days=i)).isoformat() for i in range(7)]
     totals: dict[str, int] = defaultdict(int)
     if products:
-        async for doc in collection(db, "popular").find({"product_id": {"$in": products}, "day": {"$in": days}}):
+        # the day first: the SecantusDB stand-in plans by the filter's first field (MongoDB uses the index either
+        # way), and a week of days narrows further than a page of products (120-180 ms -> 16 ms for 20 products)
+        async for doc in collection(db, "popular").find({"day": {"$in": days}, "product_id": {"$in": products}}):
             totals[doc["product_id"]] += doc.get("bookings", 0)
     return {k: v for k, v in totals.items() if v > 0}
