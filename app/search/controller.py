@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, get
@@ -21,6 +21,14 @@ from app.settings import Settings
 MAX_PAGE_SIZE = next(f.default for f in msgspec.structs.fields(Settings) if f.name == "search_max_page_size")
 # The constraints are documented (schema_extra) and checked by make_params, which answers stable codes.
 AT_LEAST_0 = {"minimum": 0}
+# The parameters GET /search and its explanation for staff share, declared once.
+Text = Annotated[str | None, Parameter(schema_extra={"maxLength": MAX_QUERY_LENGTH},
+                                       description="Free text, Korean or English; typos tolerated (spaces collapsed)")]
+Lang = Annotated[str | None, Parameter(schema_extra={"enum": list(LANGS)}, description="ko (default) or en")]
+Properties = Annotated[list[str] | None, Parameter(description="Property ids (any of)")]
+Kinds = Annotated[list[str] | None, Parameter(description="room_type, facility_slot, ticket, package")]
+Size = Annotated[int, Parameter(default=20, schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
+                                description=f"at most RESORT_SEARCH_MAX_PAGE_SIZE (default {MAX_PAGE_SIZE})")]
 
 
 @get("/search", opt=CACHED_READ | {"public": True, "links": {"product_id": "/items/0/product_id"},
@@ -32,11 +40,10 @@ AT_LEAST_0 = {"minimum": 0}
 async def search_products(
     resources: Resources,
     settings: Settings,
-    q: str | None = Parameter(default=None, schema_extra={"maxLength": MAX_QUERY_LENGTH},
-                              description="Free text, Korean or English; typos tolerated (spaces collapsed)"),
-    lang: str | None = Parameter(default=None, schema_extra={"enum": list(LANGS)}, description="ko (default) or en"),
-    property: list[str] | None = Parameter(default=None, description="Property ids (any of)"),
-    kind: list[str] | None = Parameter(default=None, description="room_type, facility_slot, ticket, package"),
+    q: Text = None,
+    lang: Lang = None,
+    property: Properties = None,
+    kind: Kinds = None,
     amenities: list[str] | None = Parameter(default=None, description="Amenities (all of)"),
     price_min: int | None = Parameter(default=None, schema_extra=AT_LEAST_0, description="Lowest 'from' price"),
     price_max: int | None = Parameter(default=None, schema_extra=AT_LEAST_0, description="Highest 'from' price"),
@@ -49,8 +56,7 @@ async def search_products(
     sort: str | None = Parameter(default=None, schema_extra={"enum": list(SORTS)},
                                             description="relevance (default), price_asc, price_desc, rating, distance"),
     page: int = Parameter(default=1, schema_extra={"minimum": 1, "maximum": MAX_RESULT_WINDOW}),
-    size: int = Parameter(default=20, schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
-                          description=f"at most RESORT_SEARCH_MAX_PAGE_SIZE (default {MAX_PAGE_SIZE})"),
+    size: Size = 20,
 ) -> Response[bytes]:
     params = make_params(
         q=q, lang=lang, property=property, kind=kind, amenities=amenities, price_min=price_min,
@@ -68,13 +74,11 @@ async def search_products(
 async def explain_ranking(
     resources: Resources,
     settings: Settings,
-    q: str | None = Parameter(default=None, schema_extra={"maxLength": MAX_QUERY_LENGTH},
-                              description="Free text, as GET /search takes it"),
-    lang: str | None = Parameter(default=None, schema_extra={"enum": list(LANGS)}, description="ko (default) or en"),
-    property: list[str] | None = Parameter(default=None, description="Property ids (any of)"),
-    kind: list[str] | None = Parameter(default=None, description="room_type, facility_slot, ticket, package"),
-    size: int = Parameter(default=20, schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
-                          description=f"at most RESORT_SEARCH_MAX_PAGE_SIZE (default {MAX_PAGE_SIZE})"),
+    q: Text = None,
+    lang: Lang = None,
+    property: Properties = None,
+    kind: Kinds = None,
+    size: Size = 20,
 ) -> dict[str, Any]:
     params = make_params(q=q, lang=lang, property=property, kind=kind, size=size,
                          max_size=settings.search_max_page_size, popularity_weight=settings.search_popularity_weight)
