@@ -215,6 +215,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     frontdesk_views_reconcile_s: float = 5.0
     frontdesk_views_window_s: float = 600.0
     frontdesk_views_group: str = "frontdesk-views"
+    # The room board's answers each api process keeps encoded, one per (property, dates), each valid while
+    # the property's board version holds (app/frontdesk/board_cache.py), at most this many bytes in all
+    # (0 keeps none; at most 1 GiB). A 500-room, 30-night board is ~670 KiB.
+    frontdesk_board_cache_bytes: int = 32 * 1024 * 1024
     # The night audit (app/frontdesk/night_audit.py), a job of the ``frontdesk-views`` role: it closes each
     # property's previous business day once the property's local clock has passed ``night_audit_hour``
     # (0-23; -1 turns the scheduled audit off, ``resort night-audit`` still works), looking every
@@ -372,6 +376,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_SEARCH_POPULARITY_DAYS": 1 <= self.search_popularity_days <= 366,
             "RESORT_NIGHT_AUDIT_HOUR": -1 <= self.night_audit_hour <= 23,
             "RESORT_PARTY_MAX_ROOMS": 1 <= self.party_max_rooms <= 50,
+            "RESORT_FRONTDESK_BOARD_CACHE_BYTES": 0 <= self.frontdesk_board_cache_bytes <= 1 << 30,
             "RESORT_PARTY_MAX_GUESTS_PER_ROOM": 1 <= self.party_max_guests_per_room <= 20,
             "RESORT_NIGHT_AUDIT_INTERVAL_S": 1 <= self.night_audit_interval_s <= 3600,
             **{f"RESORT_{name.upper()}": getattr(self, name) > 0 for name in (

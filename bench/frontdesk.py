@@ -7,6 +7,13 @@ more bookings arriving today, starts the api, and measures, next to ``GET /ping`
 desk's lists of today (``GET /frontdesk/{property}/stays``: one request alone, p50/p95 of 200 in a row, and
 under load) and the room board over ``--nights`` nights. Only 2xx answers count as work: any other answer
 is reported as a failure and the run exits 1.
+
+The board is answered from each api process's copy while the property's board version holds
+(app/frontdesk/board_cache.py), so the bench also measures it as it is after a change: "after a change" is
+one request right after each of 30 changes (every one a rebuild), and under load ``--changes-per-s`` changes
+a second (default 2, a very busy desk) are made while the board is read. Each change puts a room out of
+service for nights past the board's range and takes it back: it moves the version (a rebuild of the whole
+board, the worst case) without changing the cells, so every answer stays comparable.
 """
 
 from __future__ import annotations
@@ -16,8 +23,11 @@ import asyncio
 import datetime as dt
 import json
 import random
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import asyncpg
 import httpx
@@ -118,12 +128,56 @@ async def clerk_token(settings: Settings, prop: str) -> str:
         await redis.aclose()
 
 
-def single(base: str, path: str, headers: dict[str, str], count: int = 30) -> tuple[float, float, int]:
-    """Median and p95 latency (ms) of ``count`` requests one after another, and the answer's size; any
-    answer but 2xx stops the run."""
+class BoardChanges:
+    """Changes the board's version as a clerk's action would (a room out of service, then back), beyond the
+    board's nights so its cells stay the same; counts them."""
+
+    def __init__(self, database_url: str, prop: str, first_night: dt.date) -> None:
+        self.url, self.prop, self.night, self.made = database_url, prop, first_night, 0
+
+    def once(self) -> None:
+        asyncio.run(self._toggle())
+
+    @contextmanager
+    def running(self, per_second: float) -> Iterator[None]:
+        """``per_second`` changes a second in a thread of its own until the block ends."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(1 / per_second):
+                self.once()
+        thread = threading.Thread(target=loop, daemon=True)
+        if per_second > 0:
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10) if per_second > 0 else None
+
+    async def _toggle(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            room = await conn.fetchval("SELECT id FROM rooms WHERE property_id = $1 ORDER BY number LIMIT 1", self.prop)
+            await conn.execute(
+                "WITH gone AS (DELETE FROM room_assignments WHERE room_id = $1 AND kind = 'out_of_service' AND stay ="
+                " daterange($2::date, $2::date + 1) RETURNING 1) INSERT INTO room_assignments (room_id, kind, stay)"
+                " SELECT $1, 'out_of_service', daterange($2::date, $2::date + 1) WHERE NOT EXISTS (SELECT 1 FROM gone)",
+                room, self.night)
+            self.made += 1
+        finally:
+            await conn.close()
+
+
+def single(base: str, path: str, headers: dict[str, str], count: int = 30,
+           before: Callable[[], None] | None = None) -> tuple[float, float, int]:
+    """Median and p95 latency (ms) of ``count`` requests one after another (``before`` each, untimed), and the
+    answer's size; any answer but 2xx stops the run."""
     times, size = [], 0
     with httpx.Client(base_url=base, timeout=30) as client:
         for _ in range(count):
+            if before is not None:
+                before()
             began = time.perf_counter()
             answer = client.get(path, headers=headers)
             times.append((time.perf_counter() - began) * 1000)
@@ -147,6 +201,7 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=500)
     parser.add_argument("--nights", type=int, default=30)
     parser.add_argument("--arrivals", type=int, default=300)
+    parser.add_argument("--changes-per-s", type=float, default=2.0)
     args = parser.parse_args()
     env = bench_env()
     settings = Settings.from_env(env)
@@ -154,11 +209,14 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {asyncio.run(clerk_token(settings, prop))}"}
     board = f"/frontdesk/{prop}/board?from={today.isoformat()}&to={(today + args.nights * DAY).isoformat()}"
     stays = f"/frontdesk/{prop}/stays"
+    changes = BoardChanges(settings.database_url, prop, today + (args.nights + 20) * DAY)
     with api_server(env) as base:
-        lists_alone, board_alone = single(base, stays, headers, 200), single(base, board, headers)
+        lists_alone, board_alone = single(base, stays, headers, 200), single(base, board, headers, 200)
+        board_changed = single(base, board, headers, 30, before=changes.once)
         ping = load("GET /ping", base, ["/ping"], args.seconds, args.connections)
         lists = load("GET stays", base, [stays], args.seconds, args.connections, headers)
-        rooms = load("GET board", base, [board], args.seconds, args.connections, headers)
+        with changes.running(args.changes_per_s):
+            rooms = load("GET board", base, [board], args.seconds, args.connections, headers)
     table = Table(title=f"front desk: {args.rooms} rooms, {args.arrivals}+ arrivals today, board of {args.nights} "
                         f"nights; one api process, {args.connections} connections; GET /ping {ping.ok_rps:,.0f} req/s "
                         f"(p50 {ping.p50_ms:.2f} ms)")
@@ -166,7 +224,11 @@ def main() -> None:
         table.add_column(column)
     _row(table, "/stays (today's lists)", lists_alone, lists, ping)
     _row(table, "/board (rooms x nights)", board_alone, rooms, ping)
+    table.add_row("/board after a change", f"{board_changed[0]:.1f} / {board_changed[1]:.1f}",
+                  f"{board_changed[2] / 1024:.0f}", "", "", "")
     console.print(table)
+    console.print(f"board under load: {args.changes_per_s:g} changes a second, {changes.made} in all (30 before "
+                  "'after a change' included); every change makes the next read rebuild the board")
     if lists.errors or rooms.errors or ping.errors:
         raise SystemExit(1)
 

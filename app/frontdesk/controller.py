@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
@@ -32,7 +32,6 @@ from app.frontdesk.schemas import (
     RoomOut,
     StayList,
     StayOut,
-    board_out,
     desk_out,
     money_owed_out,
     party_out,
@@ -277,11 +276,10 @@ class FrontDeskController(Controller):
                              "resort), at most 62 nights apart (`date_range_too_long`)"}})
     async def board(self, request: Request[Any, Any, Any], property_id: str, frontdesk: FrontDeskService,
                     start: Annotated[dt.date | None, Parameter(query="from")] = None,
-                    end: Annotated[dt.date | None, Parameter(query="to")] = None) -> BoardOut:
+                    end: Annotated[dt.date | None, Parameter(query="to")] = None) -> Response[BoardOut]:
         _staff(request, property_id)
         with refusals(FrontDeskRefused):
-            nights, rooms, grid = await frontdesk.board(property_id, start, end)
-        return board_out(property_id, nights, rooms, grid)
+            return Response(await frontdesk.board(property_id, start, end), media_type=MediaType.JSON)
 
 
 class HousekeepingController(Controller):

@@ -295,7 +295,13 @@ async def free_rooms(conn: asyncpg.Connection, room_type_ids: list[uuid.UUID], s
         room_type_ids, start, end)]
 
 
-async def occupancy(db: asyncpg.Pool, property_id: str, start: dt.date, end: dt.date) -> list[asyncpg.Record]:
+async def board_version(db: asyncpg.Pool | asyncpg.Connection, property_id: str) -> int:
+    """The property's room board version (migration 0098): raised by every change the board shows."""
+    return await db.fetchval("SELECT coalesce((SELECT version FROM board_versions WHERE property_id = $1), 0)",
+                             property_id)
+
+
+async def occupancy(db: asyncpg.Pool | asyncpg.Connection, property_id: str, start: dt.date, end: dt.date) -> list[asyncpg.Record]:
     """Every occupancy row of the property's rooms overlapping [start, end), with the booking's status (the
     columns in the order of ``domain.Occupancy``)."""
     return await db.fetch(

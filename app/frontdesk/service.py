@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import msgspec
 import structlog
 
 from app import clock
@@ -24,7 +25,9 @@ from app.catalog.repository import as_uuid
 from app.frontdesk import audit_repository, domain, outofservice
 from app.frontdesk import repository as repo
 from app.frontdesk.audit_report import AuditReport
+from app.frontdesk.board_cache import BoardCache, BoardKey
 from app.frontdesk.domain import FrontDeskRefused, Staff, Stay
+from app.frontdesk.schemas import board_out
 from app.frontdesk.views import DeskViews, sort_key
 from app.frontdesk.views import Stay as DeskStay
 from app.holds.locks import HoldLocks
@@ -57,6 +60,7 @@ class FrontDeskService:
         self.resources, self.db, self.provider = resources, resources.db, provider
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
         self.views = DeskViews(resources.db, resources.redis, s)
+        self.board_cache = BoardCache(s.frontdesk_board_cache_bytes)
 
     # -- rooms ------------------------------------------------------------------------------------
 
@@ -290,15 +294,24 @@ class FrontDeskService:
         await self._property_today(self.db, property_id)
         return await audit_repository.report(self.db, property_id, day)
 
-    async def board(self, property_id: str, start: dt.date | None, end: dt.date | None) -> tuple[
-            list[dt.date], list[asyncpg.Record], dict[Any, domain.BoardRow]]:
+    async def board(self, property_id: str, start: dt.date | None, end: dt.date | None) -> bytes:
+        """The room board's answer (JSON), from this process's copy while the board's version is the same
+        (app/frontdesk/board_cache.py)."""
         today = await self._property_today(self.db, property_id)
         start = start or today
         nights = domain.board_range(start, end or start + dt.timedelta(days=14))
-        rooms = await repo.rooms_of(self.db, property_id)
-        rows = map(domain.Occupancy._make,  # the rows' columns are the tuple's fields, in order
-                   await repo.occupancy(self.db, property_id, nights[0], nights[-1] + dt.timedelta(days=1)))
-        return nights, rooms, domain.board([r["id"] for r in rooms], nights, rows)
+        key = BoardKey(property_id, nights[0], len(nights))
+        version = await repo.board_version(self.db, property_id)
+        return await self.board_cache.answer(key, version, functools.partial(self._board, property_id, nights))
+
+    async def _board(self, property_id: str, nights: list[dt.date]) -> tuple[int, bytes]:
+        """The board built now, and the version it is at least as new as (read first, in its snapshot)."""
+        async with self.db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            version = await repo.board_version(conn, property_id)
+            rooms = await repo.rooms_of(conn, property_id)
+            rows = await repo.occupancy(conn, property_id, nights[0], nights[-1] + dt.timedelta(days=1))
+        grid = domain.board([r["id"] for r in rooms], nights, map(domain.Occupancy._make, rows))
+        return version, msgspec.json.encode(board_out(property_id, nights, rooms, grid))
 
     # -- helpers ----------------------------------------------------------------------------------
 
