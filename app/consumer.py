@@ -62,6 +62,7 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
         await lanes.drain(_DRAIN_S)
         await _commit_done(lanes, commits)
     finally:
+        lanes.cancel()  # cancelled rather than stopped: no handler outlives its loop
         with contextlib.suppress(Exception):
             await asyncio.wait_for(consumer.stop(), 5)
 

@@ -60,6 +60,13 @@ class Lanes:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
+    def cancel(self) -> None:
+        """Stop whatever still runs (the loop itself was cancelled): its offsets stay uncommitted, its
+        messages come again."""
+        for queue in self.pending.values():
+            for _, task in queue:
+                task.cancel()
+
 
 def _succeeded(task: asyncio.Task[None]) -> bool:
     """Done without an error (a message interrupted by the stop is not done: it comes again)."""

@@ -82,3 +82,26 @@ async def test_two_consumers_split_the_partitions_and_one_hands_over_on_stop(set
           f"{sum(n - 1 for n in counts.values())}, missing {len(set(ids) - set(counts))}")
     assert set(counts) == set(ids) and max(counts.values()) == 1
     assert handled["a"] and handled["b"], "the partitions were split between the two"
+
+
+async def test_a_cancelled_loop_leaves_no_handler_running(settings: Settings, stack: object) -> None:
+    """A role's loop cancelled (its task, not its stop event) takes the messages it was handling with it:
+    they are cancelled, not left running against stores the role is closing; their offsets stay uncommitted."""
+    name, group = f"cancel-{uuid.uuid4().hex[:8]}", f"cancel-{uuid.uuid4().hex[:8]}"
+    await _topic(settings, name)
+    started, ended = asyncio.Event(), asyncio.Event()
+
+    async def handle(envelope: EventEnvelope) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a handler waiting on a store that never answers
+        finally:
+            ended.set()
+
+    loop = asyncio.create_task(consume(settings, name, group, handle, asyncio.Event()))
+    await _produce(settings, name, [str(uuid.uuid4())], 0)
+    await asyncio.wait_for(started.wait(), 60)
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+    assert ended.is_set()
