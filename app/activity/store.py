@@ -127,7 +127,7 @@ async def rollup_once(client: Any, db: Any, batch: int) -> int:
         await db[EVENTS].bulk_write([UpdateOne({"_id": e["_id"]}, {"$set": {"rolled": True}}) for e in events],
                                     ordered=False, session=session)
         await db[STATE].update_one({"_id": "rollup"}, {
-            "$inc": {"events": len(events)}, "$max": {"through": max(e["at"] for e in events)},
+            "$inc": {"events": len(events), "version": 1}, "$max": {"through": max(e["at"] for e in events)},
             "$set": {"updated_at": dt.datetime.now(dt.UTC), NIGHTS_KEPT: True}}, upsert=True, session=session)
         return len(events)
 
@@ -146,6 +146,13 @@ async def _keep_nights(db: Any, session: Any) -> None:
     if rows:
         await nights.insert_many([{"_id": f"{r['_id']['property_id']}|{r['_id']['night']}"} | r["_id"]
                                   | {c: r[c] for c in DEMAND_COUNTERS if r.get(c)} for r in rows], session=session)
+
+
+async def rollup_version(db: Any) -> int:
+    """How many times the rollups changed (each round and each forgetting adds one, in its transaction): what
+    is derived from the rollups and kept under this number is exact, never stale."""
+    state = await db[STATE].find_one({"_id": "rollup"}, {"version": 1})
+    return int(state.get("version", 0)) if state else 0
 
 
 async def pending(db: Any) -> int:
@@ -168,6 +175,7 @@ async def forget(client: Any, db: Any, subject: str) -> int:
             await _inc_pairs(db, pair_decrements(mine.get("products", ())), session)
             await db[SUBJECTS].delete_one({"_id": subject}, session=session)
         deleted = await db[EVENTS].delete_many({"subject": subject}, session=session)
+        await db[STATE].update_one({"_id": "rollup"}, {"$inc": {"version": 1}}, upsert=True, session=session)
         await db[FORGOTTEN].update_one({"_id": subject}, {"$set": {"at": dt.datetime.now(dt.UTC)}}, upsert=True,
                                        session=session)
         return deleted.deleted_count
