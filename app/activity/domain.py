@@ -11,6 +11,8 @@ The rollups (keyed documents, counters only) and what one event adds to each:
 - ``daily``   (property, day): one per event type, ``zero_result`` for searches that found nothing;
 - ``demand``  (product, night): ``interest`` (views with dates), ``holds``, ``bookings``, ``cancellations``
   for each night of the stay;
+- ``nights``  (property, night): the same counters summed over the resort's products, so the demand report
+  for 90 nights reads at most 90 documents (never a ``$group`` over every product's nights);
 - ``queries`` (normalised text): ``count`` and ``zero``;
 - ``rates``   (product, rate plan): ``bookings`` and ``cancellations``;
 - ``popular`` (product, day): ``views``, ``holds``, ``bookings``;
@@ -27,7 +29,7 @@ from typing import Any
 
 TYPES = ("search", "view", "hold", "booking", "cancellation", "review")
 ALL_PROPERTIES = "all"
-ROLLUPS = ("daily", "demand", "queries", "rates", "popular")
+ROLLUPS = ("daily", "demand", "nights", "queries", "rates", "popular")
 MAX_QUERY_KEY = 100
 
 Deltas = dict[str, dict[str, dict[str, Any]]]  # rollup -> key -> {"set": {...}, "inc": {...}}
@@ -112,10 +114,12 @@ def _demand(acc: _Acc, event: dict[str, Any]) -> None:
     counter = _DEMAND.get(event["type"])
     if counter is None:
         return
+    prop = event.get("property_id")
     for product in products_of(event):
         for night in event.get("nights") or nights(event.get("check_in"), event.get("check_out")):
             acc.add("demand", f"{product}|{night}", {"product_id": product, "night": night,
-                                                      "property_id": event.get("property_id")}, counter)
+                                                      "property_id": prop}, counter)
+            acc.add("nights", f"{prop}|{night}", {"property_id": prop, "night": night}, counter)
 
 
 def _queries(acc: _Acc, event: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ async def from_scratch(db: Any) -> Counters:
                                  {"$group": {"_id": {"p": "$property_id", "d": "$day"}, "n": {"$sum": 1}}}]):
         out["daily"][f"{row['_id']['p']}|{row['_id']['d']}"]["zero_result"] = row["n"]
     await _unwound(db, out, "demand", _DEMAND, ["products", "nights"])
+    await _unwound(db, out, "nights", _DEMAND, ["products", "nights"], by=["property_id", "nights"])
     await _unwound(db, out, "popular", _POPULAR, ["products"], day=True)
     await _unwound(db, out, "rates", _RATES, ["rate_plans"])
     for row in await _group(db, [{"$match": {"type": "search", "query_key": {"$gt": ""}}},
@@ -43,15 +44,17 @@ async def from_scratch(db: Any) -> Counters:
 
 
 async def _unwound(db: Any, out: Counters, rollup: str, counters: dict[str, str], lists: list[str],
-                   day: bool = False) -> None:
-    """Group events of ``counters``' types by the items of ``lists`` (unwound) and by type (and day)."""
-    key: dict[str, Any] = {name: f"${name}" for name in lists} | {"t": "$type"}
+                   day: bool = False, by: list[str] | None = None) -> None:
+    """Group events of ``counters``' types, ``lists`` unwound (each item counts), by the fields ``by`` (the
+    unwound items if not given) and by type (and day)."""
+    by = by or lists
+    key: dict[str, Any] = {name: f"${name}" for name in by} | {"t": "$type"}
     if day:
         key["d"] = "$day"
     pipeline = [{"$match": {"type": {"$in": list(counters)}}}, *({"$unwind": f"${name}"} for name in lists),
                 {"$group": {"_id": key, "n": {"$sum": 1}}}]
     for row in await _group(db, pipeline):
-        parts = [row["_id"][name] for name in lists] + ([row["_id"]["d"]] if day else [])
+        parts = [row["_id"][name] for name in by] + ([row["_id"]["d"]] if day else [])
         out[rollup]["|".join(parts)][counters[row["_id"]["t"]]] = row["n"]
 
 
@@ -66,6 +69,7 @@ async def _pairs(db: Any) -> dict[str, dict[str, int]]:
 async def incremental(db: Any) -> Counters:
     """The rollups as the incremental path keeps them (zero counters left out)."""
     names = {"daily": ("property_id", "day"), "demand": ("product_id", "night", "property_id"),
+             "nights": ("property_id", "night"),
              "popular": ("product_id", "day", "property_id"), "rates": ("product_id", "rate_plan", "property_id"),
              "queries": ("query",)}
     out = {rollup: counters_only(await collection(db, rollup).find().to_list(), fields)

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.activity import check
 from app.activity.domain import TYPES, rate
-from app.activity.store import PAIRS, collection
+from app.activity.store import DEMAND_COUNTERS, PAIRS, collection
 from app.errors import NotFound, ValidationFailed
 from app.resources import Resources
 
@@ -53,17 +53,13 @@ async def funnel(resources: Resources, property_id: str, start: dt.date, end: dt
 
 
 async def demand(resources: Resources, property_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """Interest, holds, bookings and cancellations per stay night (all products of the resort)."""
+    """Interest, holds, bookings and cancellations per stay night (all products of the resort): one ``nights``
+    rollup document per night."""
     nights = check_range(start, end, resources.settings.activity_report_max_days)
-    rows = await (await collection(_db(resources), "demand").aggregate([
-        {"$match": {"property_id": property_id, "night": {"$gte": nights[0], "$lte": nights[-1]}}},
-        {"$group": {"_id": "$night", "interest": {"$sum": "$interest"}, "holds": {"$sum": "$holds"},
-                    "bookings": {"$sum": "$bookings"}, "cancellations": {"$sum": "$cancellations"}}},
-    ])).to_list()
-    by_night = {r["_id"]: r for r in rows}
-    fields = ("interest", "holds", "bookings", "cancellations")
+    found = {d["night"]: d async for d in collection(_db(resources), "nights").find(
+        {"property_id": property_id, "night": {"$gte": nights[0], "$lte": nights[-1]}})}
     return {"property_id": property_id, "start": nights[0], "end": nights[-1],
-            "nights": [{"night": n} | {f: int(by_night.get(n, {}).get(f) or 0) for f in fields} for n in nights]}
+            "nights": [{"night": n} | {f: int(found.get(n, {}).get(f) or 0) for f in DEMAND_COUNTERS} for n in nights]}
 
 
 async def bookings_check(resources: Resources, property_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:

@@ -22,8 +22,10 @@ from app.activity.domain import Deltas, pair_decrements, pair_increments, popula
 
 EVENTS = "activity_events"
 PAIRS, SUBJECTS, STATE, FORGOTTEN = "activity_pairs", "activity_subjects", "activity_state", "activity_forgotten"
-ROLLUP_COLLECTIONS = {"daily": "activity_daily", "demand": "activity_demand", "queries": "activity_queries",
-                      "rates": "activity_rates", "popular": "activity_popular"}
+ROLLUP_COLLECTIONS = {"daily": "activity_daily", "demand": "activity_demand", "nights": "activity_demand_nights",
+                      "queries": "activity_queries", "rates": "activity_rates", "popular": "activity_popular"}
+DEMAND_COUNTERS = ("interest", "holds", "bookings", "cancellations")
+NIGHTS_KEPT = "nights_kept"  # the rollup state's flag: the ``nights`` rollup holds every counted event
 POPULARITY_CHANGES = "activity_popularity_changes"  # products whose popularity changed (app.activity.popularity)
 DUPLICATE_KEY = 11000
 
@@ -42,6 +44,7 @@ async def ensure_indexes(db: Any, retention_days: int) -> None:
     await collection(db, "daily").create_indexes([IndexModel([("property_id", ASCENDING), ("day", ASCENDING)])])
     await collection(db, "demand").create_indexes([IndexModel([("property_id", ASCENDING), ("night", ASCENDING)]),
                                                    IndexModel([("product_id", ASCENDING), ("night", ASCENDING)])])
+    await collection(db, "nights").create_indexes([IndexModel([("property_id", ASCENDING), ("night", ASCENDING)])])
     await collection(db, "popular").create_indexes([IndexModel([("product_id", ASCENDING), ("day", ASCENDING)]),
                                                     IndexModel([("day", ASCENDING)])])  # popularity's window
     await collection(db, "queries").create_indexes([IndexModel([("count", DESCENDING)]),
@@ -115,6 +118,7 @@ async def rollup_once(client: Any, db: Any, batch: int) -> int:
         events = await db[EVENTS].find({"rolled": False}, session=session).limit(batch).to_list()
         if not events:
             return 0
+        await _keep_nights(db, session)
         deltas = rollup_deltas(events)
         await apply_deltas(db, deltas, session)
         await mark_popularity(db, popular_products(deltas), session)
@@ -123,9 +127,32 @@ async def rollup_once(client: Any, db: Any, batch: int) -> int:
         await db[EVENTS].bulk_write([UpdateOne({"_id": e["_id"]}, {"$set": {"rolled": True}}) for e in events],
                                     ordered=False, session=session)
         await db[STATE].update_one({"_id": "rollup"}, {
-            "$inc": {"events": len(events)}, "$max": {"through": max(e["at"] for e in events)},
-            "$set": {"updated_at": dt.datetime.now(dt.UTC)}}, upsert=True, session=session)
+            "$inc": {"events": len(events), "version": 1}, "$max": {"through": max(e["at"] for e in events)},
+            "$set": {"updated_at": dt.datetime.now(dt.UTC), NIGHTS_KEPT: True}}, upsert=True, session=session)
         return len(events)
+
+
+async def _keep_nights(db: Any, session: Any) -> None:
+    """Once per store: events counted before the ``nights`` rollup existed are in it, summed from the
+    ``demand`` rollup (in the round's transaction, so no round counts an event twice or misses one)."""
+    state = await db[STATE].find_one({"_id": "rollup"}, {NIGHTS_KEPT: 1}, session=session)
+    if state is not None and state.get(NIGHTS_KEPT):
+        return
+    sums = {counter: {"$sum": f"${counter}"} for counter in DEMAND_COUNTERS}
+    rows = await (await collection(db, "demand").aggregate(
+        [{"$group": {"_id": {"property_id": "$property_id", "night": "$night"}} | sums}], session=session)).to_list()
+    nights = collection(db, "nights")
+    await nights.delete_many({}, session=session)
+    if rows:
+        await nights.insert_many([{"_id": f"{r['_id']['property_id']}|{r['_id']['night']}"} | r["_id"]
+                                  | {c: r[c] for c in DEMAND_COUNTERS if r.get(c)} for r in rows], session=session)
+
+
+async def rollup_version(db: Any) -> int:
+    """How many times the rollups changed (each round and each forgetting adds one, in its transaction): what
+    is derived from the rollups and kept under this number is exact, never stale."""
+    state = await db[STATE].find_one({"_id": "rollup"}, {"version": 1})
+    return int(state.get("version", 0)) if state else 0
 
 
 async def pending(db: Any) -> int:
@@ -148,6 +175,7 @@ async def forget(client: Any, db: Any, subject: str) -> int:
             await _inc_pairs(db, pair_decrements(mine.get("products", ())), session)
             await db[SUBJECTS].delete_one({"_id": subject}, session=session)
         deleted = await db[EVENTS].delete_many({"subject": subject}, session=session)
+        await db[STATE].update_one({"_id": "rollup"}, {"$inc": {"version": 1}}, upsert=True, session=session)
         await db[FORGOTTEN].update_one({"_id": subject}, {"$set": {"at": dt.datetime.now(dt.UTC)}}, upsert=True,
                                        session=session)
         return deleted.deleted_count

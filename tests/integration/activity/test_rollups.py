@@ -1,6 +1,8 @@
 """The incremental rollups equal a from-scratch aggregation over the same events, after a stream with
 duplicates, rollup rounds cancelled mid-transaction and a restart (a new client); and forgetting a
-subject removes its events while the rollups stay equal to a recomputation over what is left."""
+subject removes its events while the rollups stay equal to a recomputation over what is left; a store counted
+before the ``nights`` rollup existed gets it in the next round; the week's bookings that recommendations keep per
+rollup version follow every round and every forgetting."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pymongo import AsyncMongoClient
 
 from app.activity import rebuild, store
 from app.activity.domain import complete
+from app.recommend.signals import booked_this_week
 from app.settings import Settings
 
 PRODUCTS = [str(uuid.UUID(int=i)) for i in range(1, 7)]
@@ -99,3 +102,45 @@ async def test_forgetting_a_subject_removes_its_events_and_keeps_the_rollups_con
     assert await rebuild.incremental(db) == await rebuild.from_scratch(db)
     assert await rebuild.subjects_incremental(db) == await rebuild.subjects_from_scratch(db)
     assert await store.ingest(db, [e for e in events if e["subject"] == subject][:3]) == 0  # a late redelivery
+
+
+async def test_a_store_counted_before_the_nights_rollup_gets_it_in_the_next_round(
+        mongo: tuple[AsyncMongoClient, str]) -> None:
+    client, name = mongo
+    db = client[name]
+    events = [e | {"property_id": "p1"} for e in stream(11, 200)]  # a product belongs to one resort, as in life
+    await store.ingest(db, events[:150])
+    while await store.rollup_once(client, db, 100):
+        pass
+    await store.collection(db, "nights").drop()  # as a store counted by the code before the nights rollup
+    await db[store.STATE].update_one({"_id": "rollup"}, {"$unset": {store.NIGHTS_KEPT: ""}})
+    await store.ingest(db, events[150:])
+    while await store.rollup_once(client, db, 100):
+        pass
+    assert (await rebuild.incremental(db))["nights"] == (await rebuild.from_scratch(db))["nights"]
+
+
+def _booked(events: list[dict[str, Any]], today: dt.date) -> dict[str, int]:
+    first = (today - dt.timedelta(days=6)).isoformat()
+    counts: dict[str, int] = {}
+    for event in events:
+        if event["type"] == "booking" and first <= event["day"] <= today.isoformat():
+            for product in event["products"]:
+                counts[product] = counts.get(product, 0) + 1
+    return counts
+
+
+async def test_the_week_s_bookings_follow_each_rollup_round_and_each_forgetting(
+        mongo: tuple[AsyncMongoClient, str]) -> None:
+    client, name = mongo
+    db, events, today = client[name], stream(5, 240), dt.datetime.now(dt.UTC).date()
+    seen = []
+    for part in (events[:120], events[120:]):
+        await store.ingest(db, part)
+        while await store.rollup_once(client, db, 100):
+            pass
+        seen.append(await booked_this_week(db, PRODUCTS, today))
+    await store.forget(client, db, "user:4")
+    seen.append(await booked_this_week(db, PRODUCTS, today))
+    left = [e for e in events if e["subject"] != "user:4"]
+    assert seen == [_booked(events[:120], today), _booked(events, today), _booked(left, today)]

@@ -27,6 +27,13 @@ def test_a_booking_adds_to_the_funnel_demand_per_night_rate_plan_and_popularity(
     assert rollup_deltas([event], sign=-1)["popular"]["r|2027-01-05"]["inc"] == {"bookings": -1}
 
 
+def test_the_resort_s_nights_sum_the_demand_of_each_booked_product() -> None:
+    event = complete({"_id": "e", "type": "booking", "subject": "user:a", "property_id": "p", "at": AT,
+                      "products": ["r", "t"], "check_in": "2027-02-01", "check_out": "2027-02-03"})
+    nights = rollup_deltas([event])["nights"]
+    assert {key: d["inc"] for key, d in nights.items()} == {"p|2027-02-01": {"bookings": 2}, "p|2027-02-02": {"bookings": 2}}
+
+
 def test_a_search_without_a_resort_counts_for_all_and_groups_by_normalised_text() -> None:
     event = complete({"_id": "s", "type": "search", "subject": "anon", "at": AT, "query": "  Ocean   VIEW ",
                       "results": 0, "zero": True})
