@@ -1,23 +1,31 @@
 """Live updates benchmark: ``python -m bench.realtime [--subscribers 1000,5000] [--updates 40]
-[--frames-per-second 20000] [--workers 2] [--servers 1] [--slow-every 100] [--slow-delay-s 0.3]``.
+[--frames-per-second 20000] [--workers 2] [--servers 2] [--slow-every 100] [--slow-delay-s 0.3]``.
 
+As deployed: ``--servers 2`` api processes by default (``resort up --api-workers 2``; subscribers spread
+over them), and the reference likewise with 2 processes; ``--servers 1`` puts every subscriber on one
+process (one fan-out of 5,000 sockets in one process: ~5,000 socket writes of ~10-15 µs each on this
+machine's loopback). The run prints the process count of every case.
 20,000 connections: ``--subscribers 20000 --servers 2 --workers 4`` (a process may hold at most ``ulimit -Hn``
 files, 20,000 here: two api processes of 10,000 sockets each, as two pods would; four client processes).
 
 For each subscriber count, in one run: the api (uvicorn, uvloop, as ``resort run api``) serving ``/live``,
-then a reference server built on ``websockets.broadcast()`` (``bench.realtime_ref``), each started fresh,
-each (``--servers`` processes of each, clients spread over them) fed by the same Redis stream entries (written as the publisher writes them), each with the same
-clients (``bench.realtime_clients``, the ``websockets`` library, in ``--workers`` processes). Updates are
-paced so that both see the same frames per second. Every ``--slow-every``-th client is slow (it pauses
-``--slow-delay-s`` after each frame): the api conflates for it, broadcast() drops frames for it.
+then a reference server built on ``websockets.broadcast()`` (``bench.realtime_ref``, pinging its sockets
+every 20 s as uvicorn pings the api's), each started fresh, ``--servers`` processes of each (clients spread
+over them), fed by the same Redis stream entries (written as the publisher writes them), read by the same
+clients (``bench.realtime_clients``: a bare asyncio RFC 6455 client, ~20 µs of CPU per frame, mostly the kernel's
+receive, in ``--workers`` processes; their CPU per frame is reported too). Updates are paced so that both see the same frames per
+second (20,000/s: 4 updates a second to 5,000 subscribers, 20 to 1,000). Every ``--slow-every``-th client
+is slow: it stops reading its socket for ``--slow-delay-s`` after each frame, so it falls behind (what it
+has not read waits in the kernel's socket buffers; a server conflates (api) or drops (broadcast()) only
+once its own write to that socket blocks, which 40 frames of ~250 bytes do not reach).
 
 Every update frame every client receives is in the sample, slow clients' included: a conflated frame's
-latency is from the newest change it carries. Reported: event -> client p50 and p99, server CPU per
-delivered frame, server memory per idle connection (RSS growth once every client is connected and
-subscribed / connections), frames delivered, clients closed, and the api's ratios to the reference. The
-run exits 1 if any /live subscriber got nothing, or nothing was measured. File-descriptor limits are
-raised to the hard limit (``ulimit -Hn``) in every process. Uses the bench database and Redis db of
-``bench.catalog`` (override with ``RESORT_*``).
+latency is from the newest change it carries. Reported: event -> client p50 and p99 (and p99 without the
+slow clients), server CPU per delivered frame, server memory per idle connection (RSS growth once every
+client is connected and subscribed / connections), frames delivered, clients closed, the api's ratios to
+the reference, the clients' CPU per frame, the load average. The run exits 1 if any /live subscriber got
+nothing, or nothing was measured. File-descriptor limits are raised to the hard limit (``ulimit -Hn``) in
+every process. Uses the bench database and Redis db of ``bench.catalog`` (override with ``RESORT_*``).
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from bench.server import _wait_ready, free_port
 from realtime.channels import meta_key, stream_key
 from realtime.store import Append, StreamStore
 
-console = Console(width=130)
+console = Console(width=190)
 PROPERTY = "bench-live"
 CHANNEL = f"availability:{PROPERTY}"
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -67,6 +75,7 @@ class Case:
     slow: int = 0
     growth_kb: float = 0.0  # RSS growth per connection while the updates flowed (flat memory: about 0)
     p99_keeping_up: float = 0.0  # p99 of the clients that read at once (slow clients left out: for reference)
+    client_cpu_us: float = 0.0  # the load clients' CPU per frame they received (they must not be the bottleneck)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -159,7 +168,7 @@ async def run_case(name: str, pids: list[int], urls: list[str], store: StreamSto
     procs = await _workers(urls, subscribers, args)
     connected = sum(map(rss_kb, pids))
     memory = (connected - before) / subscribers
-    cpu = sum(map(cpu_seconds, pids))
+    cpu, client_cpu = sum(map(cpu_seconds, pids)), sum(cpu_seconds(p.pid) for p in procs)
     pause = subscribers / args.frames_per_second
     for i in range(args.updates):
         append = Append(f"bench-{name}-{subscribers}-{time.time_ns()}-{i}", int(time.time() * 1000))
@@ -176,6 +185,7 @@ async def run_case(name: str, pids: list[int], urls: list[str], store: StreamSto
         except TimeoutError:
             proc.stdin.close()
             line = await proc.stdout.readline()
+        client_cpu -= cpu_seconds(proc.pid)
         result = json.loads(line)
         latencies += result["latencies"] + result["slow_latencies"]
         keeping_up += result["latencies"]
@@ -188,7 +198,7 @@ async def run_case(name: str, pids: list[int], urls: list[str], store: StreamSto
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
     fast = statistics.quantiles(keeping_up, n=100)[98] if len(keeping_up) > 1 else float("nan")
     return Case(name, subscribers, cuts[49], cuts[98], used / frames * 1e6 if frames else float("nan"), memory,
-                frames, closed, silent, slow, growth, fast)
+                frames, closed, silent, slow, growth, fast, -client_cpu / frames * 1e6 if frames else float("nan"))
 
 
 async def prepare(settings: Settings) -> None:
@@ -202,7 +212,8 @@ async def prepare(settings: Settings) -> None:
 
 
 async def main(args: argparse.Namespace) -> list[Case]:
-    console.print(f"open files per process: {raise_fd_limit()}")
+    console.print(f"open files per process: {raise_fd_limit()}; {args.servers} server process(es) of each kind, "
+                  f"{args.workers} client processes, {args.frames_per_second} frames/s, {args.updates} updates")
     # One address opens every connection here: its bound is lifted (the hostile suite tests it).
     env = bench_env() | {"RESORT_LIVE_CONNECTIONS_PER_IP": "1000000", "RESORT_LIVE_AUTH_TIMEOUT_S": "60"}
     settings = Settings.from_env(env)
@@ -224,7 +235,7 @@ async def main(args: argparse.Namespace) -> list[Case]:
 def report(cases: list[Case]) -> None:
     table = Table(title="Live updates: event -> client, same server processes, clients and frames for both")
     for column in ("server", "subscribers", "p50 ms", "p99 ms", "p99 w/o slow", "CPU/frame µs", "memory/conn KB",
-                   "growth/conn KB", "frames", "closed", "silent", "CPU ratio", "p99 ratio"):
+                   "growth/conn KB", "frames", "closed", "silent", "CPU ratio", "p99 ratio", "client CPU/frame µs"):
         table.add_column(column, justify="left" if column == "server" else "right")
     refs = {c.subscribers: c for c in cases if c.server != "api /live"}
     for c in cases:
@@ -234,7 +245,7 @@ def report(cases: list[Case]) -> None:
         table.add_row(c.server, str(c.subscribers), f"{c.p50:.1f}", f"{c.p99:.1f}", f"{c.p99_keeping_up:.1f}",
                       f"{c.cpu_us:.1f}",
                       f"{c.mem_kb:.1f}", f"{c.growth_kb:.1f}", str(c.frames), str(c.closed), str(c.silent), ratio,
-                      p99)
+                      p99, f"{c.client_cpu_us:.1f}")
     console.print(table)
     console.print("Goals: p99 ≤ 150 ms at 5,000 subscribers, CPU per frame ≤ 1.5× the reference, ≤ 40 KB per "
                   "connection. Every frame of every client is in the sample, slow clients' included (silent: "
@@ -257,8 +268,9 @@ if __name__ == "__main__":
     parser.add_argument("--updates", type=int, default=40)
     parser.add_argument("--frames-per-second", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--servers", type=int, default=1, help="server processes of each kind (clients spread over"
-                        " them: 20,000 sockets need 2, since a process may open at most `ulimit -Hn` files)")
+    parser.add_argument("--servers", type=int, default=2, help="server processes of each kind, clients spread over"
+                        " them (2: as deployed, `resort up --api-workers 2`; 20,000 sockets need 2, since a process"
+                        " may open at most `ulimit -Hn` files)")
     parser.add_argument("--slow-every", type=int, default=100, help="every Nth client is slow (0: none)")
     parser.add_argument("--slow-delay-s", type=float, default=0.3, help="a slow client's pause after each frame")
     results = asyncio.run(main(parser.parse_args()))

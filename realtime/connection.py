@@ -2,8 +2,9 @@
 drained by a writer task that exists only while there is a backlog.
 
 Readers call :meth:`Connection.offer` synchronously. An idle socket gets the shared frame written in
-the same call (the ASGI send is driven by hand: it completes without suspending while the transport is
-writable, so a fan-out costs no task switch per subscriber). A busy socket queues the :class:`Entry`; when
+the same call: its prepared bytes written to the transport (:mod:`realtime.wire`), or else the ASGI send driven
+by hand (it completes without suspending while the transport is writable); a fan-out costs no task switch and
+no per-subscriber encoding. A busy socket queues the :class:`Entry`; when
 the queue is full (``live_buffer_frames`` frames or ``live_buffer_bytes`` bytes, control frames and catch-up
 included), availability is conflated (the latest value per (product, night), sent as one frame
 carrying the seq of the newest entry merged) and other channels close the socket with ``4008
@@ -86,12 +87,13 @@ async def _finish(coro: Coroutine[Any, Any, Any], pending: Any) -> None:
 
 
 class Connection:
-    __slots__ = ("send", "limit", "max_bytes", "send_timeout", "queue", "queued_bytes", "subs", "closing",
+    __slots__ = ("send", "direct", "limit", "max_bytes", "send_timeout", "queue", "queued_bytes", "subs", "closing",
                  "resyncs", "on_resync", "on_closed", "task", "_close_sent")
 
     def __init__(self, send: Send, limit: int, on_closed: Callable[[], None], max_bytes: int = 1 << 20,
-                 send_timeout: float = 30.0) -> None:
+                 send_timeout: float = 30.0, direct: Callable[[bytes], bool] | None = None) -> None:
         self.send = send
+        self.direct = direct  # writes an entry's prepared frame to the socket if it can (realtime.wire)
         self.limit = limit
         self.max_bytes = max_bytes
         self.send_timeout = send_timeout
@@ -131,6 +133,9 @@ class Connection:
             self._merge(sub, entry)
             return False
         if self.task is None and self.closing is None:
+            direct = self.direct
+            if direct is not None and entry.wire and direct(entry.wire):
+                return True
             return self._write_now(entry.frame)
         if self._fits(len(entry.frame)):
             self.queue.append(entry)

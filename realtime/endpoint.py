@@ -26,6 +26,7 @@ from realtime.connection import Connection
 from realtime.metrics import CLOSED, CONNECTIONS
 from realtime.service import LiveService
 from realtime.session import LiveSession, seat_of
+from realtime.wire import direct_writer
 
 
 class RawSend:
@@ -93,7 +94,8 @@ async def _serve(socket: WebSocket, service: LiveService, principal: object) -> 
 
     send = socket.scope.get("state", {}).get("raw_send") or socket.send
     bounds = service.bounds
-    conn = Connection(send, bounds.buffer_frames, closed_by_server, bounds.buffer_bytes, bounds.send_timeout_s)
+    conn = Connection(send, bounds.buffer_frames, closed_by_server, bounds.buffer_bytes, bounds.send_timeout_s,
+                      direct_writer(send))
     session = LiveSession(service, conn, principal, seated=True)  # type: ignore[arg-type]
     CONNECTIONS.inc()
     try:

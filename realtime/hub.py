@@ -1,8 +1,8 @@
 """One reader task per channel per api process, fanning each entry out to the local subscribers.
 
 The reader blocks on ``XREAD`` only to wake up, then reads the epoch and the new entries in one
-MULTI, so entries of a new epoch are never taken for the old one. Each entry's frame is built once
-here and shared by every subscriber; delivering is a synchronous call per subscriber (no task, no copy).
+MULTI, so entries of a new epoch are never taken for the old one. Each entry's frame (text and wire bytes) is
+built once here and shared by every subscriber; delivering is a synchronous call per subscriber (no task, no copy).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from realtime.channels import (
 )
 from realtime.metrics import FRAMES_SENT, LATENCY, RESYNCS
 from realtime.store import Entry, StreamStore, parse_entries
+from realtime.wire import prepare
 
 if TYPE_CHECKING:
     from realtime.connection import Connection, Subscription
@@ -84,6 +85,7 @@ class ChannelReader:
         written = 0
         for entry in entries:
             entry.frame = update_frame(self.channel, self.epoch, entry.seq, entry.data)
+            entry.wire = prepare(entry.frame)
             entry.epoch = self.epoch
             if entry.traceparent and tracing.enabled():
                 written += self._push_traced(entry)

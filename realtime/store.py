@@ -103,6 +103,7 @@ class Entry:
     data: bytes
     t: int = 0
     frame: str = ""
+    wire: bytes = b""  # the frame's WebSocket bytes (realtime.wire.prepare), for sockets written directly
     parsed: Any = None
     traceparent: str | None = None  # the publisher's span, when it traces: the push continues its trace
     epoch: str = ""  # the epoch the reader read it in ("" for a subscriber's own catch-up entries)
