@@ -153,7 +153,8 @@ class BoardChanges:
             yield
         finally:
             stop.set()
-            thread.join(timeout=10) if per_second > 0 else None
+            if thread.is_alive():
+                thread.join(timeout=10)
 
     async def _toggle(self) -> None:
         conn = await asyncpg.connect(self.url)

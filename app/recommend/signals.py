@@ -7,12 +7,15 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+from cachetools import LRUCache
+
 from app.activity.store import EVENTS, PAIRS, SUBJECTS, collection, rollup_version
 
 RECENT_VIEWS = 20
 WEEK_DAYS = 7
 WEEKS_KEPT = 4  # databases whose week a process keeps (one in production; the tests use a few)
-_WEEKS: dict[str, tuple[tuple[str, int], dict[str, int]]] = {}  # database -> ((today, rollup version), counts)
+# database -> ((today, rollup version), counts), the least recently used database going first
+_WEEKS: LRUCache[str, tuple[tuple[str, int], dict[str, int]]] = LRUCache(maxsize=WEEKS_KEPT)
 
 
 async def pairs_of(db: Any, products: list[str], limit: int) -> list[tuple[str, int]]:
@@ -64,8 +67,6 @@ async def _week(db: Any, today: dt.date) -> dict[str, int]:
     async for doc in collection(db, "popular").find({"day": {"$gte": first, "$lte": key[0]}, "bookings": {"$gt": 0}},
                                                      {"_id": 0, "product_id": 1, "bookings": 1}):
         totals[doc["product_id"]] += doc["bookings"]
-    _WEEKS.pop(db.name, None)
-    _WEEKS[db.name] = (key, dict(totals))
-    while len(_WEEKS) > WEEKS_KEPT:
-        _WEEKS.pop(next(iter(_WEEKS)))
-    return _WEEKS[db.name][1]
+    counts = dict(totals)
+    _WEEKS[db.name] = (key, counts)
+    return counts
