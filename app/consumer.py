@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from app import tracing
+from app.fetch_pace import pace_of
 from app.lanes import Lanes
 from app.outbox import EventEnvelope, decode_envelope
 from app.settings import Settings
@@ -22,9 +23,6 @@ log = structlog.get_logger("app.consumer")
 # is not lost: deadlines re-send commands, the views reconcile against PostgreSQL.
 POISON = (ValueError, KeyError, TypeError)
 _COMMIT_TIMEOUT_S = 0.5
-# A saga waits on every hop: ask the broker for what is there now rather than letting it hold the fetch
-# for aiokafka's default 500 ms (the local broker answers a held fetch only when it times out).
-FETCH_WAIT_MS = 20
 _COMMIT_PAUSE_S = 5.0
 _DRAIN_S = 3.0  # on stop: how long the messages still being handled may finish
 Handler = Callable[[EventEnvelope], Awaitable[None]]
@@ -34,16 +32,17 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
                   ready: asyncio.Event | None = None) -> None:
     consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap, group_id=group,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                fetch_max_wait_ms=FETCH_WAIT_MS,
+                                fetch_max_wait_ms=settings.kafka_fetch_wait_ms,
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
-    commits = _Commits(consumer)
+    pace, commits = pace_of(consumer, settings), _Commits(consumer)
     lanes = Lanes(settings.saga_consumer_concurrency)
     announced = False
     try:
         while not stop.is_set():
             try:
                 batches = await consumer.getmany(timeout_ms=200, max_records=100)
+                pace.after(batches)
             except KafkaError as exc:  # the broker restarted or moved: aiokafka reconnects and rejoins
                 log.warning("saga_fetch_failed", topic=topic, error=repr(exc))
                 await asyncio.sleep(0.5)
@@ -132,13 +131,15 @@ async def consume_batches(settings: Settings, topic: str, group: str, handle: Ba
     whole until they succeed, and committed after."""
     consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap, group_id=group,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                fetch_max_wait_ms=FETCH_WAIT_MS, session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
+                                fetch_max_wait_ms=settings.kafka_fetch_wait_ms, session_timeout_ms=6_000,
+                                heartbeat_interval_ms=1_000)
     await consumer.start()
-    commits = _Commits(consumer)
+    pace, commits = pace_of(consumer, settings), _Commits(consumer)
     try:
         while not stop.is_set():
             try:
                 batches = await consumer.getmany(timeout_ms=200, max_records=max_records)
+                pace.after(batches)
             except KafkaError as exc:
                 log.warning("saga_fetch_failed", topic=topic, error=repr(exc))
                 await asyncio.sleep(0.5)

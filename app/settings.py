@@ -73,6 +73,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_pool_timeout_s: float = 5.0
     kafka_bootstrap: str = "127.0.0.1:59092"
     kafka_topic_prefix: str = "resort."
+    # How long a consumer lets the broker hold a fetch that finds nothing (app/fetch_pace.py): this long
+    # while messages flow; each empty poll doubles it up to kafka_idle_fetch_wait_ms. The local broker
+    # answers a held fetch only when the hold ends, so the busy hold bounds a saga hop's wait and the idle
+    # hold bounds the first hop after a quiet spell (and how often an idle consumer asks). 1-5000 ms.
+    kafka_fetch_wait_ms: int = 20
+    kafka_idle_fetch_wait_ms: int = 250
     mongo_url: str = "mongodb://127.0.0.1:57017"
     mongo_db: str = "resort"
     elasticsearch_url: str = "http://127.0.0.1:59200"
@@ -208,12 +214,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     services_group: str = "saga-services"
     # The front desk's stay lists (app/frontdesk/views.py): a Redis hash per property and day kept by the
     # ``frontdesk-views`` role from events, rebuilt from PostgreSQL when missing. How long an untouched day
-    # is kept, how often bookings changed in the last ``frontdesk_views_window_s`` are compared with it,
+    # is kept, how often the bookings named by events since the repair's watermark are compared with it,
     # and the role's consumer group; how many days each api process keeps decoded (checked at each read).
     frontdesk_view_ttl_s: int = 3 * 24 * 3600
     frontdesk_view_cache_days: int = 32
     frontdesk_views_reconcile_s: float = 5.0
-    frontdesk_views_window_s: float = 600.0
     frontdesk_views_group: str = "frontdesk-views"
     # The room board's answers each api process keeps encoded, one per (property, dates), each valid while
     # the property's board version holds (app/frontdesk/board_cache.py), at most this many bytes in all
@@ -354,6 +359,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_ELASTICSEARCH_URL": urlsplit(self.elasticsearch_url).scheme in {"http", "https"},
             "RESORT_OIDC_ISSUER": urlsplit(self.oidc_issuer).scheme in {"http", "https"},
             "RESORT_KAFKA_BOOTSTRAP": ":" in self.kafka_bootstrap,
+            "RESORT_KAFKA_FETCH_WAIT_MS": 1 <= self.kafka_fetch_wait_ms <= 5000,
+            "RESORT_KAFKA_IDLE_FETCH_WAIT_MS": self.kafka_fetch_wait_ms <= self.kafka_idle_fetch_wait_ms <= 5000,
             "RESORT_ACCESS_TOKEN_TTL": self.access_token_ttl > 0,
             "RESORT_API_PORT": 0 < self.api_port < 65536,
             "RESORT_API_WORKERS": self.api_workers >= 1,

@@ -26,6 +26,7 @@ from pymongo.errors import PyMongoError
 
 from app.activity import events as ev
 from app.activity import popularity, repository, store
+from app.fetch_pace import pace_of
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
 from app.worker import sleep_or_stop
@@ -112,11 +113,12 @@ async def consume(resources: Resources, stop: asyncio.Event, store_with: Store =
                                 auto_offset_reset="earliest", fetch_max_wait_ms=100,
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
-    announced = False
+    pace, announced = pace_of(consumer, settings, busy_ms=100), False
     try:
         while not stop.is_set():
             try:
                 batches = await consumer.getmany(timeout_ms=200, max_records=settings.activity_fetch_max)
+                pace.after(batches)
             except KafkaError as exc:
                 log.warning("activity_fetch_failed", error=repr(exc))
                 await asyncio.sleep(_RETRY_S)

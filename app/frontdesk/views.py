@@ -7,8 +7,9 @@ holding a document per stay the day concerns (arrival day to departure day) and 
   (``version + desk_version``, raised by every change) is not older than the stored one: duplicates and
   reordering converge, nothing goes backwards. A Lua script moves the document between days atomically.
 - Rebuilt from PostgreSQL on demand: a day without its marker (never read, expired, Redis flushed) is
-  loaded whole, written through the same guarded script, then marked. A periodic round repairs bookings
-  changed recently whose event was lost. Redis down: the lists are computed from PostgreSQL.
+  loaded whole, written through the same guarded script, then marked. A periodic round repairs the
+  bookings whose event was lost: it follows the outbox from a watermark (``app.watermarks``), so it reads
+  only what changed since its last round. Redis down: the lists are computed from PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.frontdesk.domain import DESK_LISTS, desk_list
 from app.outbox import EventEnvelope
 from app.resources import Resources
 from app.settings import Settings
+from app.watermarks import OutboxCursor
 from app.worker import sleep_or_stop
 
 log = structlog.get_logger("app.frontdesk.views")
@@ -184,10 +186,21 @@ class DeskViews:
             stays.sort(key=sort_key)
         return found
 
-    async def reconcile(self, window_s: float) -> int:
-        """Bookings changed in the last ``window_s`` whose stored stamp is older (an event lost): refreshed."""
+    async def reconcile(self, cursor: OutboxCursor) -> int:
+        """The bookings named by events committed since the cursor's last round whose stored stamp is older
+        (their event was lost): refreshed. A round after no change reads nothing (``app.watermarks``)."""
+        drifted = 0
+        while True:
+            done = await cursor.round()
+            if ids := done.aggregates():
+                drifted += await self._repair(ids)
+            await cursor.advance(done)
+            if not done.more:
+                return drifted
+
+    async def _repair(self, ids: list[str]) -> int:
         rows = await self.db.fetch("SELECT id::text AS id, version + desk_version AS stamp FROM bookings"
-                                   " WHERE updated_at > now() - make_interval(secs => $1)", window_s)
+                                   " WHERE id = ANY($1::uuid[])", ids)  # a room event's id names no booking
         if not rows:
             return 0
         stored = await self.redis.mget([_index_key(r["id"]) for r in rows])
@@ -202,11 +215,18 @@ def sort_key(stay: Stay) -> tuple[str, str]:
     return (stay.rooms[0]["number"] if stay.rooms else "~", stay.booking_id)
 
 
+def views_cursor(db: asyncpg.Pool, settings: Settings) -> OutboxCursor:
+    """The stay lists' repair follows the ``bookings`` and ``frontdesk`` events from its watermark."""
+    return OutboxCursor(db, "frontdesk-views", ["bookings", "frontdesk"], settings.repair_batch_size,
+                        settings.repair_settle_s)
+
+
 async def _reconcile_periodically(views: DeskViews, settings: Settings, stop: asyncio.Event) -> None:
+    cursor = views_cursor(views.db, settings)
     while not stop.is_set():
         await sleep_or_stop(stop, settings.frontdesk_views_reconcile_s)
         try:
-            if drifted := await views.reconcile(settings.frontdesk_views_window_s):
+            if drifted := await views.reconcile(cursor):
                 log.info("frontdesk_views_repaired", count=drifted)
         except Exception as exc:  # noqa: BLE001 - a store is down: next round
             log.warning("frontdesk_views_reconcile_failed", error=repr(exc))

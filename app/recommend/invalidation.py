@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from app.activity.ingest import ensure_topics
+from app.fetch_pace import pace_of
 from app.outbox import decode_envelope
 from app.recommend.cache import bump
 from app.resources import Resources
@@ -36,10 +37,12 @@ async def run(resources: Resources, stop: asyncio.Event, invalidate: Invalidate 
                                 auto_offset_reset="earliest", fetch_max_wait_ms=50,
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
+    pace = pace_of(consumer, settings, busy_ms=50)
     try:
         while not stop.is_set():
             try:
                 batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                pace.after(batches)
             except KafkaError as exc:
                 log.warning("recommend_fetch_failed", error=repr(exc))
                 await asyncio.sleep(0.5)
