@@ -164,7 +164,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hold_commit_pool: int = 10
     # Requests of one api process waiting for a commit connection (hold_commit_pool): at most
     # hold_commit_queue wait, each at most hold_commit_wait_ms; past either bound the answer is 503 busy
-    # with Retry-After. The per-night lock's own budget (hold_lock_wait_ms) starts once a connection is had.
+    # with Retry-After. The per-night locks have their own budget (hold_lock_wait_ms), from when they are
+    # asked for: after the hold's own rows are written, so a slow write never spends it.
     hold_commit_queue: int = 500
     hold_commit_wait_ms: int = 5000
     sale_horizon_days: int = 400

@@ -187,3 +187,34 @@ async def _heartbeat(resources: Resources) -> bool:
 async def _ended(resources: Resources, ids: list[uuid.UUID]) -> bool:
     return not await resources.db.fetchval("SELECT count(*) FROM holds WHERE id = ANY($1::uuid[]) AND status = 'held'",
                                            ids)
+
+
+async def test_a_slow_write_before_the_lock_does_not_spend_the_locks_budget(
+    sync_resources: Resources, catalog_resort: Any, catalog_factory: Any
+) -> None:
+    """``busy`` is for nights contended past ``hold_lock_wait_ms`` (issue 21). A hold whose own rows took
+    400 ms to write (a loaded machine) then finds its night locked by another process for 100 ms more: it
+    waits that out and is held. Its budget used to start before those writes, so it was told busy."""
+    room, night = catalog_resort.room, catalog_resort.start
+    await catalog_factory.capacity(room["id"], night, night + dt.timedelta(days=1), 10)
+    request = HoldRequest(str(room["id"]), night, night + dt.timedelta(days=1), 1, 2)
+    service = HoldService(sync_resources)
+    assert service.settings.hold_lock_wait_ms == 300
+    elsewhere = HoldLocks(sync_resources.redis, ttl_ms=5000, wait_ms=2000, soldout_ms=1000)  # another api process
+    other = await elsewhere.acquire(lock_keys([Line(str(room["id"]), night, 1)]))
+    assert other is not None
+    written = asyncio.Event()
+
+    async def slow_write(conn: Any, hold: Any) -> None:  # the idempotency record, written slowly
+        await asyncio.sleep(0.4)
+        written.set()
+
+    async def release_soon() -> None:
+        await written.wait()
+        await asyncio.sleep(0.1)
+        await elsewhere.release(other)
+
+    releasing = asyncio.create_task(release_soon())
+    hold = await service.create(_guest(), request, slow_write)
+    await releasing
+    assert hold["status"] == "held"
