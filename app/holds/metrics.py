@@ -1,4 +1,4 @@
-"""What operators see of holds: created and refused by reason, lock wait, time to decision, active holds,
+"""What operators see of holds: created and refused by reason, busy by cause, lock wait, time to decision, active holds,
 holds ended by how, sweeper lag, and whether holds run on PostgreSQL alone (Redis lost)."""
 
 from __future__ import annotations
@@ -9,6 +9,11 @@ _FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 HOLDS_CREATED = Counter("resort_holds_created_total", "Holds placed")
 HOLDS_REFUSED = Counter("resort_holds_refused_total", "Hold attempts refused, by reason code", ["reason"])
+# Why a hold was answered 503 busy: ``lock_wait`` (its nights stayed locked by other writers past
+# hold_lock_wait_ms: real contention), ``commit_wait`` / ``commit_queue_full`` (no commit connection within
+# hold_commit_wait_ms, or hold_commit_queue waiters already: the api is past its capacity), ``pg_lock``
+# (PostgreSQL's lock timeout or a deadlock, when Redis is away), ``stale_fence`` (its lock expired twice).
+HOLDS_BUSY = Counter("resort_hold_busy_total", "Hold attempts answered 503 busy, by cause", ["cause"])
 HOLDS_ENDED = Counter("resort_holds_ended_total", "Holds ended, by how (released, expired, converted)", ["how"])
 LOCK_WAIT = Histogram("resort_hold_lock_wait_seconds", "Time to get a hold's Redis locks", buckets=_FAST)
 DECISION = Histogram("resort_hold_decision_seconds", "Time from a hold request to its answer", buckets=_FAST)

@@ -44,7 +44,7 @@ from app.holds.domain import (
 )
 from app.holds.domain import sold_out as sold_out_refusal
 from app.holds.locks import HoldLocks, LocksUnavailable
-from app.holds.metrics import DECISION, DEGRADED, HOLDS_CREATED, HOLDS_ENDED, HOLDS_REFUSED, LOCK_WAIT
+from app.holds.metrics import DECISION, DEGRADED, HOLDS_BUSY, HOLDS_CREATED, HOLDS_ENDED, HOLDS_REFUSED, LOCK_WAIT
 from app.inventory import repository as inventory
 from app.inventory.domain import free_of
 from app.resources import Resources
@@ -59,7 +59,9 @@ class StaleFence(RuntimeError):
     """PostgreSQL refused our fencing token: our lock expired and another writer took it."""
 
 
-def busy() -> ServiceUnavailable:
+def busy(cause: str) -> ServiceUnavailable:
+    """The ``503 busy`` answer; ``cause`` is counted for operators (``resort_hold_busy_total``)."""
+    HOLDS_BUSY.labels(cause).inc()
     return ServiceUnavailable("too many attempts on these nights right now; retry in a moment", code="busy",
                               headers={"Retry-After": "1"})
 
@@ -162,7 +164,7 @@ class HoldService:
             except StaleFence:
                 log.warning("hold_lock_lost", keys=plan.keys)
         else:
-            raise busy()
+            raise busy("stale_fence")
         await self._after_commit(hold, rows)
         return hold
 
@@ -194,19 +196,19 @@ class HoldService:
                 rows = await self._take_locked(uow, plan, hold)
             return hold, rows
         except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
-            raise busy() from None
+            raise busy("pg_lock") from None
 
     async def _queued_connection(self) -> asyncpg.Connection:
         """A commit connection, waiting in a bounded queue (``hold_commit_queue`` waiters, each at most
         ``hold_commit_wait_ms``): a burst waits its turn instead of becoming a storm of retries."""
         if self.waiting >= self.settings.hold_commit_queue:
-            raise busy()
+            raise busy("commit_queue_full")
         self.waiting += 1
         try:
             async with asyncio.timeout(self.settings.hold_commit_wait_ms / 1000):
                 return await self.commit_db.acquire()
         except TimeoutError:
-            raise busy() from None
+            raise busy("commit_wait") from None
         finally:
             self.waiting -= 1
 
@@ -235,7 +237,7 @@ class HoldService:
         else:
             if lease is None:
                 await self._refuse_if_marked(plan)
-                raise busy()
+                raise busy("lock_wait")
             LOCK_WAIT.observe(lease.waited_s)
         try:
             if len(plan.lines) > 1:

@@ -24,7 +24,7 @@ from app.auth.principal import Principal
 from app.errors import ServiceUnavailable
 from app.holds.domain import HoldRefused, HoldRequest, Line, lock_keys
 from app.holds.locks import HoldLocks
-from app.holds.metrics import SWEEPER_LAG
+from app.holds.metrics import HOLDS_BUSY, SWEEPER_LAG
 from app.holds.service import HoldService, StaleFence, fences
 from app.holds.sweeper import measure
 from app.holds.sweeper import run as run_sweeper
@@ -218,3 +218,26 @@ async def test_a_slow_write_before_the_lock_does_not_spend_the_locks_budget(
     hold = await service.create(_guest(), request, slow_write)
     await releasing
     assert hold["status"] == "held"
+
+
+async def test_a_night_locked_past_the_budget_is_busy_and_counted_as_contention(
+    sync_resources: Resources, catalog_resort: Any, catalog_factory: Any
+) -> None:
+    """The other side of the budget: a night another process keeps locked past ``hold_lock_wait_ms`` is
+    answered ``503 busy`` with Retry-After, and operators see it counted as ``lock_wait`` (contention), apart
+    from the commit queue's ``commit_wait`` (capacity)."""
+    room, night = catalog_resort.room, catalog_resort.start
+    await catalog_factory.capacity(room["id"], night, night + dt.timedelta(days=1), 10)
+    request = HoldRequest(str(room["id"]), night, night + dt.timedelta(days=1), 1, 2)
+    elsewhere = HoldLocks(sync_resources.redis, ttl_ms=5000, wait_ms=2000, soldout_ms=1000)
+    other = await elsewhere.acquire(lock_keys([Line(str(room["id"]), night, 1)]))
+    assert other is not None
+    before = {c: HOLDS_BUSY.labels(c)._value.get() for c in ("lock_wait", "commit_wait")}
+    try:
+        with pytest.raises(ServiceUnavailable) as refused:
+            await HoldService(sync_resources).create(_guest(), request, _nothing)
+    finally:
+        await elsewhere.release(other)
+    assert (refused.value.code, refused.value.headers) == ("busy", {"Retry-After": "1"})
+    assert HOLDS_BUSY.labels("lock_wait")._value.get() == before["lock_wait"] + 1
+    assert HOLDS_BUSY.labels("commit_wait")._value.get() == before["commit_wait"]
