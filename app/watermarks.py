@@ -12,6 +12,7 @@ nothing older to repair that the consumers have not seen. Events pruned from the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,18 @@ class OutboxCursor:
             settled.append(row)
         position = settled[-1]["id"] if settled else self.position
         return Round(settled, position, more=len(rows) == self.batch and len(settled) == len(rows))
+
+    async def repair_aggregates(self, repair: Callable[[list[str]], Awaitable[int]]) -> int:
+        """Rounds until caught up: each round's distinct aggregate ids to ``repair`` (which returns how many
+        it repaired), then the watermark past them; the total repaired."""
+        repaired = 0
+        while True:
+            done = await self.round()
+            if ids := done.aggregates():
+                repaired += await repair(ids)
+            await self.advance(done)
+            if not done.more:
+                return repaired
 
     async def advance(self, done: Round) -> None:
         """The round's events are repaired: never read them again."""

@@ -156,23 +156,19 @@ async def reconcile(resources: Resources, cursor: OutboxCursor) -> int:
     """Views older than PostgreSQL (their event was lost: a broker restart forgets messages) are
     refreshed; returns how many drifted. A round looks only at the bookings whose events were committed
     since the last round (the cursor's watermark), so it reads nothing when nothing changed."""
-    drifted = 0
-    while True:
-        done = await cursor.round()
-        ids = done.aggregates()
-        if ids:
-            rows = await resources.db.fetch("SELECT id::text AS id, version FROM bookings WHERE id = ANY($1::uuid[])",
-                                            ids)
-            stored = {d["_id"]: d["version"] async for d in collection(resources).find(
-                {"_id": {"$in": [r["id"] for r in rows]}}, {"version": 1})}
-            stale = [r["id"] for r in rows if stored.get(r["id"], 0) < r["version"]]
-            await refresh_many(resources, [uuid.UUID(b) for b in stale])
-            drifted += len(stale)
-        await cursor.advance(done)
-        if not done.more:
-            break
+    drifted = await cursor.repair_aggregates(lambda ids: _refresh_stale(resources, ids))
     VIEW_DRIFT.inc(drifted)
     return drifted
+
+
+async def _refresh_stale(resources: Resources, ids: list[str]) -> int:
+    """The views among ``ids`` older than PostgreSQL, refreshed; how many."""
+    rows = await resources.db.fetch("SELECT id::text AS id, version FROM bookings WHERE id = ANY($1::uuid[])", ids)
+    stored = {d["_id"]: d["version"] async for d in collection(resources).find(
+        {"_id": {"$in": [r["id"] for r in rows]}}, {"version": 1})}
+    stale = [r["id"] for r in rows if stored.get(r["id"], 0) < r["version"]]
+    await refresh_many(resources, [uuid.UUID(b) for b in stale])
+    return len(stale)
 
 
 async def reconcile_periodically(resources: Resources, stop: asyncio.Event) -> None:

@@ -189,14 +189,7 @@ class DeskViews:
     async def reconcile(self, cursor: OutboxCursor) -> int:
         """The bookings named by events committed since the cursor's last round whose stored stamp is older
         (their event was lost): refreshed. A round after no change reads nothing (``app.watermarks``)."""
-        drifted = 0
-        while True:
-            done = await cursor.round()
-            if ids := done.aggregates():
-                drifted += await self._repair(ids)
-            await cursor.advance(done)
-            if not done.more:
-                return drifted
+        return await cursor.repair_aggregates(self._repair)
 
     async def _repair(self, ids: list[str]) -> int:
         rows = await self.db.fetch("SELECT id::text AS id, version + desk_version AS stamp FROM bookings"
