@@ -40,7 +40,6 @@ class FetchPace:
         if self.fetcher is None or not hasattr(self.fetcher, "_fetch_max_wait_ms"):
             log.warning("fetch_pace_unavailable", reason="aiokafka's fetcher has no _fetch_max_wait_ms")
             self.fetcher = None
-        self.wait_ms = busy_ms
         self._set(busy_ms)
 
     def after(self, batches: dict[Any, list[Any]]) -> int:
@@ -56,8 +55,8 @@ class FetchPace:
             self.fetcher._fetch_max_wait_ms = wait_ms
 
 
-def pace_of(consumer: Any, settings: Any, busy_ms: int | None = None) -> FetchPace:
-    """The pace of a started consumer: ``busy_ms`` (default ``kafka_fetch_wait_ms``) while messages flow,
-    up to ``kafka_idle_fetch_wait_ms`` (never below ``busy_ms``) when none do."""
-    busy = busy_ms or settings.kafka_fetch_wait_ms
+def pace_of(consumer: Any, settings: Any) -> FetchPace:
+    """The pace of a started consumer: the hold it was built with (``fetch_max_wait_ms``) while messages
+    flow, up to ``kafka_idle_fetch_wait_ms`` (never below that hold) when none do."""
+    busy = getattr(getattr(consumer, "_fetcher", None), "_fetch_max_wait_ms", settings.kafka_fetch_wait_ms)
     return FetchPace(consumer, busy, max(busy, settings.kafka_idle_fetch_wait_ms))

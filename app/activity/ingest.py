@@ -113,7 +113,7 @@ async def consume(resources: Resources, stop: asyncio.Event, store_with: Store =
                                 auto_offset_reset="earliest", fetch_max_wait_ms=100,
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
-    pace, announced = pace_of(consumer, settings, busy_ms=100), False
+    pace, announced = pace_of(consumer, settings), False
     try:
         while not stop.is_set():
             try:

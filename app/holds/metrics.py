@@ -1,5 +1,5 @@
-"""What operators see of holds: created and refused by reason, busy by cause, lock wait, time to decision, active holds,
-holds ended by how, sweeper lag, and whether holds run on PostgreSQL alone (Redis lost)."""
+"""What operators see of holds: created and refused by reason, busy by cause, lock wait, time to decision,
+active holds, holds ended by how, sweeper lag, and whether holds run on PostgreSQL alone (Redis lost)."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ async def run(resources: Resources, stop: asyncio.Event, invalidate: Invalidate 
                                 auto_offset_reset="earliest", fetch_max_wait_ms=50,
                                 session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
     await consumer.start()
-    pace = pace_of(consumer, settings, busy_ms=50)
+    pace = pace_of(consumer, settings)
     try:
         while not stop.is_set():
             try:
