@@ -23,6 +23,7 @@ log = structlog.get_logger("app.consumer")
 # is not lost: deadlines re-send commands, the views reconcile against PostgreSQL.
 POISON = (ValueError, KeyError, TypeError)
 _COMMIT_TIMEOUT_S = 0.5
+_LEAVING_COMMIT_TIMEOUT_S = 5.0  # a leaving consumer's last commit: what it handled must not come again
 _COMMIT_PAUSE_S = 5.0
 _DRAIN_S = 3.0  # on stop: how long the messages still being handled may finish
 Handler = Callable[[EventEnvelope], Awaitable[None]]
@@ -59,7 +60,9 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
                                        lambda raw=message.value: _handle(handle, raw, stop, group))
             await _commit_done(lanes, commits)
         await lanes.drain(_DRAIN_S)
-        await _commit_done(lanes, commits)
+        offsets = lanes.committable()
+        if offsets:
+            await commits.leave(offsets)
     finally:
         lanes.cancel()  # cancelled rather than stopped: no handler outlives its loop
         with contextlib.suppress(Exception):
@@ -91,6 +94,15 @@ class _Commits:
         except (KafkaError, TimeoutError) as exc:
             self.paused_until = loop.time() + _COMMIT_PAUSE_S
             log.warning("saga_commit_failed", error=repr(exc))
+
+    async def leave(self, offsets: dict) -> None:  # type: ignore[type-arg]
+        """The last commit of a consumer leaving its group, however the earlier ones went: a longer bound, no
+        pause, so the consumer taking its partitions over starts after what this one handled."""
+        try:
+            async with asyncio.timeout(_LEAVING_COMMIT_TIMEOUT_S):
+                await self.consumer.commit(offsets)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("saga_leaving_commit_failed", error=repr(exc))
 
 
 async def _handle(handle: Handler, raw: bytes, stop: asyncio.Event, group: str) -> None:
@@ -134,7 +146,7 @@ async def consume_batches(settings: Settings, topic: str, group: str, handle: Ba
                                 fetch_max_wait_ms=settings.kafka_fetch_wait_ms, session_timeout_ms=6_000,
                                 heartbeat_interval_ms=1_000)
     await consumer.start()
-    pace, commits = pace_of(consumer, settings), _Commits(consumer)
+    pace, commits, done = pace_of(consumer, settings), _Commits(consumer), {}
     try:
         while not stop.is_set():
             try:
@@ -147,7 +159,10 @@ async def consume_batches(settings: Settings, topic: str, group: str, handle: Ba
             for tp, messages in batches.items():
                 envelopes = [e for e in (_decoded(m.value) for m in messages) if e is not None]
                 await _batch_attempts(handle, envelopes, stop, topic, group)
-                await commits.commit({tp: messages[-1].offset + 1})
+                done[tp] = messages[-1].offset + 1
+                await commits.commit({tp: done[tp]})
+        if done:
+            await commits.leave(done)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(consumer.stop(), 5)
