@@ -7,7 +7,7 @@ scopes are what partner systems were granted by the IdP (a user principal has no
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.auth.audit import AUTH_REFUSALS
@@ -15,7 +15,9 @@ from app.auth.principal import Principal, current_principal
 from app.clientaddr import client_ip
 from app.errors import Forbidden, Unauthorized
 
-Guard = Callable[[Any, Any], None]
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread (anyio's ``to_thread``), a
+# thread hop and a handler copy per guard per request for a few attribute reads.
+Guard = Callable[[Any, Any], Awaitable[None]]
 
 
 def sign_in_required() -> Unauthorized:
@@ -41,12 +43,12 @@ def _refused(connection: Any, principal: Principal, error: Forbidden) -> Forbidd
     return error
 
 
-def requires_login(connection: Any, _: Any) -> None:
+async def requires_login(connection: Any, _: Any) -> None:
     """Any authenticated caller (user or partner)."""
     _principal(connection)
 
 
-def requires_user(connection: Any, _: Any) -> None:
+async def requires_user(connection: Any, _: Any) -> None:
     """An authenticated user with a session (not a partner system)."""
     principal = _principal(connection)
     if principal.kind != "user":
@@ -57,7 +59,7 @@ def requires_user(connection: Any, _: Any) -> None:
 def requires_roles(*roles: str) -> Guard:
     """Any one of ``roles``."""
 
-    def guard(connection: Any, _: Any) -> None:
+    async def guard(connection: Any, _: Any) -> None:
         principal = _principal(connection)
         if not principal.has_any_role(*roles):
             raise _refused(connection, principal, Forbidden(
@@ -70,7 +72,7 @@ def requires_roles(*roles: str) -> Guard:
 def requires_scopes(*scopes: str) -> Guard:
     """Partners must hold every one of ``scopes``; users pass (roles govern them)."""
 
-    def guard(connection: Any, _: Any) -> None:
+    async def guard(connection: Any, _: Any) -> None:
         principal = _principal(connection)
         if principal.kind == "partner" and not principal.has_scopes(*scopes):
             raise _refused(connection, principal, Forbidden(

@@ -187,7 +187,7 @@ async def measure(env: dict[str, str], attempts: int, run_count: int) -> tuple[l
     settings = Settings.from_env(env)
     data_dir = Path(env["RESORT_DATA_DIR"])
     tokens = await mint_tokens(settings, 200)  # guests' sessions, as bench.booking makes them
-    base = f"http://127.0.0.1:{env['RESORT_API_PORT']}"
+    base = f"http://127.0.0.1:{settings.api_port}"
     ping = {c: await bare(base, c, max(2000, attempts * 2)) for c in (32, 256)}
     runs = [await one_run(env, settings, data_dir, tokens, attempts) for _ in range(run_count)]
     return runs, ping
@@ -204,6 +204,7 @@ def main() -> None:
         import os
 
         env = {**os.environ, "RESORT_DATA_DIR": str(args.attach)}
+        env.setdefault("RESORT_API_PORT", str(Settings.from_env(env).api_port))  # the running stack's own
         runs, ping = asyncio.run(measure(env, args.attempts, args.runs))
     else:
         with own_stack(args.api_workers) as env:
