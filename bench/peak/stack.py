@@ -33,6 +33,7 @@ BUDGETS = {
     "RESORT_RATE_LIMIT_BAD_TOKENS_PER_MINUTE": "100000000",
     "RESORT_LOG_LEVEL": "WARNING",
     "RESORT_SEED_ON_UP": "false",
+    "RESORT_ACCESS_TOKEN_TTL": "3600",  # a scenario at C = 256 can outlast the default 5 minutes
 }
 
 
