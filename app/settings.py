@@ -275,6 +275,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     activity_fetch_max: int = 500
     activity_rollup_interval_s: float = 1.0
     activity_rollup_batch: int = 500
+    # A subject (guest or partner) with more distinct booked products than this adds no co-booking pairs (a
+    # travel agency's bookings are not one guest's taste): a booking costs at most 2x this many pair updates.
+    activity_pairs_subject_max: int = 50
     activity_report_max_days: int = 366
     activity_report_max_rows: int = 500
     # Recommendations (app/recommend/): cached answers' lifetime (also invalidated by events), the most
@@ -363,6 +366,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RESORT_KAFKA_FETCH_WAIT_MS": 1 <= self.kafka_fetch_wait_ms <= 5000,
             "RESORT_KAFKA_IDLE_FETCH_WAIT_MS": self.kafka_fetch_wait_ms <= self.kafka_idle_fetch_wait_ms <= 5000,
             "RESORT_ACCESS_TOKEN_TTL": self.access_token_ttl > 0,
+            "RESORT_ACTIVITY_PAIRS_SUBJECT_MAX": self.activity_pairs_subject_max >= 1,
             "RESORT_API_PORT": 0 < self.api_port < 65536,
             "RESORT_API_WORKERS": self.api_workers >= 1,
             "RESORT_API_SHUTDOWN_TIMEOUT_S": self.api_shutdown_timeout_s > 0,

@@ -159,19 +159,33 @@ def popular_products(deltas: Deltas) -> set[str]:
             if d["set"].get("product_id") and (d["inc"].get("views") or d["inc"].get("bookings"))}
 
 
-def pair_increments(known: dict[str, set[str]], bookings: Iterable[dict[str, Any]]) -> tuple[
-        dict[tuple[str, str], int], dict[str, set[str]]]:
+PAIRS_SUBJECT_MAX = 50  # the default of RESORT_ACTIVITY_PAIRS_SUBJECT_MAX
+
+
+def pair_increments(known: dict[str, set[str] | None], bookings: Iterable[dict[str, Any]],
+                    most: int = PAIRS_SUBJECT_MAX) -> tuple[dict[tuple[str, str], int], dict[str, set[str] | None]]:
     """Co-booking pairs added by ``bookings`` given each subject's ``known`` booked products.
 
     A subject who books a product new to them pairs it with each product they had booked (both ways);
     a product booked again adds nothing. Returns the pair increments and the subjects' new sets.
+
+    A subject with more than ``most`` distinct booked products (a travel agency, a bot: not one guest's taste)
+    contributes no pairs: when it crosses the bound its pairs are taken back, and it adds none after (its set
+    becomes ``None``). So a booking costs at most ``2 * most`` pair updates, never one per product the subject
+    ever booked; and whether a subject crossed depends on how many products it booked, not on their order, so
+    the pairs rebuilt from the raw events are the same.
     """
     increments: dict[tuple[str, str], int] = defaultdict(int)
-    sets = {subject: set(products) for subject, products in known.items()}
+    sets = {subject: None if products is None else set(products) for subject, products in known.items()}
     for event in bookings:
         mine = sets.setdefault(event["subject"], set())
         for product in products_of(event):
-            if product in mine:
+            if mine is None or product in mine:
+                continue
+            if len(mine) >= most:
+                for pair in pair_decrements(mine):
+                    increments[pair] -= 1
+                mine = sets[event["subject"]] = None
                 continue
             for other in mine:
                 increments[(product, other)] += 1

@@ -26,9 +26,11 @@ from pymongo.errors import PyMongoError
 
 from app.activity import events as ev
 from app.activity import popularity, repository, store
+from app.activity.domain import PAIRS_SUBJECT_MAX
 from app.fetch_pace import pace_of
 from app.outbox import EventEnvelope, decode_envelope
 from app.resources import Resources
+from app.settings import Settings
 from app.worker import sleep_or_stop
 
 log = structlog.get_logger("app.activity.ingest")
@@ -144,10 +146,16 @@ async def consume(resources: Resources, stop: asyncio.Event, store_with: Store =
 
 class Batch:
     """The rollup's batch size: halved when a transaction is aborted (too long for the server's transaction
-    lifetime on a loaded machine, or a write conflict), doubled back up to the setting after a success."""
+    lifetime on a loaded machine, or a write conflict), doubled back up to the setting after a success; and
+    the most products a subject's co-booking pairs are kept for (``RESORT_ACTIVITY_PAIRS_SUBJECT_MAX``)."""
 
-    def __init__(self, most: int) -> None:
+    def __init__(self, most: int, pairs_most: int = PAIRS_SUBJECT_MAX) -> None:
         self.most = self.size = max(most, MIN_BATCH)
+        self.pairs_most = pairs_most
+
+    @classmethod
+    def of(cls, settings: Settings) -> Batch:
+        return cls(settings.activity_rollup_batch, settings.activity_pairs_subject_max)
 
     def failed(self) -> None:
         self.size = max(MIN_BATCH, self.size // 2)
@@ -161,7 +169,7 @@ async def drain(client: Any, db: Any, batch: Batch, on_round: Any = None) -> int
     total = 0
     while True:
         try:
-            counted = await store.rollup_once(client, db, batch.size)
+            counted = await store.rollup_once(client, db, batch.size, batch.pairs_most)
         except PyMongoError as exc:
             if not exc.has_error_label("TransientTransactionError") or batch.size == MIN_BATCH:
                 raise
@@ -187,7 +195,7 @@ async def rollup_round(resources: Resources, batch: Batch | None = None) -> int:
         return 0
     db = resources.mongo[settings.mongo_db]
     try:
-        total = await drain(resources.mongo, db, batch or Batch(settings.activity_rollup_batch),
+        total = await drain(resources.mongo, db, batch or Batch.of(settings),
                             lambda: redis.pexpire(LEASE_KEY, lease_ms))
         BACKLOG.set(0)
         await popularity.publish(db, resources.es, settings.search_index, dt.datetime.now(dt.UTC).date(),
@@ -199,7 +207,7 @@ async def rollup_round(resources: Resources, batch: Batch | None = None) -> int:
 
 
 async def roll_up(resources: Resources, stop: asyncio.Event) -> None:
-    batch = Batch(resources.settings.activity_rollup_batch)
+    batch = Batch.of(resources.settings)
     while not stop.is_set():
         try:
             await rollup_round(resources, batch)

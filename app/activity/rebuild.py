@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from app.activity.domain import pair_increments
+from app.activity.domain import PAIRS_SUBJECT_MAX, pair_increments
 from app.activity.store import EVENTS, PAIRS, SUBJECTS, collection, counters_only
 
 Counters = dict[str, dict[str, dict[str, int]]]  # rollup -> key -> counter -> n
@@ -20,7 +20,7 @@ async def _group(db: Any, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]
     return await (await db[EVENTS].aggregate(pipeline)).to_list()
 
 
-async def from_scratch(db: Any) -> Counters:
+async def from_scratch(db: Any, pairs_most: int = PAIRS_SUBJECT_MAX) -> Counters:
     """Every rollup's counters recomputed from the raw events."""
     out: Counters = defaultdict(lambda: defaultdict(dict))
     for row in await _group(db, [{"$group": {"_id": {"p": "$property_id", "d": "$day", "t": "$type"},
@@ -39,7 +39,7 @@ async def from_scratch(db: Any) -> Counters:
     for row in await _group(db, [{"$match": {"type": "search", "zero": True, "query_key": {"$gt": ""}}},
                                  {"$group": {"_id": "$query_key", "n": {"$sum": 1}}}]):
         out["queries"][row["_id"]]["zero"] = row["n"]
-    out["pairs"] = await _pairs(db)
+    out["pairs"] = await _pairs(db, pairs_most)
     return {rollup: dict(keys) for rollup, keys in out.items()}
 
 
@@ -58,11 +58,9 @@ async def _unwound(db: Any, out: Counters, rollup: str, counters: dict[str, str]
         out[rollup]["|".join(parts)][counters[row["_id"]["t"]]] = row["n"]
 
 
-async def _pairs(db: Any) -> dict[str, dict[str, int]]:
-    rows = await _group(db, [{"$match": {"type": "booking"}}, {"$unwind": "$products"},
-                             {"$group": {"_id": "$subject", "products": {"$addToSet": "$products"}}}])
-    bookings = [{"subject": row["_id"], "products": sorted(row["products"])} for row in rows]
-    increments, _ = pair_increments({}, bookings)
+async def _pairs(db: Any, most: int) -> dict[str, dict[str, int]]:
+    bookings = [{"subject": s, "products": p} for s, p in (await _booked(db)).items()]
+    increments, _ = pair_increments({}, bookings, most)
     return {f"{a}|{b}": {"count": n} for (a, b), n in increments.items() if n}
 
 
@@ -78,10 +76,15 @@ async def incremental(db: Any) -> Counters:
     return out
 
 
-async def subjects_from_scratch(db: Any) -> dict[str, list[str]]:
+async def _booked(db: Any) -> dict[str, list[str]]:
     rows = await _group(db, [{"$match": {"type": "booking"}}, {"$unwind": "$products"},
                              {"$group": {"_id": "$subject", "products": {"$addToSet": "$products"}}}])
     return {row["_id"]: sorted(row["products"]) for row in rows}
+
+
+async def subjects_from_scratch(db: Any, pairs_most: int = PAIRS_SUBJECT_MAX) -> dict[str, list[str]]:
+    """Each subject's booked products, as the incremental path keeps them (past ``pairs_most``: heavy, none)."""
+    return {s: products for s, products in (await _booked(db)).items() if len(products) <= pairs_most}
 
 
 async def subjects_incremental(db: Any) -> dict[str, list[str]]:

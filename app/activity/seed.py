@@ -99,7 +99,7 @@ async def seed_activity(settings: Settings, count: int = DEMO_VISITS, chunk: int
             if len(batch) >= chunk:
                 new, batch = new + await store.ingest(db, batch), []
         new += await store.ingest(db, batch)
-        return new, await drain(client, db, Batch(settings.activity_rollup_batch))
+        return new, await drain(client, db, Batch.of(settings))
     finally:
         await client.close()
         await pool.close()

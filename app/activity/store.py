@@ -18,7 +18,14 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from app.activity.domain import Deltas, pair_decrements, pair_increments, popular_products, rollup_deltas
+from app.activity.domain import (
+    PAIRS_SUBJECT_MAX,
+    Deltas,
+    pair_decrements,
+    pair_increments,
+    popular_products,
+    rollup_deltas,
+)
 
 EVENTS = "activity_events"
 PAIRS, SUBJECTS, STATE, FORGOTTEN = "activity_pairs", "activity_subjects", "activity_state", "activity_forgotten"
@@ -85,22 +92,28 @@ async def apply_deltas(db: Any, deltas: Deltas, session: Any = None) -> None:
             await collection(db, rollup).bulk_write(ops, ordered=False, session=session)
 
 
-async def apply_pairs(db: Any, bookings: list[dict[str, Any]], session: Any = None) -> None:
-    """Co-booking pairs: each subject's set of booked products, and the pairs a new product makes."""
+async def apply_pairs(db: Any, bookings: list[dict[str, Any]], session: Any = None,
+                      most: int = PAIRS_SUBJECT_MAX) -> None:
+    """Co-booking pairs: each subject's set of booked products, and the pairs a new product makes (a subject
+    past ``most`` products is kept as ``heavy``, without products, and makes none: ``domain.pair_increments``)."""
     if not bookings:
         return
     subjects = list({e["subject"] for e in bookings})
-    known = {d["_id"]: set(d.get("products", ())) async for d in
+    known = {d["_id"]: None if d.get("heavy") else set(d.get("products", ())) async for d in
              db[SUBJECTS].find({"_id": {"$in": subjects}}, session=session)}
-    increments, sets = pair_increments(known, bookings)
+    increments, sets = pair_increments(known, bookings, most)
     await _inc_pairs(db, increments, session)
-    await db[SUBJECTS].bulk_write([UpdateOne({"_id": s}, {"$set": {"products": sorted(sets[s])}}, upsert=True)
+    await db[SUBJECTS].bulk_write([UpdateOne({"_id": s}, {"$set": _subject(sets[s])}, upsert=True)
                                    for s in subjects], ordered=False, session=session)
+
+
+def _subject(products: set[str] | None) -> dict[str, Any]:
+    return {"products": [], "heavy": True} if products is None else {"products": sorted(products)}
 
 
 async def _inc_pairs(db: Any, increments: dict[tuple[str, str], int], session: Any) -> None:
     ops = [UpdateOne({"_id": f"{a}|{b}"}, {"$setOnInsert": {"a": a, "b": b}, "$inc": {"count": n}}, upsert=True)
-           for (a, b), n in increments.items()]
+           for (a, b), n in increments.items() if n]
     if ops:
         await db[PAIRS].bulk_write(ops, ordered=False, session=session)
 
@@ -112,7 +125,7 @@ async def mark_popularity(db: Any, products: set[str], session: Any = None) -> N
                                                  for p in sorted(products)], ordered=False, session=session)
 
 
-async def rollup_once(client: Any, db: Any, batch: int) -> int:
+async def rollup_once(client: Any, db: Any, batch: int, pairs_most: int = PAIRS_SUBJECT_MAX) -> int:
     """Count the next batch of new events into the rollups (one transaction); how many were counted."""
     async with client.start_session() as session, await session.start_transaction():
         events = await db[EVENTS].find({"rolled": False}, session=session).limit(batch).to_list()
@@ -122,7 +135,7 @@ async def rollup_once(client: Any, db: Any, batch: int) -> int:
         deltas = rollup_deltas(events)
         await apply_deltas(db, deltas, session)
         await mark_popularity(db, popular_products(deltas), session)
-        await apply_pairs(db, [e for e in events if e["type"] == "booking"], session)
+        await apply_pairs(db, [e for e in events if e["type"] == "booking"], session, pairs_most)
         # one update per id (each an _id index lookup): SecantusDB answers ``$in`` over ids by scanning
         await db[EVENTS].bulk_write([UpdateOne({"_id": e["_id"]}, {"$set": {"rolled": True}}) for e in events],
                                     ordered=False, session=session)

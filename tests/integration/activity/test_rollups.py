@@ -104,6 +104,26 @@ async def test_forgetting_a_subject_removes_its_events_and_keeps_the_rollups_con
     assert await store.ingest(db, [e for e in events if e["subject"] == subject][:3]) == 0  # a late redelivery
 
 
+async def test_subjects_past_the_pairs_bound_add_no_pairs_and_the_rebuild_agrees(
+        mongo: tuple[AsyncMongoClient, str]) -> None:
+    """With at most 3 products per subject's pairs, guests who booked more (some crossing within a round, some
+    across rounds) are kept heavy and pair nothing; the incremental pairs still equal the rebuilt ones, and
+    forgetting a heavy subject keeps them equal."""
+    client, name = mongo
+    db, events = client[name], stream(5, 400)
+    for half in (events[:200], events[200:]):
+        await store.ingest(db, half)
+        while await store.rollup_once(client, db, 60, pairs_most=3):
+            pass
+    heavy = [d["_id"] async for d in db[store.SUBJECTS].find({"heavy": True})]
+    assert heavy and all(len(p) > 3 for s, p in (await rebuild.subjects_from_scratch(db, 10)).items() if s in heavy)
+    assert await rebuild.incremental(db) == await rebuild.from_scratch(db, pairs_most=3)
+    assert (await rebuild.incremental(db))["pairs"] != (await rebuild.from_scratch(db))["pairs"]  # the bound took some
+    assert await rebuild.subjects_incremental(db) == await rebuild.subjects_from_scratch(db, 3)
+    await store.forget(client, db, heavy[0])
+    assert await rebuild.incremental(db) == await rebuild.from_scratch(db, pairs_most=3)
+
+
 async def test_a_store_counted_before_the_nights_rollup_gets_it_in_the_next_round(
         mongo: tuple[AsyncMongoClient, str]) -> None:
     client, name = mongo

@@ -51,6 +51,22 @@ def test_pairs_count_each_guest_once_per_pair_and_forgetting_takes_them_back() -
     assert pair_decrements(sets["u1"])[("c", "b")] == -1
 
 
+def test_a_subject_past_the_bound_takes_its_pairs_back_and_adds_none_whatever_the_order() -> None:
+    """A travel agency books every product: past ``most`` distinct products it contributes no pairs, so a
+    booking never costs one pair update per product the subject ever booked."""
+    guest = [{"subject": "u1", "products": ["a", "b"]}]
+    agency = [{"subject": "c1", "products": [p]} for p in "abcd"]
+    increments, sets = pair_increments({}, guest + agency, most=3)
+    assert {pair: n for pair, n in increments.items() if n} == {("a", "b"): 1, ("b", "a"): 1}
+    assert sets == {"u1": {"a", "b"}, "c1": None}
+    later, after = pair_increments(sets, [{"subject": "c1", "products": ["e", "f"]}], most=3)
+    assert later == {} and after["c1"] is None  # nothing to read, nothing to write for a heavy subject
+    stored, _ = pair_increments({"c1": {"a", "b", "c"}}, [{"subject": "c1", "products": ["d"]}], most=3)
+    assert stored == pair_decrements({"a", "b", "c"})  # the pairs it had made are taken back, once
+    reordered, _ = pair_increments({}, guest + agency[::-1], most=3)
+    assert {k: n for k, n in reordered.items() if n} == {k: n for k, n in increments.items() if n}
+
+
 def test_ranking_puts_co_booked_first_and_says_why() -> None:
     candidates = [Candidate("1", "room_type", "Ocean"), Candidate("2", "ticket", "Aqua"), Candidate("3", "room_type", "Hill")]
     signals = Signals(co_booked={"2": 3}, stayed_kinds={"room_type"}, demand={"3": 4})
