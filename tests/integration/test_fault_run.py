@@ -20,6 +20,7 @@ def test_the_quick_fault_run_keeps_every_promise(settings: Settings, stack: obje
            "RESORT_MONGO_DB": f"{settings.mongo_db}_faults"}
     run = subprocess.run([sys.executable, "-m", "bench.faults", "--quick"], cwd=PROJECT_ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
+    assert "{" in run.stdout, f"the run printed no report (exit {run.returncode}):\n{run.stderr[-4000:]}"
     report = json.loads(run.stdout[run.stdout.index("{"):])
     print(json.dumps({k: v for k, v in report.items() if k != "violations"}, indent=1))
     assert report["violations"] == [], report["violations"][:10]
