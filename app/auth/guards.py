@@ -16,7 +16,7 @@ from app.clientaddr import client_ip
 from app.errors import Forbidden, Unauthorized
 
 # Guards are coroutines: Litestar runs a plain function guard in a worker thread (anyio's ``to_thread``), a
-# thread hop and a handler copy per guard per request for a few attribute reads.
+# thread hop per guard per request for a few attribute reads.
 Guard = Callable[[Any, Any], Awaitable[None]]
 
 
