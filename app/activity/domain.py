@@ -171,8 +171,8 @@ def pair_increments(known: dict[str, set[str] | None], bookings: Iterable[dict[s
 
     A subject with more than ``most`` distinct booked products (a travel agency, a bot: not one guest's taste)
     contributes no pairs: when it crosses the bound its pairs are taken back, and it adds none after (its set
-    becomes ``None``). So a booking costs at most ``2 * most`` pair updates, never one per product the subject
-    ever booked; and whether a subject crossed depends on how many products it booked, not on their order, so
+    becomes ``None``). So a booking costs at most ``2 * most`` pair updates (the one booking that crosses the
+    bound takes back ``most * (most - 1)`` once), never one per product the subject ever booked; and whether a subject crossed depends on how many products it booked, not on their order, so
     the pairs rebuilt from the raw events are the same.
     """
     increments: dict[tuple[str, str], int] = defaultdict(int)
