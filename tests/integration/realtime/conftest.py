@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from app.outbox import record_event
 from app.resources import Resources
 from app.settings import Settings
-from realtime.channels import meta_key, stream_key
+from realtime.channels import meta_key, seen_key, stream_key
 from realtime.publisher import TOPICS, Publisher
 from realtime.publisher import run as run_publisher
 from realtime.store import StreamStore
 from sync.relay import OutboxRelay
 from tests.support.auth import serve_api, subprocess_environment
+from tests.support.groups import REBALANCE_S
+from tests.support.wait import until
 
 
 @pytest.fixture
@@ -81,6 +85,17 @@ async def event_flow(sync_resources: Resources) -> AsyncIterator[None]:
     stop = asyncio.Event()
     relay = OutboxRelay(sync_resources.settings, sync_resources.db, sync_resources.kafka, topics=list(TOPICS))
     tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(run_publisher(sync_resources, stop))]
+    await _carries_events(sync_resources)
     yield
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+
+
+async def _carries_events(resources: Resources) -> None:
+    """Until an event written now has come out at the other end: the publisher's group may still be joining
+    (on a loaded machine Tansu takes its time), and a test's own wait must not pay for that."""
+    async with resources.db.acquire() as conn, conn.transaction():
+        probe = str(uuid.uuid4())
+        event_id = await record_event(conn, topic="holds", aggregate_type="hold", aggregate_id=probe,
+                                      event_type="hold.probe", version=1, payload={"property_id": f"probe-{probe}"})
+    await until(lambda: resources.redis.exists(seen_key(str(event_id))), timeout=REBALANCE_S, step=0.1)
