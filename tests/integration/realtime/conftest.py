@@ -85,17 +85,23 @@ async def event_flow(sync_resources: Resources) -> AsyncIterator[None]:
     stop = asyncio.Event()
     relay = OutboxRelay(sync_resources.settings, sync_resources.db, sync_resources.kafka, topics=list(TOPICS))
     tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(run_publisher(sync_resources, stop))]
-    await _carries_events(sync_resources)
+    await _carries_events(sync_resources, relay)
     yield
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
 
 
-async def _carries_events(resources: Resources) -> None:
+async def _carries_events(resources: Resources, relay: OutboxRelay) -> None:
     """Until an event written now has come out at the other end: the publisher's group may still be joining
-    (on a loaded machine Tansu takes its time), and a test's own wait must not pay for that."""
+    (on a loaded machine Tansu takes its time), and a test's own wait must not pay for that. If it never
+    does, the failure says which stage held it."""
     async with resources.db.acquire() as conn, conn.transaction():
         probe = str(uuid.uuid4())
         event_id = await record_event(conn, topic="holds", aggregate_type="hold", aggregate_id=probe,
                                       event_type="hold.probe", version=1, payload={"property_id": f"probe-{probe}"})
-    await until(lambda: resources.redis.exists(seen_key(str(event_id))), timeout=REBALANCE_S, step=0.1)
+    try:
+        await until(lambda: resources.redis.exists(seen_key(str(event_id))), timeout=REBALANCE_S, step=0.1)
+    except AssertionError:
+        published = await resources.db.fetchval("SELECT published_at FROM outbox WHERE event_id = $1", event_id)
+        raise AssertionError(f"the probe event never reached Redis: relay leading {relay.is_leader}, "
+                             f"published to Kafka at {published}") from None
