@@ -42,6 +42,16 @@ log = structlog.get_logger("app.frontdesk.night_audit")
 ACTOR = "system:night-audit"
 
 
+async def _unlock(guard: Any, name: str) -> None:
+    """Release the audit's session lock; if that fails, end the session (and the lock with it): a pooled
+    connection goes back to the pool with its session as it is (``app.resources.keep_session``)."""
+    try:
+        await guard.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+    except BaseException:
+        guard.terminate()
+        raise
+
+
 class NightAudit:
     def __init__(self, db: asyncpg.Pool, provider: PaymentPort, views: DeskViews | None = None) -> None:
         self.db, self.provider, self.views = db, provider, views
@@ -63,7 +73,7 @@ class NightAudit:
             try:
                 return await self._close(property_id, day)
             finally:
-                await guard.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+                await _unlock(guard, name)
 
     async def _close(self, property_id: str, day: dt.date) -> AuditReport:
         async with self.db.acquire() as conn:
