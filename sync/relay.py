@@ -40,7 +40,8 @@ SELECT id, event_id, topic, aggregate_type, aggregate_id, event_type, version, p
        created_at, traceparent
 FROM outbox
 WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
-  -- only rows whose writers are older than every running transaction: no lower id can still appear
+  -- only rows whose writers are older than every running transaction: an aggregate's later event (written under
+  -- its row lock, after the earlier one committed) never shows up below it (ids across aggregates can: app/watermarks.py)
   AND txid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY id
 LIMIT $1
