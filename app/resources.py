@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from app.db.documents import bind_documents, unbind_documents
+from app.redis_connection import Connection
 from app.settings import Settings
 
 log = structlog.get_logger("app.resources")
@@ -72,7 +73,7 @@ async def open_resources(
         # at once: a burst of requests queues for Redis rather than answering 500.
         redis = Redis.from_pool(BlockingConnectionPool.from_url(
             settings.redis_url, max_connections=settings.redis_pool_max, timeout=settings.redis_pool_timeout_s,
-            health_check_interval=10))
+            health_check_interval=10, connection_class=Connection))  # a cancel is never lost (redis_connection.py)
         stack.push_async_callback(redis.aclose)
         mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=3000, tz_aware=True)
         stack.push_async_callback(mongo.close)

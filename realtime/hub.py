@@ -8,7 +8,6 @@ built once here and shared by every subscriber; delivering is a synchronous call
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -176,6 +175,5 @@ class Hub:
         self.readers.clear()
         for reader in readers:
             reader.task.cancel()
-        for reader in readers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader.task
+        if readers:  # asyncio.wait: a cancel of the caller (the drain's deadline) still reaches the caller
+            await asyncio.wait([reader.task for reader in readers])

@@ -88,13 +88,15 @@ class Load:
 
 
 async def read_until_reconnect(client: Live, last: int) -> tuple[int, dict[str, Any], int | None]:
-    """Updates (consecutive seqs) up to the reconnect frame; the close code after it."""
-    while True:
-        frame = await client.frame(15)
-        if frame["type"] == "reconnect":
-            return last, frame, await client.closed()
-        assert frame["type"] == "update" and frame["seq"] == last + 1, (last, frame)
-        last = frame["seq"]
+    """Updates (consecutive seqs) up to the reconnect frame; the close code after it. The writer never stops, so
+    the drain must come within its own bounds (delay + drain), not merely before the updates stop."""
+    async with asyncio.timeout(DELAY_S + DRAIN_S + 15):
+        while True:
+            frame = await client.frame(15)
+            if frame["type"] == "reconnect":
+                return last, frame, await client.closed()
+            assert frame["type"] == "update" and frame["seq"] == last + 1, (last, frame)
+            last = frame["seq"]
 
 
 async def resume(url: str, channel: str, reconnect: dict[str, Any]) -> dict[str, Any]:
