@@ -40,7 +40,7 @@ from bench.booking import tokens as mint_tokens
 from bench.peak.client import Tally, bare, percentile, run_attempts
 from bench.peak.stack import cpu_seconds, own_stack, units
 
-console = Console(width=140)
+console = Console(width=140, emoji=False)  # an outcome such as "error:book:503" is text, not an emoji code
 PROPERTY = "bench-peak"
 GUESTS = 200  # guests' sessions per scenario, as bench.booking makes them
 TARGETS = {"spread_rate": 130.0, "spread_p99_32": 1.0, "spread_p99_256": 2.0, "contention_rate": 500.0,

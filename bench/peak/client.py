@@ -35,7 +35,9 @@ class Tally:
 
     @property
     def server_errors(self) -> int:
-        return sum(n for s, n in self.statuses.items() if s >= 500 and s != 503)
+        """Every 5xx but the ``503 busy`` answers (retried, counted as busy): a ``503`` with another code, such
+        as ``payment_provider_unavailable``, is a failure the guest saw."""
+        return sum(n for s, n in self.statuses.items() if s >= 500) - self.busy_retries
 
 
 class Attempts:
