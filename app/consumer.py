@@ -66,7 +66,8 @@ async def consume(settings: Settings, topic: str, group: str, handle: Handler, s
     finally:
         lanes.cancel()  # cancelled rather than stopped: no handler outlives its loop
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(consumer.stop(), 5)
+            async with asyncio.timeout(5):
+                await consumer.stop()
 
 
 async def _commit_done(lanes: Lanes, commits: _Commits) -> None:
@@ -165,7 +166,8 @@ async def consume_batches(settings: Settings, topic: str, group: str, handle: Ba
             await commits.leave(done)
     finally:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(consumer.stop(), 5)
+            async with asyncio.timeout(5):
+                await consumer.stop()
 
 
 def _decoded(raw: bytes) -> EventEnvelope | None:

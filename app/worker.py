@@ -65,7 +65,8 @@ def available_roles() -> list[str]:
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     """Wait ``seconds``, or less if ``stop`` is set meanwhile: a role's pause between rounds."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()
 
 
 async def _heartbeat(resources: Resources, roles: list[str], stop: asyncio.Event) -> None:

@@ -229,7 +229,8 @@ class Connection:
         self._close_sent = True
         code, reason = self.closing
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.send({"type": "websocket.close", "code": code, "reason": reason}), 5)
+            async with asyncio.timeout(5):
+                await self.send({"type": "websocket.close", "code": code, "reason": reason})
 
     async def _writer(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
         """Finish the frame that found the socket busy, then drain the backlog, then end."""

@@ -225,7 +225,8 @@ async def consume(projector: CatalogProjector, stop: asyncio.Event, *, group_id:
         log.info("projector_stopping_mid_retry")
     finally:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(consumer.stop(), 5)
+            async with asyncio.timeout(5):
+                await consumer.stop()
 
 
 async def _flush(projector: CatalogProjector, stop: asyncio.Event) -> None:

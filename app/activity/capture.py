@@ -62,7 +62,8 @@ class Emitter:
     async def stop(self) -> None:
         """Send what is queued (bounded wait), then end the task."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.queue.join(), _FLUSH_TIMEOUT_S)
+            async with asyncio.timeout(_FLUSH_TIMEOUT_S):
+                await self.queue.join()
         if self.task is not None:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)

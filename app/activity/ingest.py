@@ -141,7 +141,8 @@ async def consume(resources: Resources, stop: asyncio.Event, store_with: Store =
                         await consumer.commit({tp: ms[-1].offset + 1 for tp, ms in batches.items()})
     finally:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(consumer.stop(), 5)
+            async with asyncio.timeout(5):
+                await consumer.stop()
 
 
 class Batch:

@@ -78,7 +78,8 @@ class AuditTrail:
         self._task = asyncio.create_task(self._run(), name="auth-audit-writer")
 
     async def flush(self, timeout: float = 5.0) -> None:
-        await asyncio.wait_for(self.queue.join(), timeout)
+        async with asyncio.timeout(timeout):
+            await self.queue.join()
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):

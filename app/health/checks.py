@@ -114,7 +114,8 @@ Check = Callable[[Resources], Awaitable[None]]
 async def _timed(name: str, check: Check, res: Resources) -> CheckResult:
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(check(res), timeout=res.settings.health_timeout_s)
+        async with asyncio.timeout(res.settings.health_timeout_s):
+            await check(res)
     except Exception as exc:  # noqa: BLE001 - any failure is the dependency's status, never the probe's crash
         error = "timeout" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"[:300]
         return CheckResult(name, False, (time.perf_counter() - started) * 1000, error)

@@ -58,7 +58,8 @@ async def run(resources: Resources, stop: asyncio.Event, invalidate: Invalidate 
                         await consumer.commit({tp: ms[-1].offset + 1 for tp, ms in batches.items()})
     finally:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(consumer.stop(), 5)
+            async with asyncio.timeout(5):
+                await consumer.stop()
 
 
 def _change(raw: bytes) -> tuple[str, str] | None:
