@@ -1,8 +1,12 @@
-"""A bench worker: ``python -m bench.realtime_clients URL COUNT CHANNEL UPDATES SLOW_EVERY SLOW_DELAY_S``
-opens COUNT sockets, subscribes each to CHANNEL, prints ``ready``, then reads until every socket has the last
-update (or stdin closes) and prints one JSON line: the latency of every update frame received (ms, event ->
-client, from the newest ``sent`` among the frame's items, so a conflated frame counts from the newest change it
-carries), frames per socket, sockets closed.
+"""A bench worker: ``python -m bench.realtime_clients URL COUNT CHANNEL UPDATES SLOW_EVERY SLOW_DELAY_S
+[PER_ADDRESS FIRST_SEAT]`` opens COUNT sockets, subscribes each to CHANNEL, prints ``ready``, then reads until
+every socket has the last update (the update whose item ``n`` is UPDATES - 1), or stdin closes, and prints one
+JSON line: the latency of every update frame received (ms, event -> client, from the newest ``sent`` among the
+frame's items, so a conflated frame counts from the newest change it carries), frames per socket, sockets
+closed, and sequence gaps (an update whose ``seq`` is not the last one + 1 and that is not marked conflated).
+
+With PER_ADDRESS, sockets come from many loopback addresses, PER_ADDRESS per address (``127.1.x.y``, seats
+from FIRST_SEAT on), for a server whose connections per address are bounded (the hostile-client suite).
 
 Every SLOW_EVERY-th socket is slow: after each update frame it stops reading its socket for SLOW_DELAY_S
 (``pause_reading``: what it has not read stays in the kernel's buffers, so the server can see it lag and
@@ -41,13 +45,26 @@ class _Item(msgspec.Struct):
 
 class _Data(msgspec.Struct):
     items: list[_Item] = []
+    conflated: bool = False
 
 
 class _Update(msgspec.Struct):
     data: _Data
+    seq: int = 0
 
 
 _decode = msgspec.json.Decoder(_Update).decode
+
+
+class _Snapshot(msgspec.Struct):
+    seq: int = 0
+
+
+_decode_snapshot = msgspec.json.Decoder(_Snapshot).decode
+
+
+def _snapshot_seq(payload: bytes) -> int:
+    return _decode_snapshot(payload).seq
 
 
 def raise_fd_limit(wanted: int = 65_536) -> int:
@@ -87,6 +104,7 @@ class Subscriber(asyncio.Protocol):
         self.upgraded = asyncio.get_running_loop().create_future()
         self.snapshot = asyncio.get_running_loop().create_future()
         self.frames = 0
+        self.seq: int | None = None  # the last sequence number seen (the snapshot's, then each update's)
         self.paused = False
         self.subscribed = False
         self.done = False  # got the last update, or closed (only a subscribed socket is counted)
@@ -137,7 +155,11 @@ class Subscriber(asyncio.Protocol):
     def _frame(self, opcode: int, payload: bytes, now: float) -> bool:
         """Handle one frame; True if it was an update."""
         if opcode == _OP_TEXT and payload.startswith(_UPDATE):
-            items = _decode(payload).data.items
+            update = _decode(payload)
+            items = update.data.items
+            if self.seq is not None and update.seq != self.seq + 1 and not update.data.conflated:
+                self.tally.gaps += 1
+            self.seq = update.seq
             self.latencies.append(now - max(i.sent for i in items))
             self.frames += 1
             if not self.done and max(i.n for i in items) >= self.tally.last:
@@ -147,6 +169,7 @@ class Subscriber(asyncio.Protocol):
         if opcode == _OP_TEXT and not self.snapshot.done():
             if payload.startswith(_SNAPSHOT):
                 self.subscribed = True
+                self.seq = _snapshot_seq(payload)
                 self.snapshot.set_result(None)
             else:
                 self.snapshot.set_exception(ConnectionError(payload.decode(errors="replace")))
@@ -179,6 +202,7 @@ class Tally:
         self.latencies: list[float] = []
         self.slow_latencies: list[float] = []
         self.closed = 0
+        self.gaps = 0
         self.retries = 0
         self.all_done = asyncio.get_running_loop().create_future()
 
@@ -188,7 +212,13 @@ class Tally:
             self.all_done.set_result(None)
 
 
-async def _open(url: str, channel: str, tally: Tally, slow_delay: float, attempts: int = 5) -> Subscriber:
+def seat_address(seat: int) -> str:
+    """The loopback address of one seat (a group of sockets sharing an address): ``127.1.x.y``."""
+    return f"127.1.{seat // 200}.{10 + seat % 200}"
+
+
+async def _open(url: str, channel: str, tally: Tally, slow_delay: float, attempts: int = 5,
+                address: str | None = None) -> Subscriber:
     """Connect, upgrade and subscribe; a handshake the loaded server dropped is tried again, as a browser
     would."""
     parts = urlsplit(url)
@@ -198,7 +228,8 @@ async def _open(url: str, channel: str, tally: Tally, slow_delay: float, attempt
     loop = asyncio.get_running_loop()
     for attempt in range(attempts):
         try:
-            _, sub = await loop.create_connection(lambda: Subscriber(tally, slow_delay), parts.hostname, parts.port)
+            _, sub = await loop.create_connection(lambda: Subscriber(tally, slow_delay), parts.hostname, parts.port,
+                                                  local_addr=(address, 0) if address else None)
             sub.transport.write(request)  # type: ignore[union-attr]
             await asyncio.wait_for(sub.upgraded, 120)
             break
@@ -213,14 +244,16 @@ async def _open(url: str, channel: str, tally: Tally, slow_delay: float, attempt
     return sub
 
 
-async def main(url: str, count: int, channel: str, updates: int, slow_every: int, slow_delay: float) -> None:
+async def main(url: str, count: int, channel: str, updates: int, slow_every: int, slow_delay: float,
+               per_address: int = 0, first_seat: int = 0) -> None:
     raise_fd_limit()
     tally = Tally(count, updates - 1)
     slow = [bool(slow_every) and i % slow_every == slow_every - 1 for i in range(count)]
     sockets: list[Subscriber] = []
     for start in range(0, count, 100):  # handshakes in batches, as a crowd arriving
-        sockets += await asyncio.gather(*(_open(url, channel, tally, slow_delay if slow[i] else 0)
-                                          for i in range(start, min(start + 100, count))))
+        sockets += await asyncio.gather(*(_open(url, channel, tally, slow_delay if slow[i] else 0, address=(
+            seat_address(first_seat + i // per_address) if per_address else None))
+            for i in range(start, min(start + 100, count))))
     print("ready", flush=True)
     stdin_closed = asyncio.ensure_future(asyncio.get_running_loop().run_in_executor(None, sys.stdin.read))
     await asyncio.wait({tally.all_done, stdin_closed}, return_when=asyncio.FIRST_COMPLETED)
@@ -228,7 +261,8 @@ async def main(url: str, count: int, channel: str, updates: int, slow_every: int
     print(json.dumps({"latencies": [round(x, 2) for x in tally.latencies],
                       "slow_latencies": [round(x, 2) for x in tally.slow_latencies], "frames": sum(frames),
                       "silent": sum(1 for f in frames if f == 0), "slow": sum(slow), "retries": tally.retries,
-                      "closed": tally.closed}), flush=True)
+                      "closed": tally.closed, "gaps": tally.gaps,
+                      "last_seqs": sorted({s.seq for s in sockets if s.seq is not None})}), flush=True)
     for sub in sockets:
         if sub.transport is not None:
             sub.transport.abort()
@@ -236,4 +270,4 @@ async def main(url: str, count: int, channel: str, updates: int, slow_every: int
 
 if __name__ == "__main__":
     uvloop.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
-                    float(sys.argv[6])))
+                    float(sys.argv[6]), *(int(x) for x in sys.argv[7:9])))

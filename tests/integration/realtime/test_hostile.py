@@ -3,8 +3,10 @@ subscribers keep receiving every update: each hostile client is closed or refuse
 its documented close code or answer, and nobody else notices.
 
 Kept fast for CI: 200 well-behaved subscribers (``RESORT_TEST_HOSTILE_SUBSCRIBERS=1000`` for the full
-run of the issue), bounds a few frames wide, an auth deadline of 5 s. Subscribers come from many loopback
-addresses (127.1.x.y), so the per-address bound can be small and tested from an address of its own.
+run of the issue), bounds a few frames wide, an auth deadline of 5 s. The well-behaved subscribers run in two
+client processes of their own (``bench.realtime_clients``), so what they measure is the server, not this
+process, which runs every hostile client; they come from many loopback addresses (127.1.x.y), so the
+per-address bound can be small and tested from an address of its own. The test prints their p50 and p99.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import socket
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from app.resources import Resources
+from app.settings import PROJECT_ROOT
 from realtime.channels import CLOSE_AUTH_TIMEOUT, CLOSE_FRAME_TOO_LARGE, CLOSE_RATE_LIMITED, CLOSE_SLOW_CONSUMER
 from realtime.publisher import Publisher
 from realtime.store import Append, StreamStore
@@ -84,29 +88,11 @@ async def _subscribe(ws: ClientConnection, channel: str, **extra: Any) -> dict[s
                 return frame
 
 
-class Subscriber:
-    """Well-behaved: reads every frame at once, checks its sequence, measures each update's latency."""
-
-    def __init__(self, ws: ClientConnection, snapshot: dict[str, Any]) -> None:
-        self.ws, self.seq, self.latencies, self.problems = ws, snapshot["seq"], [], []
-
-    async def read(self, last: int) -> None:
-        async for raw in self.ws:
-            frame = json.loads(raw)
-            if frame["type"] != "update":
-                self.problems.append(frame)
-                continue
-            if frame["seq"] != self.seq + 1 and not frame["data"].get("conflated"):
-                self.problems.append(("gap", self.seq, frame["seq"]))
-            self.seq = frame["seq"]
-            self.latencies.append(time.time() * 1000 - max(i["sent"] for i in frame["data"]["items"]))
-            if self.seq >= last:
-                return
-
-
-def _update(product: str, night: str, i: int) -> bytes:
+def _update(product: str, night: str, i: int, n: int = -1) -> bytes:
+    """An availability change; ``n`` numbers the paced updates (the client processes stop at the last)."""
     return json.dumps({"cause": "test", "items": [{"product_id": product, "night": night, "free": i, "price": 1,
-                                                   "version": 2_000_000 + i, "sent": time.time() * 1000}]}).encode()
+                                                   "version": 2_000_000 + i, "sent": time.time() * 1000,
+                                                   "n": n}]}).encode()
 
 
 async def _append(store: StreamStore, channel: str, data: bytes) -> None:
@@ -195,28 +181,20 @@ async def test_hostile_clients_are_closed_per_their_bounds_while_subscribers_get
                                                            owner_id=f"guest-{unique}")) == "published"
     for i in range(40):  # a history longer than the buffer, for the resume from far in the past
         await _append(store, availability, _update(product, night, i))
+    first_seq = await _seq(bounded_api, availability)
 
-    async def arrive(i: int) -> tuple[ClientConnection, dict[str, Any]]:
-        seat = i // PER_IP
-        ws = await _open(bounded_api, f"127.1.{seat // 200}.{10 + seat % 200}")
-        return ws, await _subscribe(ws, availability)
-
-    arrived: list[tuple[ClientConnection, dict[str, Any]]] = []
-    for start in range(0, SUBSCRIBERS, 25):  # a crowd arriving, 25 handshakes at a time
-        arrived += await asyncio.gather(*(arrive(i) for i in range(start, min(start + 25, SUBSCRIBERS))))
-    good_ws, snapshots = [ws for ws, _ in arrived], [s for _, s in arrived]
-    assert {s["type"] for s in snapshots} == {"snapshot"}
-    good = [Subscriber(ws, s) for ws, s in zip(good_ws, snapshots, strict=True)]
-    last = snapshots[0]["seq"] + UPDATES
-    readers = [asyncio.create_task(s.read(last)) for s in good]
-
-    hostiles = asyncio.create_task(_hostiles(bounded_api, store, availability, f"booking:{bookings[0]}", guest,
-                                             desk, bookings[1:]))
-    for i in range(UPDATES):
-        await _append(store, availability, _update(product, night, 100 + i))
-        await asyncio.sleep(0.05)  # paced updates, as on the day: ~20 a second
-    async with asyncio.timeout(60):
-        await asyncio.gather(*readers)
+    crowd = await _crowd(bounded_api, availability)
+    try:
+        hostiles = asyncio.create_task(_hostiles(bounded_api, store, availability, f"booking:{bookings[0]}", guest,
+                                                 desk, bookings[1:]))
+        for i in range(UPDATES):
+            await _append(store, availability, _update(product, night, 100 + i, n=i))
+            await asyncio.sleep(0.05)  # paced updates, as on the day: ~20 a second
+        results = await _crowd_results(crowd)
+    finally:
+        for proc in crowd:
+            if proc.returncode is None:
+                proc.kill()
     seen = await hostiles
 
     assert seen["many"] == CLOSE_RATE_LIMITED  # 10,000 channels: closed at its subscribe rate
@@ -228,21 +206,70 @@ async def test_hostile_clients_are_closed_per_their_bounds_while_subscribers_get
     assert seen["channels"] == ["ok", "ok", "ok", "ok", "too_many_subscriptions"]
     assert seen["never_reads"] == CLOSE_SLOW_CONSUMER
 
+    last = first_seq + UPDATES
     back = await _open(bounded_api, "127.0.0.9")  # resumes from far in the past: a snapshot, not the history
-    resumed = await _subscribe(back, availability, since={"epoch": snapshots[0]["epoch"], "seq": 1})
+    resumed = await _subscribe(back, availability, since={"epoch": await _epoch(bounded_api, availability), "seq": 1})
     assert (resumed["type"], resumed["seq"]) == ("snapshot", last)
     await back.close()
 
-    assert [s.problems for s in good if s.problems] == [] and {s.seq for s in good} == {last}
-    latencies = [x for s in good for x in s.latencies]
-    assert len(latencies) >= SUBSCRIBERS * UPDATES * 0.9  # (a few may be conflated, never lost)
+    # every well-behaved subscriber stayed, got the last update, in order (a conflated frame may skip, never lose)
+    assert sum(r["closed"] for r in results) == 0 and sum(r["silent"] for r in results) == 0
+    assert sum(r["gaps"] for r in results) == 0 and {q for r in results for q in r["last_seqs"]} == {last}
+    latencies = [x for r in results for x in r["latencies"]]
+    assert len(latencies) >= SUBSCRIBERS * UPDATES * 0.9
     p99 = statistics.quantiles(latencies, n=100)[98]
-    print(f"hostile suite: {len(good)} subscribers, {len(latencies)} frames, p50 "
-          f"{statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
+    print(f"hostile suite: {SUBSCRIBERS} subscribers in {len(results)} client processes, {len(latencies)} frames,"
+          f" p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
     # Clients, hostiles and the server share this machine's two cores (and, here, other test runs): a
-    # collapse (seconds) fails; the 150 ms target is held by the benchmark, on a machine of its own.
+    # collapse (seconds) fails; the 150 ms target is held by the benchmark and the full run (module docstring).
     assert p99 < 2000, f"p99 {p99:.0f} ms"
-    await asyncio.gather(*(ws.close() for ws in good_ws))
+
+
+async def _crowd(url: str, channel: str, workers: int = 2) -> list[asyncio.subprocess.Process]:
+    """The well-behaved subscribers, in client processes of their own (``bench.realtime_clients``, a light
+    RFC 6455 client), PER_IP to an address: their latency is the server's, not this process's, which runs
+    every hostile client. Each process prints ``ready`` once its sockets have their snapshots."""
+    shares = [SUBSCRIBERS // workers + (1 if i < SUBSCRIBERS % workers else 0) for i in range(workers)]
+    procs, seat = [], 0
+    for share in shares:
+        procs.append(await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.realtime_clients", url.replace("http://", "ws://") + "/live", str(share),
+            channel, str(UPDATES), "0", "0", str(PER_IP), str(seat), cwd=PROJECT_ROOT,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26))
+        seat += -(-share // PER_IP)
+    for proc in procs:
+        assert proc.stdout is not None
+        async with asyncio.timeout(120):
+            assert (await proc.stdout.readline()).strip() == b"ready"
+    return procs
+
+
+async def _crowd_results(procs: list[asyncio.subprocess.Process]) -> list[dict[str, Any]]:
+    """What each client process received, once each has the last update (bounded: 60 s)."""
+    results = []
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdin is not None
+        async with asyncio.timeout(60):
+            results.append(json.loads(await proc.stdout.readline()))
+        proc.stdin.close()
+        await proc.wait()
+    return results
+
+
+async def _seq(url: str, channel: str) -> int:
+    return (await _snapshot_of(url, channel))["seq"]
+
+
+async def _epoch(url: str, channel: str) -> str:
+    return (await _snapshot_of(url, channel))["epoch"]
+
+
+async def _snapshot_of(url: str, channel: str) -> dict[str, Any]:
+    ws = await _open(url, "127.0.0.10")
+    try:
+        return await _subscribe(ws, channel)
+    finally:
+        await ws.close()
 
 
 async def test_connections_are_bounded_per_address_and_per_caller(bounded_api: str, auth_kit) -> None:
