@@ -168,6 +168,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # asked for: after the hold's own rows are written, so a slow write never spends it.
     hold_commit_queue: int = 500
     hold_commit_wait_ms: int = 5000
+    # Holds of one night of one product that queue behind that night's writer in this api process are
+    # decided together, at most hold_coalesce_max a round (one transaction, one guarded update; 1: each
+    # alone). The waiting claims of the process count against hold_commit_queue.
+    hold_coalesce_max: int = 64
     sale_horizon_days: int = 400
     # Idempotency keys: how long an answer is replayed, how long a running request owns its key.
     idempotency_retention_s: int = 86_400

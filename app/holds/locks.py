@@ -27,6 +27,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.catalog.availability import SOLD_OUT_PREFIX
+from app.errors import ServiceUnavailable
+from app.holds.domain import Line
+from app.holds.metrics import HOLDS_BUSY
 
 _ACQUIRE = """
 for i, key in ipairs(KEYS) do
@@ -61,6 +64,22 @@ class _Abandon(Exception):
 
 class LocksUnavailable(RuntimeError):
     """Redis cannot be reached (or answers too slowly): go on with PostgreSQL alone."""
+
+
+class StaleFence(RuntimeError):
+    """PostgreSQL refused our fencing token: our lock expired and another writer took it."""
+
+
+def busy(cause: str) -> ServiceUnavailable:
+    """The ``503 busy`` answer; ``cause`` is counted for operators (``resort_hold_busy_total``)."""
+    HOLDS_BUSY.labels(cause).inc()
+    return ServiceUnavailable("too many attempts on these nights right now; retry in a moment", code="busy",
+                              headers={"Retry-After": "1"})
+
+
+def fences(lines: list[Line], tokens: dict[str, int] | None) -> list[int | None]:
+    """Each line's fencing token from the Redis lease (None: no lease, PostgreSQL's lock timeout guards)."""
+    return [tokens.get(line.resource) if tokens else None for line in lines]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,4 +19,8 @@ LOCK_WAIT = Histogram("resort_hold_lock_wait_seconds", "Time to get a hold's Red
 DECISION = Histogram("resort_hold_decision_seconds", "Time from a hold request to its answer", buckets=_FAST)
 HOLDS_ACTIVE = Gauge("resort_holds_active", "Live holds (counted by the sweeper)")
 SWEEPER_LAG = Gauge("resort_sweeper_lag_seconds", "How far past its expiry the oldest live hold is")
+# Claims on one hot night decided together in one round of its writer (app/holds/coalesce.py): one
+# transaction, one guarded update (a round of one claim is not counted).
+ROUND_CLAIMS = Histogram("resort_hold_round_claims", "Claims decided together in one round of a hot night's writer",
+                         buckets=(2, 4, 8, 16, 32, 64, 128))
 DEGRADED = Gauge("resort_holds_degraded", "1 while holds are taken on PostgreSQL alone (Redis unavailable)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import time
 import uuid
@@ -30,6 +31,7 @@ from app.catalog.domain import ProductKind, Quote, package_free, quote
 from app.errors import ServiceUnavailable
 from app.frontdesk.domain import party_refusal
 from app.holds import repository as repo
+from app.holds.coalesce import Coalescer
 from app.holds.domain import (
     HoldRefused,
     HoldRequest,
@@ -43,8 +45,9 @@ from app.holds.domain import (
     stay_nights,
 )
 from app.holds.domain import sold_out as sold_out_refusal
-from app.holds.locks import HoldLocks, LocksUnavailable
-from app.holds.metrics import DECISION, DEGRADED, HOLDS_BUSY, HOLDS_CREATED, HOLDS_ENDED, HOLDS_REFUSED, LOCK_WAIT
+from app.holds.locks import HoldLocks, Lease, LocksUnavailable, StaleFence, busy, fences
+from app.holds.metrics import DECISION, DEGRADED, HOLDS_CREATED, HOLDS_ENDED, HOLDS_REFUSED, LOCK_WAIT
+from app.holds.together import Claim, Placed, place_together
 from app.inventory import repository as inventory
 from app.inventory.domain import free_of
 from app.resources import Resources
@@ -53,17 +56,6 @@ from app.unit_of_work import UnitOfWork
 log = structlog.get_logger("app.holds")
 Within = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
 STAFF = ("front_desk", "admin")
-
-
-class StaleFence(RuntimeError):
-    """PostgreSQL refused our fencing token: our lock expired and another writer took it."""
-
-
-def busy(cause: str) -> ServiceUnavailable:
-    """The ``503 busy`` answer; ``cause`` is counted for operators (``resort_hold_busy_total``)."""
-    HOLDS_BUSY.labels(cause).inc()
-    return ServiceUnavailable("too many attempts on these nights right now; retry in a moment", code="busy",
-                              headers={"Retry-After": "1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +90,10 @@ class HoldService:
         self.settings = s = resources.settings
         self.locks = HoldLocks(resources.redis, s.hold_lock_ttl_ms, s.hold_lock_wait_ms, s.hold_soldout_mark_ms)
         self.limiter = RateLimiter(resources.redis)
+        # one writer per hot night in this process: claims that queue behind it are decided together
+        self.writers: Coalescer[Claim, Placed] = Coalescer(
+            self.commit_alone, functools.partial(place_together, self), s.hold_coalesce_max, s.hold_commit_queue,
+            lambda: busy("commit_queue_full"))
 
     # -- placing a hold ---------------------------------------------------------------------------
 
@@ -159,7 +155,10 @@ class HoldService:
     async def _place(self, principal: Principal, plan: Plan, within: Within) -> asyncpg.Record:
         for _attempt in range(2):
             try:
-                hold, rows = await self._commit(principal, plan, within)
+                if len(plan.lines) == 1:  # one night of one product: a hot night's claims are decided together
+                    hold, rows = await self.writers.submit(plan.keys[0], Claim(principal, plan, within))
+                else:
+                    hold, rows = await self._commit(principal, plan, within)
                 break
             except StaleFence:
                 log.warning("hold_lock_lost", keys=plan.keys)
@@ -167,6 +166,9 @@ class HoldService:
             raise busy("stale_fence")
         await self._after_commit(hold, rows)
         return hold
+
+    async def commit_alone(self, claim: Claim) -> Placed:
+        return await self._commit(claim.principal, claim.plan, claim.within)
 
     async def _refuse_if_known_sold_out(self, request: HoldRequest) -> None:
         """A night already marked sold out is refused before any database work (the hot-night path)."""
@@ -178,7 +180,7 @@ class HoldService:
             if marked := await self.locks.marked_sold_out([f"{pid}:{n.isoformat()}" for n in nights]):
                 raise sold_out_refusal(sorted({dt.date.fromisoformat(k.rsplit(":", 1)[1]) for k in marked}))
 
-    async def _refuse_if_marked(self, plan: Plan) -> None:
+    async def refuse_if_marked(self, plan: Plan) -> None:
         try:
             marked = await self.locks.marked_sold_out(plan.keys)
         except LocksUnavailable:
@@ -191,14 +193,14 @@ class HoldService:
         """One transaction. Everything that does not touch inventory is written first; the nights' locks are
         held only around the guarded update, its availability events and the commit."""
         try:
-            async with UnitOfWork(self.commit_db, self._queued_connection) as uow:
-                hold = await self._write_hold(uow.conn, principal, plan, within)
+            async with UnitOfWork(self.commit_db, self.queued_connection) as uow:
+                hold = await self.write_hold(uow.conn, principal, plan, within)
                 rows = await self._take_locked(uow, plan, hold)
             return hold, rows
         except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
             raise busy("pg_lock") from None
 
-    async def _queued_connection(self) -> asyncpg.Connection:
+    async def queued_connection(self) -> asyncpg.Connection:
         """A commit connection, waiting in a bounded queue (``hold_commit_queue`` waiters, each at most
         ``hold_commit_wait_ms``): a burst waits its turn instead of becoming a storm of retries."""
         if self.waiting >= self.settings.hold_commit_queue:
@@ -212,7 +214,7 @@ class HoldService:
         finally:
             self.waiting -= 1
 
-    async def _write_hold(self, conn: asyncpg.Connection, principal: Principal, plan: Plan,
+    async def write_hold(self, conn: asyncpg.Connection, principal: Principal, plan: Plan,
                           within: Within) -> asyncpg.Record:
         await self._check_limit(conn, principal)
         hold = await repo.insert_hold(conn, self._values(principal, plan), plan.lines)
@@ -226,19 +228,7 @@ class HoldService:
         ``hold_lock_wait_ms`` from when they are asked for: the writes before it, slow on a loaded machine,
         never spend a budget that is for contention (``busy`` means the nights were contended that long)."""
         conn = uow.conn
-        try:
-            lease = await self.locks.acquire(plan.keys, sold_out=plan.keys)
-            DEGRADED.set(0)
-        except LocksUnavailable as exc:
-            DEGRADED.set(1)
-            log.warning("holds_without_redis", error=str(exc))
-            await conn.execute(f"SET LOCAL lock_timeout = '{self.settings.hold_lock_wait_ms}ms'")
-            lease = None
-        else:
-            if lease is None:
-                await self._refuse_if_marked(plan)
-                raise busy("lock_wait")
-            LOCK_WAIT.observe(lease.waited_s)
+        lease = await self.lease_for(conn, plan)
         try:
             if len(plan.lines) > 1:
                 await inventory.lock(conn, plan.lines)
@@ -249,9 +239,30 @@ class HoldService:
             await uow.commit()
             return rows
         finally:
-            if lease is not None:
-                with contextlib.suppress(LocksUnavailable):
-                    await self.locks.release(lease)
+            await self.release_lease(lease)
+
+    async def lease_for(self, conn: asyncpg.Connection, plan: Plan) -> Lease | None:
+        """The nights' fenced Redis locks within ``hold_lock_wait_ms``; None when Redis is gone (then
+        PostgreSQL's lock timeout bounds the wait instead). A night marked sold out meanwhile: ``sold_out``;
+        still locked at the deadline: ``busy``."""
+        try:
+            lease = await self.locks.acquire(plan.keys, sold_out=plan.keys)
+            DEGRADED.set(0)
+        except LocksUnavailable as exc:
+            DEGRADED.set(1)
+            log.warning("holds_without_redis", error=str(exc))
+            await conn.execute(f"SET LOCAL lock_timeout = '{self.settings.hold_lock_wait_ms}ms'")
+            return None
+        if lease is None:
+            await self.refuse_if_marked(plan)
+            raise busy("lock_wait")
+        LOCK_WAIT.observe(lease.waited_s)
+        return lease
+
+    async def release_lease(self, lease: Lease | None) -> None:
+        if lease is not None:
+            with contextlib.suppress(LocksUnavailable):
+                await self.locks.release(lease)
 
     async def _check_limit(self, conn: asyncpg.Connection, principal: Principal) -> None:
         kind, owner = owner_of(principal)
@@ -332,11 +343,6 @@ class HoldService:
         with contextlib.suppress(LocksUnavailable):
             await self.locks.drop_lease(hold_id)
             await self.locks.clear_sold_out([f"{r['product_id']}:{r['night'].isoformat()}" for r in rows])
-
-
-def fences(lines: list[Line], tokens: dict[str, int] | None) -> list[int | None]:
-    """Each line's fencing token from the Redis lease (None: no lease, PostgreSQL's lock timeout guards)."""
-    return [tokens.get(line.resource) if tokens else None for line in lines]
 
 
 async def end(conn: asyncpg.Connection, hold_id: uuid.UUID, status: str, actor: str,

@@ -61,6 +61,17 @@ class Night:
             raise InventoryRefused("sold_out", f"{self.night}: {units} wanted, {self.free} free")
         return replace(self, held=self.held + units)
 
+    def fit(self, wants: list[int]) -> int:
+        """How many of ``wants`` (units, in arrival order) can be held together: the longest prefix whose sum is
+        free. First come, first served: a later claim never passes an earlier one that did not fit."""
+        left, count = self.free, 0
+        for units in wants:
+            _positive(units)
+            if units > left:
+                break
+            left, count = left - units, count + 1
+        return count
+
     def release(self, units: int) -> Night:
         """A hold ends (released, expired, failed): its units are free again."""
         _positive(units)

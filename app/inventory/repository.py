@@ -32,10 +32,10 @@ RETURNING {_I_COLUMNS}, i.fence
 _LOCK = f"""
 SELECT {_I_COLUMNS}, i.fence FROM inventory i
 JOIN unnest($1::uuid[], $2::date[]) AS l(product_id, night) ON i.product_id = l.product_id AND i.night = l.night
-ORDER BY i.product_id, i.night FOR UPDATE OF i
+ORDER BY i.product_id, i.night FOR NO KEY UPDATE OF i
 """
 _LOCK_HOLD = ("SELECT 1 FROM inventory i JOIN hold_lines l ON i.product_id = l.product_id AND i.night = l.night"
-              " WHERE l.hold_id = $1 ORDER BY i.product_id, i.night FOR UPDATE OF i")
+              " WHERE l.hold_id = $1 ORDER BY i.product_id, i.night FOR NO KEY UPDATE OF i")
 # domain.Night.release
 _RELEASE = f"""
 UPDATE inventory i SET held = i.held - l.units, version = i.version + 1
@@ -78,7 +78,10 @@ def _columns(lines: Sequence[object]) -> tuple[list[uuid.UUID], list[dt.date], l
 
 
 async def lock(conn: asyncpg.Connection, lines: Sequence[object]) -> list[asyncpg.Record]:
-    """Lock the lines' rows in the global order; returns them (counts and fence)."""
+    """Lock the lines' rows in the global order; returns them (counts and fence). ``FOR NO KEY UPDATE``, the
+    lock the count updates take themselves: writers of counts wait for each other, but not for the
+    foreign-key checks of ``hold_lines`` rows being inserted meanwhile (``FOR KEY SHARE``), which
+    ``FOR UPDATE`` would wait for (a hold writes its lines before it takes its nights' locks)."""
     products, nights, _ = _columns(lines)
     return await conn.fetch(_LOCK, products, nights)
 

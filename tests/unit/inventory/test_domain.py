@@ -96,3 +96,12 @@ def test_no_sequence_of_moves_breaks_an_invariant(capacity: int, moves: list[tup
             continue  # refused whole: the state is unchanged
         assert night.broken() == [], (move, units, night)
     assert 0 <= night.free <= night.capacity
+
+
+def test_claims_decided_together_fit_first_come_first_served() -> None:
+    night = Night(DAY, capacity=10, held=3, sold=2, out_of_service=1)  # 4 free
+    assert night.fit([1, 1, 1, 1, 1]) == 4
+    assert night.fit([2, 3, 1]) == 1  # the 3 does not fit, and the 1 behind it does not pass it
+    assert night.fit([]) == 0 and Night(DAY, capacity=2, held=2).fit([1]) == 0
+    with pytest.raises(InventoryRefused):
+        night.fit([1, 0])
