@@ -3,9 +3,11 @@
 One unit of work for the whole round:
 1. a night already marked sold out answers the round at once, with no write;
 2. before any lock, each claim writes its hold, its events, its audit row and its idempotency answer after a
-   savepoint of its own: a claim refused there (``too_many_holds``, an error) is rolled back alone;
+   savepoint of its own: a claim refused there (``too_many_holds``, an error) is rolled back alone. Claims
+   are written in their guests' order: the per-guest lock of the active-hold count is then taken in one
+   global order, so two rounds (two api processes) never deadlock on it;
 3. under the night's lease (Redis, fenced) and its row lock, the inventory aggregate (``Night.fit``) admits
-   the written claims first come, first served; the writes of those that do not fit are rolled back
+   the written claims in the order they were written; the writes of those that do not fit are rolled back
    together (back to the savepoint of the first of them) and they are ``sold_out``; one guarded, fenced
    UPDATE moves ``held`` by the sum, each admitted hold gets its availability event, and the round commits.
 The lock is held for one read, one update and the events, whatever the round's size. A claim left out while
@@ -24,7 +26,7 @@ import asyncpg
 
 from app.holds import repository as repo
 from app.holds.domain import sold_out as sold_out_refusal
-from app.holds.locks import LocksUnavailable, StaleFence, fences
+from app.holds.locks import LocksUnavailable, StaleFence, busy, fences
 from app.holds.metrics import ROUND_CLAIMS
 from app.inventory import repository as inventory
 from app.inventory.domain import Night, free_of
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 Placed = tuple[asyncpg.Record, list[asyncpg.Record]]  # the hold, the inventory rows after the move
 Outcome = Placed | BaseException | None  # None: not decided yet
+_PG_LOCK = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +69,14 @@ async def place_together(service: HoldService, claims: list[Claim]) -> list[Plac
     await service.refuse_if_marked(claims[0].plan)
     outcomes: list[Outcome] = [None] * len(claims)
     free = None
-    async with UnitOfWork(service.commit_db, service.queued_connection) as uow:
-        written = await _write_each(service, uow.conn, claims, outcomes)
-        if written:
-            free = await _take_together(service, uow.conn, claims, written, outcomes)
-        await uow.commit()
+    try:
+        async with UnitOfWork(service.commit_db, service.queued_connection) as uow:
+            written = await _write_each(service, uow.conn, claims, outcomes)
+            if written:
+                free = await _take_together(service, uow.conn, claims, written, outcomes)
+            await uow.commit()
+    except _PG_LOCK:  # PostgreSQL's lock timeout (Redis away) or a deadlock: as for a claim alone
+        raise busy("pg_lock") from None
     line = claims[0].plan.lines[0]
     if free == 0:
         with contextlib.suppress(LocksUnavailable):
@@ -86,14 +92,14 @@ async def _write_each(service: HoldService, conn: asyncpg.Connection, claims: li
                       outcomes: list[Outcome]) -> list[Written]:
     """Each claim's rows after a savepoint of its own; a claim that fails is rolled back alone."""
     written = []
-    for i, claim in enumerate(claims):
-        savepoint = f"claim_{i}"
+    for i in sorted(range(len(claims)), key=lambda i: claims[i].principal.actor):
+        claim, savepoint = claims[i], f"claim_{i}"
         await conn.execute(f"SAVEPOINT {savepoint}")
         try:
             hold = await service.write_hold(conn, claim.principal, claim.plan, claim.within)
         except Exception as exc:  # noqa: BLE001 - this claim's answer; the round goes on
             await conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-            outcomes[i] = exc
+            outcomes[i] = busy("pg_lock") if isinstance(exc, _PG_LOCK) else exc
             continue
         written.append(Written(i, hold, savepoint))
     return written
