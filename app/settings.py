@@ -170,8 +170,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hold_commit_wait_ms: int = 5000
     # Holds of one night of one product that queue behind that night's writer in this api process are
     # decided together, at most hold_coalesce_max a round (one transaction, one guarded update; 1: each
-    # alone). The waiting claims of the process count against hold_commit_queue.
+    # alone); at most hold_coalesce_waiting claims of the process wait so (past it: 503 busy).
     hold_coalesce_max: int = 64
+    hold_coalesce_waiting: int = 5000
     sale_horizon_days: int = 400
     # Idempotency keys: how long an answer is replayed, how long a running request owns its key.
     idempotency_retention_s: int = 86_400

@@ -92,8 +92,8 @@ class HoldService:
         self.limiter = RateLimiter(resources.redis)
         # one writer per hot night in this process: claims that queue behind it are decided together
         self.writers: Coalescer[Claim, Placed] = Coalescer(
-            self.commit_alone, functools.partial(place_together, self), s.hold_coalesce_max, s.hold_commit_queue,
-            lambda: busy("commit_queue_full"))
+            self.commit_alone, functools.partial(place_together, self), s.hold_coalesce_max, s.hold_coalesce_waiting,
+            lambda: busy("coalesce_queue_full"))
 
     # -- placing a hold ---------------------------------------------------------------------------
 

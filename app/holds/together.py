@@ -1,7 +1,9 @@
 """Holds on one hot night, decided together: the round of ``app.holds.coalesce``'s writer for a key.
 
 One unit of work for the whole round:
-1. a night already marked sold out answers the round at once, with no write;
+1. a night already marked sold out answers the round at once, with no write; otherwise the night's free
+   units, read without a lock, say how many claims (in arrival order) are worth writing: the others are
+   ``sold_out`` at once, as a claim alone is refused from the same read when it is planned;
 2. before any lock, each claim writes its hold, its events, its audit row and its idempotency answer after a
    savepoint of its own: a claim refused there (``too_many_holds``, an error) is rolled back alone. Claims
    are written in their guests' order: the per-guest lock of the active-hold count is then taken in one
@@ -19,6 +21,7 @@ of one line (one product, one night) come here.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -67,17 +70,18 @@ async def place_together(service: HoldService, claims: list[Claim]) -> list[Plac
     """Every claim's hold, or why not, in the claims' order; one transaction for all of them."""
     ROUND_CLAIMS.observe(len(claims))
     await service.refuse_if_marked(claims[0].plan)
+    line = claims[0].plan.lines[0]
     outcomes: list[Outcome] = [None] * len(claims)
     free = None
     try:
         async with UnitOfWork(service.commit_db, service.queued_connection) as uow:
-            written = await _write_each(service, uow.conn, claims, outcomes)
+            hopeful, free = await _hopeful(uow.conn, line, claims, outcomes)
+            written = await _write_each(service, uow.conn, claims, hopeful, outcomes)
             if written:
                 free = await _take_together(service, uow.conn, claims, written, outcomes)
             await uow.commit()
     except _PG_LOCK:  # PostgreSQL's lock timeout (Redis away) or a deadlock: as for a claim alone
         raise busy("pg_lock") from None
-    line = claims[0].plan.lines[0]
     if free == 0:
         with contextlib.suppress(LocksUnavailable):
             await service.locks.mark_sold_out([line.resource])
@@ -88,11 +92,24 @@ async def place_together(service: HoldService, claims: list[Claim]) -> list[Plac
     return [o for o in outcomes if o is not None]
 
 
-async def _write_each(service: HoldService, conn: asyncpg.Connection, claims: list[Claim],
+async def _hopeful(conn: asyncpg.Connection, line: Any, claims: list[Claim],
+                   outcomes: list[Outcome]) -> tuple[list[int], int]:
+    """The claims worth writing: as many as the night's free units read now (no lock) can take, in arrival
+    order; the others are ``sold_out`` at once, as ``HoldService.plan`` answers from the same read. Also
+    returns the free units read."""
+    rows = await inventory.rows_of(conn, uuid.UUID(line.product_id), [line.night])
+    night = night_of(rows[0]) if rows else None
+    fit = night.fit([c.units for c in claims]) if night else 0
+    for i in range(fit, len(claims)):
+        outcomes[i] = sold_out_refusal([line.night])
+    return list(range(fit)), night.free if night else 0
+
+
+async def _write_each(service: HoldService, conn: asyncpg.Connection, claims: list[Claim], hopeful: list[int],
                       outcomes: list[Outcome]) -> list[Written]:
     """Each claim's rows after a savepoint of its own; a claim that fails is rolled back alone."""
     written = []
-    for i in sorted(range(len(claims)), key=lambda i: claims[i].principal.actor):
+    for i in sorted(hopeful, key=lambda i: claims[i].principal.actor):
         claim, savepoint = claims[i], f"claim_{i}"
         await conn.execute(f"SAVEPOINT {savepoint}")
         try:
