@@ -3,7 +3,7 @@ queue behind the writer and are decided together in its next round.
 
 The first claim on a quiet key is written at once by its own request (``alone``): without contention nothing
 changes. Claims arriving while that write runs wait in the key's queue (at most ``max_waiting`` in the
-process, past which the answer is ``refuse()``); when the write ends, a writer task takes the queue, at most
+process, past which the answer is ``refuse("queue_full")``); when the write ends, a writer task takes the queue, at most
 ``max_batch`` claims a round: one claim goes ``alone``, several go ``together`` (one transaction, one guarded
 update). Each claim gets its own result or its own exception. The writer stops when its key's queue is
 empty. A waiter that goes away (its request was cancelled) is skipped if its round has not started.
@@ -24,7 +24,7 @@ R = TypeVar("R")
 class Coalescer(Generic[C, R]):
     def __init__(self, alone: Callable[[C], Awaitable[R]],
                  together: Callable[[list[C]], Awaitable[list[R | BaseException]]],
-                 max_batch: int, max_waiting: int, refuse: Callable[[], Exception]) -> None:
+                 max_batch: int, max_waiting: int, refuse: Callable[[str], Exception]) -> None:
         self.alone, self.together, self.refuse = alone, together, refuse
         self.max_batch, self.max_waiting = max(1, max_batch), max_waiting
         self.queues: dict[str, list[tuple[C, asyncio.Future[R]]]] = {}
@@ -40,7 +40,7 @@ class Coalescer(Generic[C, R]):
             finally:
                 self._hand_over(key)
         if self.waiting >= self.max_waiting:
-            raise self.refuse()
+            raise self.refuse("queue_full")
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         queue.append((claim, done))
         self.waiting += 1
@@ -66,7 +66,7 @@ class Coalescer(Generic[C, R]):
                 rest = self.queues.pop(key, [])
                 self.waiting -= len(rest)
                 for _, done in live + rest:
-                    _settle(done, self.refuse())
+                    _settle(done, self.refuse("stopping"))
                 raise
             for (_, done), outcome in zip(live, outcomes, strict=True):
                 _settle(done, outcome)

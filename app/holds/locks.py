@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -64,6 +65,10 @@ class _Abandon(Exception):
 
 class LocksUnavailable(RuntimeError):
     """Redis cannot be reached (or answers too slowly): go on with PostgreSQL alone."""
+
+
+# PostgreSQL's lock timeout (Redis away) or a deadlock: a hold answers ``busy("pg_lock")``
+PG_LOCK_ERRORS = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
 
 
 class StaleFence(RuntimeError):

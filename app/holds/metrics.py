@@ -13,7 +13,8 @@ HOLDS_REFUSED = Counter("resort_holds_refused_total", "Hold attempts refused, by
 # hold_lock_wait_ms: real contention), ``commit_wait`` / ``commit_queue_full`` (no commit connection within
 # hold_commit_wait_ms, or hold_commit_queue waiters already: the api is past its capacity), ``pg_lock``
 # (PostgreSQL's lock timeout or a deadlock, when Redis is away), ``stale_fence`` (its lock expired twice),
-# ``coalesce_queue_full`` (hold_coalesce_waiting claims already wait behind hot nights' writers).
+# ``coalesce_queue_full`` (hold_coalesce_waiting claims already wait behind hot nights' writers),
+# ``coalesce_stopping`` (the api stopped while the claim waited for its night's writer).
 HOLDS_BUSY = Counter("resort_hold_busy_total", "Hold attempts answered 503 busy, by cause", ["cause"])
 HOLDS_ENDED = Counter("resort_holds_ended_total", "Holds ended, by how (released, expired, converted)", ["how"])
 LOCK_WAIT = Histogram("resort_hold_lock_wait_seconds", "Time to get a hold's Redis locks", buckets=_FAST)

@@ -45,7 +45,7 @@ from app.holds.domain import (
     stay_nights,
 )
 from app.holds.domain import sold_out as sold_out_refusal
-from app.holds.locks import HoldLocks, Lease, LocksUnavailable, StaleFence, busy, fences
+from app.holds.locks import PG_LOCK_ERRORS, HoldLocks, Lease, LocksUnavailable, StaleFence, busy, fences
 from app.holds.metrics import DECISION, DEGRADED, HOLDS_CREATED, HOLDS_ENDED, HOLDS_REFUSED, LOCK_WAIT
 from app.holds.together import Claim, Placed, place_together
 from app.inventory import repository as inventory
@@ -93,7 +93,7 @@ class HoldService:
         # one writer per hot night in this process: claims that queue behind it are decided together
         self.writers: Coalescer[Claim, Placed] = Coalescer(
             self.commit_alone, functools.partial(place_together, self), s.hold_coalesce_max, s.hold_coalesce_waiting,
-            lambda: busy("coalesce_queue_full"))
+            lambda why: busy(f"coalesce_{why}"))
 
     # -- placing a hold ---------------------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class HoldService:
                 hold = await self.write_hold(uow.conn, principal, plan, within)
                 rows = await self._take_locked(uow, plan, hold)
             return hold, rows
-        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+        except PG_LOCK_ERRORS:
             raise busy("pg_lock") from None
 
     async def queued_connection(self) -> asyncpg.Connection:
@@ -215,7 +215,7 @@ class HoldService:
             self.waiting -= 1
 
     async def write_hold(self, conn: asyncpg.Connection, principal: Principal, plan: Plan,
-                          within: Within) -> asyncpg.Record:
+                         within: Within) -> asyncpg.Record:
         await self._check_limit(conn, principal)
         hold = await repo.insert_hold(conn, self._values(principal, plan), plan.lines)
         await repo.record_hold(conn, hold, "created", principal.actor, principal.client_id)

@@ -29,7 +29,7 @@ import asyncpg
 
 from app.holds import repository as repo
 from app.holds.domain import sold_out as sold_out_refusal
-from app.holds.locks import LocksUnavailable, StaleFence, busy, fences
+from app.holds.locks import PG_LOCK_ERRORS, LocksUnavailable, StaleFence, busy, fences
 from app.holds.metrics import ROUND_CLAIMS
 from app.inventory import repository as inventory
 from app.inventory.domain import Night, free_of
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 Placed = tuple[asyncpg.Record, list[asyncpg.Record]]  # the hold, the inventory rows after the move
 Outcome = Placed | BaseException | None  # None: not decided yet
-_PG_LOCK = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +71,6 @@ async def place_together(service: HoldService, claims: list[Claim]) -> list[Plac
     await service.refuse_if_marked(claims[0].plan)
     line = claims[0].plan.lines[0]
     outcomes: list[Outcome] = [None] * len(claims)
-    free = None
     try:
         async with UnitOfWork(service.commit_db, service.queued_connection) as uow:
             hopeful, free = await _hopeful(uow.conn, line, claims, outcomes)
@@ -80,14 +78,14 @@ async def place_together(service: HoldService, claims: list[Claim]) -> list[Plac
             if written:
                 free = await _take_together(service, uow.conn, claims, written, outcomes)
             await uow.commit()
-    except _PG_LOCK:  # PostgreSQL's lock timeout (Redis away) or a deadlock: as for a claim alone
+    except PG_LOCK_ERRORS:  # PostgreSQL's lock timeout (Redis away) or a deadlock: as for a claim alone
         raise busy("pg_lock") from None
     if free == 0:
         with contextlib.suppress(LocksUnavailable):
             await service.locks.mark_sold_out([line.resource])
     for i, outcome in enumerate(outcomes):
         if outcome is None:  # written, then left out: sold out, unless units remain for it alone
-            fits = free is not None and claims[i].units <= free
+            fits = claims[i].units <= free
             outcomes[i] = await _alone(service, claims[i]) if fits else sold_out_refusal([line.night])
     return [o for o in outcomes if o is not None]
 
@@ -116,7 +114,7 @@ async def _write_each(service: HoldService, conn: asyncpg.Connection, claims: li
             hold = await service.write_hold(conn, claim.principal, claim.plan, claim.within)
         except Exception as exc:  # noqa: BLE001 - this claim's answer; the round goes on
             await conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-            outcomes[i] = busy("pg_lock") if isinstance(exc, _PG_LOCK) else exc
+            outcomes[i] = busy("pg_lock") if isinstance(exc, PG_LOCK_ERRORS) else exc
             continue
         written.append(Written(i, hold, savepoint))
     return written
@@ -158,4 +156,3 @@ async def _alone(service: HoldService, claim: Claim) -> Placed | BaseException:
         return await service.commit_alone(claim)
     except Exception as exc:  # noqa: BLE001 - its own answer
         return exc
-

@@ -181,7 +181,7 @@ async def test_hostile_clients_are_closed_per_their_bounds_while_subscribers_get
                                                            owner_id=f"guest-{unique}")) == "published"
     for i in range(40):  # a history longer than the buffer, for the resume from far in the past
         await _append(store, availability, _update(product, night, i))
-    first_seq = await _seq(bounded_api, availability)
+    before = await _snapshot_of(bounded_api, availability)
 
     crowd = await _crowd(bounded_api, availability)
     try:
@@ -206,9 +206,9 @@ async def test_hostile_clients_are_closed_per_their_bounds_while_subscribers_get
     assert seen["channels"] == ["ok", "ok", "ok", "ok", "too_many_subscriptions"]
     assert seen["never_reads"] == CLOSE_SLOW_CONSUMER
 
-    last = first_seq + UPDATES
+    last = before["seq"] + UPDATES
     back = await _open(bounded_api, "127.0.0.9")  # resumes from far in the past: a snapshot, not the history
-    resumed = await _subscribe(back, availability, since={"epoch": await _epoch(bounded_api, availability), "seq": 1})
+    resumed = await _subscribe(back, availability, since={"epoch": before["epoch"], "seq": 1})
     assert (resumed["type"], resumed["seq"]) == ("snapshot", last)
     await back.close()
 
@@ -254,14 +254,6 @@ async def _crowd_results(procs: list[asyncio.subprocess.Process]) -> list[dict[s
         proc.stdin.close()
         await proc.wait()
     return results
-
-
-async def _seq(url: str, channel: str) -> int:
-    return (await _snapshot_of(url, channel))["seq"]
-
-
-async def _epoch(url: str, channel: str) -> str:
-    return (await _snapshot_of(url, channel))["epoch"]
 
 
 async def _snapshot_of(url: str, channel: str) -> dict[str, Any]:

@@ -45,7 +45,17 @@ class Store:
 
 
 def _writer(store: Store, max_batch: int = 64, max_waiting: int = 500) -> Coalescer[int, int]:
-    return Coalescer(store.alone, store.together, max_batch, max_waiting, lambda: RuntimeError("busy"))
+    return Coalescer(store.alone, store.together, max_batch, max_waiting, lambda why: RuntimeError(f"busy: {why}"))
+
+
+async def _behind_a_write(writer: Coalescer[int, int], first: int, wants: list[int],
+                          ) -> tuple[asyncio.Task[int], list[asyncio.Task[int]]]:
+    """A claim being written (held at the store's gate) and ``wants`` queued behind it."""
+    writing = asyncio.create_task(writer.submit("night", first))
+    await asyncio.sleep(0)
+    queued = [asyncio.create_task(writer.submit("night", want)) for want in wants]
+    await asyncio.sleep(0)
+    return writing, queued
 
 
 async def test_a_claim_on_a_quiet_key_is_written_alone_and_the_key_is_quiet_again() -> None:
@@ -59,10 +69,7 @@ async def test_a_claim_on_a_quiet_key_is_written_alone_and_the_key_is_quiet_agai
 async def test_claims_queued_behind_a_write_are_decided_together_each_with_its_own_answer() -> None:
     store = Store(10)
     writer = _writer(store)
-    first = asyncio.create_task(writer.submit("night", 4))
-    await asyncio.sleep(0)
-    queued = [asyncio.create_task(writer.submit("night", want)) for want in (3, 5, 2, 1)]
-    await asyncio.sleep(0)
+    first, queued = await _behind_a_write(writer, 4, [3, 5, 2, 1])
     store.gate.set()
     assert await first == 6
     results = await asyncio.gather(*queued, return_exceptions=True)
@@ -75,10 +82,7 @@ async def test_claims_queued_behind_a_write_are_decided_together_each_with_its_o
 async def test_rounds_take_at_most_max_batch_claims() -> None:
     store = Store(100)
     writer = _writer(store, max_batch=2)
-    first = asyncio.create_task(writer.submit("night", 1))
-    await asyncio.sleep(0)
-    queued = [asyncio.create_task(writer.submit("night", 1)) for _ in range(5)]
-    await asyncio.sleep(0)
+    first, queued = await _behind_a_write(writer, 1, [1] * 5)
     store.gate.set()
     await asyncio.gather(first, *queued)
     assert store.rounds == [[1], [1, 1], [1, 1], [1]]
@@ -87,10 +91,7 @@ async def test_rounds_take_at_most_max_batch_claims() -> None:
 async def test_past_max_waiting_a_claim_is_refused_at_once() -> None:
     store = Store(10)
     writer = _writer(store, max_waiting=2)
-    first = asyncio.create_task(writer.submit("night", 1))
-    await asyncio.sleep(0)
-    queued = [asyncio.create_task(writer.submit("night", 1)) for _ in range(2)]
-    await asyncio.sleep(0)
+    first, queued = await _behind_a_write(writer, 1, [1, 1])
     with pytest.raises(RuntimeError, match="busy"):
         await writer.submit("night", 1)
     store.gate.set()
@@ -108,7 +109,7 @@ async def test_other_keys_are_not_held_up_by_a_hot_one() -> None:
     async def together(claims: list[tuple[str, int]]) -> list[int | BaseException]:
         return [want for _, want in claims]
 
-    writer: Coalescer[tuple[str, int], int] = Coalescer(alone, together, 64, 500, lambda: RuntimeError("busy"))
+    writer: Coalescer[tuple[str, int], int] = Coalescer(alone, together, 64, 500, lambda why: RuntimeError(f"busy: {why}"))
     hot = asyncio.create_task(writer.submit("hot", ("hot", 1)))
     await asyncio.sleep(0)
     assert await writer.submit("cold", ("cold", 2)) == 2  # written at once while the hot key's write waits
@@ -124,7 +125,7 @@ async def test_a_waiter_that_went_away_is_skipped_and_a_failed_round_answers_eve
         store.rounds.append(list(wants))
         raise ConnectionError("database gone")
 
-    writer = Coalescer(store.alone, broken, 64, 500, lambda: RuntimeError("busy"))
+    writer = Coalescer(store.alone, broken, 64, 500, lambda why: RuntimeError(f"busy: {why}"))
     first = asyncio.create_task(writer.submit("night", 1))
     await asyncio.sleep(0)
     gone = asyncio.create_task(writer.submit("night", 1))
